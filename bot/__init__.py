@@ -1,0 +1,1 @@
+"""Traffic-police service account backend."""

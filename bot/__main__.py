@@ -1,0 +1,120 @@
+"""`python -m bot --help`: the single entry point for developers and operators."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable
+
+from bot.config import ConfigError, Settings, load_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot",
+                                     description="Traffic-police service account backend.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the web service (embedded defaults)")
+    serve.add_argument("--host", help="interface to listen on (server.host)")
+    serve.add_argument("--port", type=int, help="port to listen on (server.port)")
+    serve.add_argument("--data-dir", help="directory for SQLite, embedded Redis (server.data_dir)")
+
+    commands.add_parser("worker", help="run a job worker (production: any number of them)")
+    commands.add_parser("migrate", help="apply database migrations and exit")
+
+    chat = commands.add_parser("chat", help="chat with a running server as a WeChat user")
+    chat.add_argument("--url", help="server base URL (default: server.base_url)")
+    chat.add_argument("--openid", default="sandbox-user", help="the user's openid")
+    chat.add_argument("--encrypt", action="store_true", help="use safe mode (AES)")
+
+    menu = commands.add_parser("wechat-menu", help="install the WeChat custom menu")
+    menu.add_argument("--print", action="store_true", help="print the menu JSON only")
+
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+        if args.command == "serve":
+            overrides = {k: v for k, v in (("host", args.host), ("port", args.port),
+                                           ("data_dir", args.data_dir)) if v is not None}
+            settings = settings.with_overrides(server=overrides)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    runner: Callable[[Settings, argparse.Namespace], int] = COMMANDS[args.command]
+    return runner(settings, args)
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from bot.app import configure_logging, create_app
+
+    configure_logging(settings.server.log_level)
+    web.run_app(create_app(settings), host=settings.server.host, port=settings.server.port,
+                print=lambda text: print(text, flush=True))
+    return 0
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import configure_logging
+    from bot.jobs import build_worker
+    from bot.services import running_services
+
+    configure_logging(settings.server.log_level)
+
+    async def run() -> None:
+        async with running_services(settings) as services:
+            worker = build_worker(services)
+            try:
+                await worker.async_run()
+            finally:
+                await worker.close()
+
+    asyncio.run(run())
+    return 0
+
+
+def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from bot import db
+
+    async def run() -> None:
+        url = db.database_url(settings.database.url, settings.data_dir)
+        await db.open_database(url)
+        await db.close_database()
+
+    asyncio.run(run())
+    print("database schema is up to date")
+    return 0
+
+
+def _chat(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.chat import run_chat
+
+    return asyncio.run(run_chat(settings, args.url or settings.server.base_url, args.openid,
+                                encrypt=args.encrypt))
+
+
+def _wechat_menu(settings: Settings, args: argparse.Namespace) -> int:
+    import json
+
+    from bot.channels.wechat_menu import install_menu, menu_definition
+
+    if args.print:
+        print(json.dumps(menu_definition(), ensure_ascii=False, indent=2))
+        return 0
+    asyncio.run(install_menu(settings))
+    print("menu installed")
+    return 0
+
+
+COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+    "serve": _serve,
+    "worker": _worker,
+    "migrate": _migrate,
+    "chat": _chat,
+    "wechat-menu": _wechat_menu,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""The aiohttp application: services started on start-up, handlers mounted, errors contained."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from bot.config import Settings
+from bot.jobs import worker_running
+from bot.masking import PersonalDataFilter
+from bot.sandbox.wechat_api import FakeWeChatAPI
+from bot.services import running_services
+from handlers import health, sandbox, wechat
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings) -> web.Application:
+    # The WeChat handler enforces its own, smaller limit and answers "success" past it.
+    app = web.Application(client_max_size=1024 * 1024, middlewares=[_no_stack_traces])
+    app["settings"] = settings
+    app.cleanup_ctx.append(_services)
+    app.add_routes(health.routes)
+    app.add_routes(wechat.routes)
+    if settings.wechat.sandbox:
+        fake = FakeWeChatAPI(settings.wechat.sandbox_appid, "sandbox-secret")
+        app["wechat_sandbox"] = fake
+        app.add_routes(fake.routes())
+        app.add_routes(sandbox.routes)
+    return app
+
+
+async def _services(app: web.Application) -> AsyncIterator[None]:
+    settings: Settings = app["settings"]
+    async with running_services(settings) as services:
+        app["services"] = services
+        if settings.jobs.in_process:
+            async with worker_running(services):
+                yield
+        else:
+            yield
+
+
+@web.middleware
+async def _no_stack_traces(request: web.Request, handler) -> web.StreamResponse:
+    """An unexpected error is logged and answered 500 without details (never a traceback)."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        if request.path.startswith("/wechat"):
+            return web.Response(body=b"success")  # WeChat must never see an error
+        return web.json_response({"error": "internal error"}, status=500)
+
+
+def configure_logging(level: str) -> None:
+    handler = logging.StreamHandler()
+    handler.addFilter(PersonalDataFilter())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)

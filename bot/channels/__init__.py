@@ -1,0 +1,1 @@
+"""Chat platforms: each module verifies, decodes and encodes one wire format."""

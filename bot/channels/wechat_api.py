@@ -1,0 +1,124 @@
+"""Outbound WeChat API on aiohttp: one access_token per appid shared through Redis.
+
+wechatpy's own client is blocking and caches tokens without a lock; several processes
+refreshing at once invalidate each other's tokens (40001 loops). Here one holder of a Redis
+lock refreshes, ahead of expiry, and everyone else reads the stored token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+import aiohttp
+from redis.asyncio import Redis
+
+log = logging.getLogger(__name__)
+
+TOKEN_INVALID = {40001, 40014, 42001}
+RATE_LIMITED = 45009
+
+
+class WeChatAPIError(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"WeChat API error {code}: {message}")
+        self.code = code
+
+
+class WeChatAPI:
+    def __init__(self, http: aiohttp.ClientSession, redis: Redis, *, appid: str, secret: str,
+                 base_url: str, refresh_margin: int = 300, backoff: float = 1.0,
+                 max_backoffs: int = 3) -> None:
+        self._http = http
+        self._redis = redis
+        self._appid = appid
+        self._secret = secret
+        self._base = base_url.rstrip("/")
+        self._margin = refresh_margin
+        self._backoff = backoff
+        self._max_backoffs = max_backoffs
+        self._token_key = f"wechat:token:{appid}"
+
+    async def access_token(self, *, stale: str | None = None) -> str:
+        """A valid token; ``stale`` is one WeChat just rejected, to be replaced."""
+        token = await self._stored_token(stale)
+        if token:
+            return token
+        async with self._redis.lock(f"{self._token_key}:lock", timeout=15, blocking_timeout=15):
+            token = await self._stored_token(stale)  # another holder may have refreshed
+            if token:
+                return token
+            data = await self._get("/cgi-bin/token", grant_type="client_credential",
+                                   appid=self._appid, secret=self._secret)
+            token, lifetime = data["access_token"], int(data.get("expires_in", 7200))
+            record = {"token": token, "refresh_at": time.time() + lifetime - self._margin}
+            await self._redis.set(self._token_key, json.dumps(record), ex=lifetime)
+            log.info("refreshed the WeChat access_token for %s", self._appid)
+            return token
+
+    async def send_text(self, openid: str, text: str) -> None:
+        """A customer-service text message (within 48 h of the user's last message)."""
+        await self.call("/cgi-bin/message/custom/send",
+                        {"touser": openid, "msgtype": "text", "text": {"content": text}})
+
+    async def send_template(self, openid: str, template_id: str, data: dict[str, str],
+                            url: str | None = None) -> int:
+        """A template message; fields are cut to WeChat's 20 characters without line breaks."""
+        payload: dict[str, Any] = {
+            "touser": openid,
+            "template_id": template_id,
+            "data": {k: {"value": " ".join(v.split())[:20]} for k, v in data.items()},
+        }
+        if url:
+            payload["url"] = url
+        answer = await self.call("/cgi-bin/message/template/send", payload)
+        return int(answer.get("msgid", 0))
+
+    async def create_menu(self, menu: dict[str, Any]) -> None:
+        await self.call("/cgi-bin/menu/create", menu)
+
+    async def call(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """POST with the token; refresh once on an invalid token, back off when rate limited."""
+        token = await self.access_token()
+        refreshed, backoffs = False, 0
+        while True:
+            try:
+                return await self._post(path, payload, token)
+            except WeChatAPIError as exc:
+                if exc.code in TOKEN_INVALID and not refreshed:
+                    token, refreshed = await self.access_token(stale=token), True
+                elif exc.code == RATE_LIMITED and backoffs < self._max_backoffs:
+                    await asyncio.sleep(self._backoff * 2**backoffs)
+                    backoffs += 1
+                else:
+                    raise
+
+    async def _stored_token(self, stale: str | None) -> str | None:
+        raw = await self._redis.get(self._token_key)
+        if raw is None:
+            return None
+        record = json.loads(raw)
+        if record["token"] == stale or record["refresh_at"] <= time.time():
+            return None
+        return record["token"]
+
+    async def _get(self, path: str, **params: str) -> dict[str, Any]:
+        async with self._http.get(self._base + path, params=params) as response:
+            return _checked(await response.json(content_type=None))
+
+    async def _post(self, path: str, payload: dict[str, Any], token: str) -> dict[str, Any]:
+        body = json.dumps(payload, ensure_ascii=False).encode()
+        async with self._http.post(self._base + path, params={"access_token": token},
+                                   data=body,
+                                   headers={"Content-Type": "application/json"}) as response:
+            return _checked(await response.json(content_type=None))
+
+
+def _checked(answer: dict[str, Any]) -> dict[str, Any]:
+    code = int(answer.get("errcode", 0))
+    if code:
+        raise WeChatAPIError(code, str(answer.get("errmsg", "")))
+    return answer

@@ -1,0 +1,303 @@
+"""Settings: config.toml defaults, an optional BOT_CONFIG file, then BOT__SECTION__KEY variables.
+
+Each section is a dataclass whose fields mirror config.toml, so a typo in an override file or
+an environment variable is an error that names the key rather than a silently ignored value.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, get_type_hints
+
+DEFAULTS_FILE = Path(__file__).resolve().parent.parent / "config.toml"
+ENV_PREFIX = "BOT__"
+
+
+class ConfigError(Exception):
+    """One line naming the offending key; never includes a secret's value."""
+
+
+def hidden() -> Any:
+    """A field whose value must never be printed."""
+    return field(repr=False, metadata={"secret": True})
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str
+    port: int
+    data_dir: str
+    public_url: str
+    log_level: str
+
+    def check(self) -> None:
+        _require(0 < self.port < 65536, "server.port", "must be between 1 and 65535")
+        levels = {"DEBUG", "INFO", "WARNING", "ERROR"}
+        _require(self.log_level.upper() in levels, "server.log_level", f"must be one of {levels}")
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    url: str = hidden()
+    seed_demo_when_empty: bool
+
+    def check(self) -> None:
+        if self.url:
+            scheme = self.url.split("://", 1)[0]
+            _require(scheme in {"sqlite", "postgres", "asyncpg"}, "database.url",
+                     "must start with sqlite://, postgres:// or asyncpg://")
+
+
+@dataclass(frozen=True)
+class RedisConfig:
+    url: str = hidden()
+
+    def check(self) -> None:
+        if self.url:
+            _require(self.url.startswith(("redis://", "rediss://", "unix://")), "redis.url",
+                     "must start with redis://, rediss:// or unix://")
+
+
+@dataclass(frozen=True)
+class JobsConfig:
+    in_process: bool
+    poll_delay: float
+
+    def check(self) -> None:
+        _require(self.poll_delay > 0, "jobs.poll_delay", "must be positive")
+
+
+@dataclass(frozen=True)
+class WeChatConfig:
+    appid: str
+    secret: str = hidden()
+    token: str = hidden()
+    encoding_aes_key: str = hidden()
+    api_base: str
+    reply_budget: float
+    max_body_bytes: int
+    dedupe_ttl: int
+    token_refresh_margin: int
+
+    def check(self) -> None:
+        _require(bool(self.token), "wechat.token", "must not be empty")
+        _require(bool(self.appid) == bool(self.secret), "wechat.secret",
+                 "appid and secret must be set together")
+        if self.encoding_aes_key:
+            _require(len(self.encoding_aes_key) == 43, "wechat.encoding_aes_key",
+                     "must be 43 characters")
+        _require(0 < self.reply_budget < 5, "wechat.reply_budget",
+                 "must be between 0 and 5 seconds (WeChat gives up after 5 s)")
+        _require(self.max_body_bytes > 0, "wechat.max_body_bytes", "must be positive")
+
+    @property
+    def sandbox(self) -> bool:
+        return not self.appid
+
+    @property
+    def sandbox_appid(self) -> str:
+        return self.appid or "wx-sandbox"
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    ttl: int
+    turn_lease: int
+
+    def check(self) -> None:
+        _require(self.ttl > 0, "session.ttl", "must be positive")
+        _require(self.turn_lease > 0, "session.turn_lease", "must be positive")
+
+
+@dataclass(frozen=True)
+class QueryConfig:
+    page_size: int
+    failed_match_limit: int
+    failed_match_window: int
+    failed_match_pause: int
+
+    def check(self) -> None:
+        _require(0 < self.page_size <= 20, "query.page_size", "must be between 1 and 20")
+        _require(self.failed_match_limit > 0, "query.failed_match_limit", "must be positive")
+
+
+@dataclass(frozen=True)
+class SmsConfig:
+    provider: str
+    access_key_id: str = hidden()
+    access_key_secret: str = hidden()
+    sign_name: str
+    template_code: str
+    endpoint: str
+    per_minute: int
+    per_hour: int
+    per_day: int
+    code_ttl: int
+    max_attempts: int
+
+    def check(self) -> None:
+        _require(self.provider in {"sandbox", "aliyun"}, "sms.provider",
+                 "must be sandbox or aliyun")
+        if self.provider == "aliyun":
+            for key in ("access_key_id", "access_key_secret", "sign_name", "template_code"):
+                _require(bool(getattr(self, key)), f"sms.{key}", "is required for aliyun")
+        _require(0 < self.per_minute <= self.per_hour <= self.per_day, "sms.per_day",
+                 "limits must satisfy 0 < per_minute <= per_hour <= per_day")
+
+
+@dataclass(frozen=True)
+class FaceConfig:
+    provider: str
+    max_failures: int
+    poll_interval: float
+    timeout: int
+
+    def check(self) -> None:
+        _require(self.provider in {"sandbox", "alipay"}, "face.provider",
+                 "must be sandbox or alipay")
+        _require(self.max_failures > 0, "face.max_failures", "must be positive")
+
+
+@dataclass(frozen=True)
+class AlipayConfig:
+    appid: str
+    app_private_key: str = hidden()
+    alipay_public_key: str = hidden()
+    gateway: str
+
+    def check(self) -> None:
+        if self.appid:
+            for key in ("app_private_key", "alipay_public_key"):
+                _require(bool(getattr(self, key)), f"alipay.{key}", "is required with appid")
+
+    @property
+    def sandbox(self) -> bool:
+        return not self.appid
+
+
+@dataclass(frozen=True)
+class Settings:
+    server: ServerConfig
+    database: DatabaseConfig
+    redis: RedisConfig
+    jobs: JobsConfig
+    wechat: WeChatConfig
+    session: SessionConfig
+    query: QueryConfig
+    sms: SmsConfig
+    face: FaceConfig
+    alipay: AlipayConfig
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.server.data_dir)
+
+    def with_overrides(self, **sections: dict[str, Any]) -> Settings:
+        """A copy with some keys replaced (CLI options, tests), validated like the file."""
+        raw = _as_dict(self)
+        for section, values in sections.items():
+            for key, value in values.items():
+                _set(raw, section, key, value, source=f"{section}.{key}")
+        return _build(raw)
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read config.toml, then BOT_CONFIG, then the environment; raise ConfigError on bad input."""
+    environ = dict(os.environ if environ is None else environ)
+    raw = _read_toml(DEFAULTS_FILE)
+    override_file = environ.get("BOT_CONFIG")
+    if override_file:
+        for section, values in _read_toml(Path(override_file)).items():
+            if not isinstance(values, dict):
+                raise ConfigError(f"{section}: must be a [section] table")
+            for key, value in values.items():
+                _set(raw, section, key, value, source=f"{section}.{key}")
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        parts = name[len(ENV_PREFIX):].lower().split("__")
+        if len(parts) != 2:
+            raise ConfigError(f"{name}: must look like BOT__SECTION__KEY")
+        _set(raw, parts[0], parts[1], value, source=name)
+    return _build(raw)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+
+
+def _section_types() -> dict[str, type]:
+    return get_type_hints(Settings)
+
+
+def _set(raw: dict[str, Any], section: str, key: str, value: Any, *, source: str) -> None:
+    section_type = _section_types().get(section)
+    if section_type is None:
+        raise ConfigError(f"{source}: unknown section [{section}]")
+    hints = get_type_hints(section_type)
+    if key not in hints:
+        raise ConfigError(f"{source}: unknown key {section}.{key}")
+    raw.setdefault(section, {})[key] = _coerce(value, hints[key], source)
+
+
+def _coerce(value: Any, kind: type, source: str) -> Any:
+    """Turn a TOML or environment value into the declared type, or name the key."""
+    if isinstance(value, str) and kind is not str:
+        text = value.strip()
+        if kind is bool:
+            if text.lower() in {"1", "true", "yes", "on"}:
+                return True
+            if text.lower() in {"0", "false", "no", "off"}:
+                return False
+            raise ConfigError(f"{source}: must be true or false")
+        try:
+            return kind(text)
+        except ValueError:
+            raise ConfigError(f"{source}: must be {kind.__name__}") from None
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(f"{source}: must be {kind.__name__}")
+    return value
+
+
+def _build(raw: dict[str, Any]) -> Settings:
+    sections = {}
+    for name, section_type in _section_types().items():
+        values = raw.get(name, {})
+        hints = get_type_hints(section_type)
+        for key in hints:
+            if key not in values:
+                raise ConfigError(f"{name}.{key}: missing")
+        built = section_type(**{k: _coerce(values[k], hints[k], f"{name}.{k}") for k in hints})
+        built.check()
+        sections[name] = built
+    return Settings(**sections)
+
+
+def _as_dict(settings: Settings) -> dict[str, dict[str, Any]]:
+    return {
+        f.name: {g.name: getattr(getattr(settings, f.name), g.name)
+                 for g in fields(getattr(settings, f.name))}
+        for f in fields(settings)
+    }
+
+
+def _require(condition: bool, key: str, message: str) -> None:
+    if not condition:
+        raise ConfigError(f"{key}: {message}")
+
+

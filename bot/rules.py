@@ -1,0 +1,162 @@
+"""Business rules of DOMAIN.md as pure functions: no I/O, no ORM, every number a parameter.
+
+The defaults are DOMAIN.md's; config.toml passes its own values. Inputs are small frozen
+dataclasses, so flows, jobs and tests can call the rules with facts from anywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from models.enums import LicenceClass, LicenceStatus, Procedure, ViolationKind, ViolationState
+
+_WINDOW = "请到违法发生地或机动车登记地的公安交管部门窗口处理"
+# Second digit of a violation code -> points; 7 means the full 12.
+_POINTS_BY_CLASS = {"0": 0, "1": 1, "2": 2, "3": 3, "6": 6, "7": 12}
+_NO_ONLINE_POINTS = frozenset(
+    {LicenceClass.A1, LicenceClass.A2, LicenceClass.A3, LicenceClass.B1, LicenceClass.B2}
+)
+
+
+@dataclass(frozen=True)
+class ViolationFacts:
+    """What the processing rules need to know about one violation record."""
+
+    code: str
+    kind: ViolationKind
+    procedure: Procedure
+    fine_yuan: Decimal
+    points: int
+    state: ViolationState
+
+
+@dataclass(frozen=True)
+class LicenceFacts:
+    """The processor's licence; ``points`` are those of the current 12-month cycle."""
+
+    licence_class: LicenceClass
+    status: LicenceStatus
+    points: int
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why something cannot be done online (``reason``) and what to do instead (``where``)."""
+
+    reason: str
+    where: str
+
+
+def points_class_of(code: str) -> int:
+    """Points of a violation code (4 or 5 digits), read from its second digit."""
+    if not (code.isascii() and code.isdigit() and len(code) in (4, 5)):
+        raise ValueError(f"not a violation code: {code!r}")
+    if code[1] not in _POINTS_BY_CLASS:
+        raise ValueError(f"unknown points class in violation code: {code!r}")
+    return _POINTS_BY_CLASS[code[1]]
+
+
+_STATE_REFUSALS = {
+    ViolationState.PROCESSED_UNPAID: Refusal("该违法已处理，尚未缴款", "请在“罚款缴纳”中缴纳罚款"),
+    ViolationState.PAID: Refusal("该违法已处理并已缴款", "无需再次处理"),
+    ViolationState.HANDLED_ELSEWHERE: Refusal(
+        "该违法已在其他渠道处理", "如有疑问请咨询处理地交管部门"
+    ),
+}
+
+
+def online_processing_refusal(
+    violation: ViolationFacts, *, max_fine: Decimal = Decimal(200)
+) -> Refusal | None:
+    """The gate anyone viewing a violation sees: None when it may be processed online at all.
+
+    Only unprocessed, non-on-site, simple-procedure violations with a fine of at most
+    ``max_fine`` yuan qualify; who may process them is ``processing_refusal``'s business.
+    """
+    if violation.state is not ViolationState.UNPROCESSED:
+        return _STATE_REFUSALS[violation.state]
+    if violation.kind is not ViolationKind.NON_ON_SITE:
+        return Refusal("仅非现场违法可以在线处理", _WINDOW)
+    if violation.procedure is not Procedure.SIMPLE:
+        return Refusal("一般程序违法不能在线处理", _WINDOW)
+    if violation.fine_yuan > max_fine:
+        return Refusal(f"罚款超过{max_fine}元的违法不能在线处理", _WINDOW)
+    return None
+
+
+def processing_refusal(
+    violation: ViolationFacts,
+    licence: LicenceFacts | None,
+    *,
+    point_limit: int = 12,
+    max_fine: Decimal = Decimal(200),
+) -> Refusal | None:
+    """Whether this user may process this violation online with their own licence.
+
+    ``licence`` is None for a user without a driving licence on record: they may still
+    process violations without points. Points are refused to A/B class holders, to licences
+    not in normal status, and when the holder's points would reach ``point_limit`` (seed 004:
+    12 points needs the paper licence at a window). Whose vehicle it is changes only the face
+    verifications needed: see ``owner_face_required``.
+    """
+    refusal = online_processing_refusal(violation, max_fine=max_fine)
+    if refusal is not None or violation.points == 0:
+        return refusal
+    if licence is None:
+        return Refusal("记分违法需用本人驾驶证处理，未查到您的驾驶证", _WINDOW)
+    if licence.licence_class in _NO_ONLINE_POINTS:
+        return Refusal("A、B类驾驶证不能在线处理记分违法", _WINDOW)
+    if licence.status is not LicenceStatus.NORMAL:
+        return Refusal(f"驾驶证状态为“{licence.status.label}”，不能在线记分", _WINDOW)
+    if licence.points + violation.points >= point_limit:
+        return Refusal(f"处理后累积记分将达到{point_limit}分，不能在线处理", _WINDOW)
+    return None
+
+
+def owner_face_required(violation: ViolationFacts, *, own_vehicle: bool) -> bool:
+    """Points taken for someone else's vehicle need its owner's face verification first."""
+    return not own_vehicle and violation.points > 0
+
+
+def late_fee(
+    fine: Decimal,
+    decided_on: date,
+    today: date,
+    *,
+    grace_days: int = 15,
+    daily_rate: Decimal = Decimal("0.03"),
+) -> Decimal:
+    """滞纳金 in yuan: ``daily_rate`` of the fine per day late, never more than the fine.
+
+    The decision day is day 0, so the fine is due by day ``grace_days`` (day 15 after the
+    decision date costs nothing) and day 16 after the decision date is the first late day,
+    counting 1 day. Rounded to 0.01 yuan, half up.
+    """
+    days_late = max((today - decided_on).days - grace_days, 0)
+    fee = min(fine * daily_rate * days_late, fine)
+    return fee.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def maintenance_window(
+    now: time | datetime, *, start: time = time(22, 0), end: time = time(0, 30)
+) -> bool:
+    """Whether payments are closed at local time ``now``: ``start`` inclusive, ``end`` not.
+
+    The window may span midnight (22:00-00:30 by default).
+    """
+    moment = now.time() if isinstance(now, datetime) else now
+    if start <= end:
+        return start <= moment < end
+    return moment >= start or moment < end
+
+
+def reopens_at(now: datetime, *, start: time = time(22, 0), end: time = time(0, 30)) -> datetime:
+    """When payments open again, to tell the user; ``now`` itself when they are open."""
+    if not maintenance_window(now, start=start, end=end):
+        return now
+    reopening = datetime.combine(now.date(), end, tzinfo=now.tzinfo)
+    if reopening <= now:
+        reopening += timedelta(days=1)
+    return reopening

@@ -1,0 +1,1 @@
+"""aiohttp request handlers, one module per endpoint family; each exposes ``routes``."""

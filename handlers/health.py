@@ -1,0 +1,29 @@
+"""Liveness and readiness probes for the load balancer."""
+
+from aiohttp import web
+
+from bot import db
+from bot.services import Services
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+@routes.get("/readyz")
+async def readyz(request: web.Request) -> web.Response:
+    """Ready only when both Redis and the database answer."""
+    services: Services = request.app["services"]
+    checks = {}
+    for name, probe in (("redis", services.redis.ping), ("database", db.ping)):
+        try:
+            await probe()
+            checks[name] = "ok"
+        except Exception as exc:  # any failure means not ready; say which part
+            checks[name] = f"error: {type(exc).__name__}"
+    ready = all(value == "ok" for value in checks.values())
+    return web.json_response({"status": "ok" if ready else "unavailable", **checks},
+                             status=200 if ready else 503)
