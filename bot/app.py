@@ -11,31 +11,33 @@ from bot.config import Settings
 from bot.jobs import worker_running
 from bot.masking import PersonalDataFilter
 from bot.sandbox.wechat_api import FakeWeChatAPI
-from bot.services import running_services
+from bot.services import SERVICES, running_services
 from handlers import health, sandbox, wechat
 
 log = logging.getLogger(__name__)
+SETTINGS = web.AppKey("settings", Settings)
+WECHAT_SANDBOX = web.AppKey("wechat_sandbox", FakeWeChatAPI)
 
 
 def create_app(settings: Settings) -> web.Application:
     # The WeChat handler enforces its own, smaller limit and answers "success" past it.
     app = web.Application(client_max_size=1024 * 1024, middlewares=[_no_stack_traces])
-    app["settings"] = settings
+    app[SETTINGS] = settings
     app.cleanup_ctx.append(_services)
     app.add_routes(health.routes)
     app.add_routes(wechat.routes)
     if settings.wechat.sandbox:
         fake = FakeWeChatAPI(settings.wechat.sandbox_appid, "sandbox-secret")
-        app["wechat_sandbox"] = fake
+        app[WECHAT_SANDBOX] = fake
         app.add_routes(fake.routes())
         app.add_routes(sandbox.routes)
     return app
 
 
 async def _services(app: web.Application) -> AsyncIterator[None]:
-    settings: Settings = app["settings"]
+    settings: Settings = app[SETTINGS]
     async with running_services(settings) as services:
-        app["services"] = services
+        app[SERVICES] = services
         if settings.jobs.in_process:
             async with worker_running(services):
                 yield

@@ -61,7 +61,7 @@ async def migrate(url: str) -> list[str]:
 
 
 async def close_database() -> None:
-    await connections.close_all()
+    await Tortoise.close_connections()
 
 
 async def ping() -> None:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import aiohttp
+from aiohttp import web
 from arq.connections import ArqRedis
 
 from bot import db
@@ -61,6 +62,9 @@ class Services:
         if channel != "wechat":
             raise ValueError(f"no outbound sender for channel {channel}")
         await self.wechat_api.send_text(user_id, reply_text(reply))
+
+
+SERVICES = web.AppKey("services", Services)
 
 
 @contextlib.asynccontextmanager

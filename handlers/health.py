@@ -3,7 +3,7 @@
 from aiohttp import web
 
 from bot import db
-from bot.services import Services
+from bot.services import SERVICES
 
 routes = web.RouteTableDef()
 
@@ -16,7 +16,7 @@ async def healthz(request: web.Request) -> web.Response:
 @routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
     """Ready only when both Redis and the database answer."""
-    services: Services = request.app["services"]
+    services = request.app[SERVICES]
     checks = {}
     for name, probe in (("redis", services.redis.ping), ("database", db.ping)):
         try:

@@ -13,7 +13,7 @@ from redis.exceptions import RedisError
 from bot.channels.wechat import NO_REPLY, UNSUPPORTED, Forbidden, Malformed
 from bot.inbox import SORRY
 from bot.messages import InboundKind
-from bot.services import Services
+from bot.services import SERVICES
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -22,7 +22,7 @@ XML = "application/xml"
 
 @routes.get("/wechat")
 async def handshake(request: web.Request) -> web.Response:
-    services: Services = request.app["services"]
+    services = request.app[SERVICES]
     try:
         return web.Response(text=services.wechat.handshake(request.query))
     except Forbidden:
@@ -31,7 +31,7 @@ async def handshake(request: web.Request) -> web.Response:
 
 @routes.post("/wechat")
 async def receive(request: web.Request) -> web.Response:
-    services: Services = request.app["services"]
+    services = request.app[SERVICES]
     limit = services.settings.wechat.max_body_bytes
     body = await request.content.read(limit + 1)
     if len(body) > limit:

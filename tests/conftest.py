@@ -1,0 +1,79 @@
+"""Shared fixtures: a real Redis server, SQLite and PostgreSQL, and the app over real HTTP."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+from tortoise import connections
+
+from bot.config import Settings, load_settings
+from bot.redis_server import EmbeddedRedis
+from tests.support.harness import Harness, running_harness
+from tests.support.servers import postgres_missing, postgres_server
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    reason = postgres_missing()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the PostgreSQL tests: {reason}")
+        pytest.skip(reason)
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite://{tmp_path / 'test.sqlite3'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url)
+    await client.flushall()
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, redis_url: str, database_url: str) -> Settings:
+    from tests.support.servers import free_port
+
+    return load_settings({}).with_overrides(
+        server={"data_dir": str(tmp_path), "port": free_port()},
+        database={"url": database_url, "seed_demo_when_empty": False},
+        redis={"url": redis_url},
+        jobs={"poll_delay": 0.02},
+    )
+
+
+@pytest.fixture
+async def harness(settings: Settings, redis: Redis) -> AsyncIterator[Harness]:
+    async with running_harness(settings) as running:
+        if running.services.settings.database.url.startswith("postgres"):
+            await _empty_postgres_tables()
+        yield running
+
+
+async def _empty_postgres_tables() -> None:
+    """One PostgreSQL server serves the whole session; each test starts with empty tables."""
+    conn = connections.get("default")
+    _, rows = await conn.execute_query(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename != 'aerich'")
+    if rows:
+        names = ", ".join(f'"{row["tablename"]}"' for row in rows)
+        await conn.execute_script(f"TRUNCATE {names} RESTART IDENTITY CASCADE")

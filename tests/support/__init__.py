@@ -1,0 +1,1 @@
+"""Test support: real servers (Redis, PostgreSQL) started for the test session."""

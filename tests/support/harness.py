@@ -1,0 +1,51 @@
+"""The app served over real HTTP (aiohttp's test server), with WeChat users to drive it."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.app import WECHAT_SANDBOX, create_app
+from bot.config import Settings
+from bot.sandbox.wechat_api import FakeWeChatAPI
+from bot.sandbox.wechat_client import WeChatUser
+from bot.services import SERVICES, Services
+from models.outbox import OutboxMessage
+
+
+@dataclass
+class Harness:
+    client: TestClient
+    settings: Settings
+
+    @property
+    def services(self) -> Services:
+        return self.client.app[SERVICES]
+
+    @property
+    def fake_wechat(self) -> FakeWeChatAPI:
+        return self.client.app[WECHAT_SANDBOX]
+
+    @property
+    def wechat_url(self) -> str:
+        return str(self.client.make_url("/wechat"))
+
+    def user(self, openid: str = "openid-alice", *, encrypted: bool = False) -> WeChatUser:
+        wechat = self.settings.wechat
+        return WeChatUser(self.client.session, self.wechat_url, wechat.token, openid,
+                          encoding_aes_key=wechat.encoding_aes_key if encrypted else "",
+                          appid=wechat.sandbox_appid)
+
+    async def outbox(self, recipient: str | None = None) -> list[OutboxMessage]:
+        query = OutboxMessage.all().order_by("id")
+        return await (query.filter(recipient=recipient) if recipient else query)
+
+
+@contextlib.asynccontextmanager
+async def running_harness(settings: Settings) -> AsyncIterator[Harness]:
+    server = TestServer(create_app(settings), host="127.0.0.1", port=settings.server.port)
+    async with TestClient(server) as client:
+        yield Harness(client, settings)
