@@ -1,5 +1,8 @@
 """Tortoise models, one module per aggregate. ``MODEL_MODULES`` lists them for Tortoise."""
 
 MODEL_MODULES = [
+    "models.licence",
     "models.outbox",
+    "models.vehicle",
+    "models.violation",
 ]
