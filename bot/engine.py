@@ -123,47 +123,60 @@ class Engine:
         self.services = services
 
     async def handle(self, inbound: Inbound) -> Reply:
-        session = await self.store.load(inbound.conversation)
+        conversation = inbound.conversation
+        session = await self.store.load(conversation)
         ctx = Context(inbound.channel, inbound.user_id, dict(session.data) if session else {},
                       self.services)
         if inbound.kind is InboundKind.SUBSCRIBE:
-            return await self._finish(inbound, ctx, self.menu(WELCOME))
+            return await self._finish(conversation, ctx, self.menu(WELCOME))
         if inbound.kind is InboundKind.CLICK:
             flow = self.click_keys.get(inbound.event_key)
             if flow is None:
-                return await self._finish(inbound, ctx, self.menu())
-            return await self._start(inbound, ctx, flow, {})
-        return await self._text(inbound, ctx, session, inbound.text.strip())
+                return await self._finish(conversation, ctx, self.menu())
+            return await self._start(conversation, ctx, flow, {})
+        return await self._text(conversation, ctx, session, inbound.text.strip())
+
+    async def wake(self, channel: str, user_id: str) -> Reply | None:
+        """An outside event for the user (a face result arrived): a state that waits for one
+        (no choices, no field) runs its handler with ``None``; any other state ignores it."""
+        conversation = f"{channel}:{user_id}"
+        session = await self.store.load(conversation)
+        flow = self.flows.get(session.flow) if session else None
+        state = flow.states.get(session.state) if flow and session else None
+        if state is None or not _waits(state):
+            return None
+        ctx = Context(channel, user_id, dict(session.data), self.services)
+        return await self._apply(conversation, ctx, session, await state.then(ctx, None))
 
     def menu(self, heading: str = "") -> Reply:
         text = (heading + "\n\n" if heading else "") + "请回复数字选择服务："
         return Reply(text, choices=tuple(flow.title for flow in self.menu_flows))
 
-    async def _text(self, inbound: Inbound, ctx: Context, session: Session | None,
+    async def _text(self, conversation: str, ctx: Context, session: Session | None,
                     text: str) -> Reply:
         word = text.lower()
         if word in MENU_WORDS:
-            return await self._finish(inbound, ctx, self.menu())
+            return await self._finish(conversation, ctx, self.menu())
         if word in CANCEL_WORDS:
             heading = "已取消当前操作。" if session else ""
-            return await self._finish(inbound, ctx, self.menu(heading))
+            return await self._finish(conversation, ctx, self.menu(heading))
         if session is None or session.flow not in self.flows:
             flow = self._menu_pick(text)
             if flow is None:
-                return await self._finish(inbound, ctx, self.menu(
+                return await self._finish(conversation, ctx, self.menu(
                     "没有理解您的意思。" if text else ""))
-            return await self._start(inbound, ctx, flow.name, {})
+            return await self._start(conversation, ctx, flow.name, {})
         flow = self.flows[session.flow]
         if word in BACK_WORDS:
             if not session.history:
-                return await self._finish(inbound, ctx, self.menu())
+                return await self._finish(conversation, ctx, self.menu())
             session.state = session.history.pop()
-            return await self._enter(inbound, ctx, session)
+            return await self._enter(conversation, ctx, session)
         state = flow.states.get(session.state)
         if state is None:
-            return await self._finish(inbound, ctx, self.menu())
+            return await self._finish(conversation, ctx, self.menu())
         outcome = await self._accept(ctx, state, text)
-        return await self._apply(inbound, ctx, session, outcome)
+        return await self._apply(conversation, ctx, session, outcome)
 
     async def _accept(self, ctx: Context, state: State, text: str) -> Outcome:
         """Match the text against the state's commands, choices and field, in that order."""
@@ -182,6 +195,8 @@ class Engine:
             except InvalidInput as exc:
                 return Stay(exc.hint)
             return await self._take(ctx, state, value)
+        if _waits(state):
+            return await state.then(ctx, text)
         if choices:
             return Stay(f"请回复 1-{len(choices)} 之间的数字，或选项的文字。")
         return Stay("请按提示回复。")
@@ -193,29 +208,29 @@ class Engine:
             return await state.then(ctx, value)
         return state.then or Done("已完成。")
 
-    async def _apply(self, inbound: Inbound, ctx: Context, session: Session,
+    async def _apply(self, conversation: str, ctx: Context, session: Session,
                      outcome: Outcome) -> Reply:
         if isinstance(outcome, Stay):
             ctx.say(outcome.message)
-            return await self._enter(inbound, ctx, session, remember=False)
+            return await self._enter(conversation, ctx, session, remember=False)
         if isinstance(outcome, Done):
             reply = outcome.reply if isinstance(outcome.reply, Reply) else Reply(outcome.reply)
-            return await self._finish(inbound, ctx, reply)
+            return await self._finish(conversation, ctx, reply)
         if isinstance(outcome, StartFlow):
-            return await self._start(inbound, ctx, outcome.flow, outcome.data)
+            return await self._start(conversation, ctx, outcome.flow, outcome.data)
         if outcome != session.state:
             session.history.append(session.state)
         session.state = outcome
-        return await self._enter(inbound, ctx, session)
+        return await self._enter(conversation, ctx, session)
 
-    async def _start(self, inbound: Inbound, ctx: Context, flow_name: str,
+    async def _start(self, conversation: str, ctx: Context, flow_name: str,
                      data: dict[str, Any]) -> Reply:
         flow = self.flows[flow_name]
         ctx.data = dict(data)
         session = Session(flow=flow.name, state=flow.start)
-        return await self._enter(inbound, ctx, session)
+        return await self._enter(conversation, ctx, session)
 
-    async def _enter(self, inbound: Inbound, ctx: Context, session: Session,
+    async def _enter(self, conversation: str, ctx: Context, session: Session,
                      remember: bool = True) -> Reply:
         """Show the prompt of the session's state and store the session."""
         state = self.flows[session.flow].states[session.state]
@@ -228,13 +243,13 @@ class Engine:
             reply = Reply("\n".join([*ctx.notes, "", reply.text]).strip(), reply.choices,
                           reply.link, reply.extra)
         session.data = ctx.data
-        await self.store.save(inbound.conversation, session)
+        await self.store.save(conversation, session)
         if remember and not session.history:
             reply = Reply(reply.text, reply.choices, reply.link, (*reply.extra, UNIVERSAL_HINT))
         return reply
 
-    async def _finish(self, inbound: Inbound, ctx: Context, reply: Reply) -> Reply:
-        await self.store.clear(inbound.conversation)
+    async def _finish(self, conversation: str, ctx: Context, reply: Reply) -> Reply:
+        await self.store.clear(conversation)
         if ctx.notes:
             reply = Reply("\n".join([*ctx.notes, reply.text]), reply.choices, reply.link,
                           reply.extra)
@@ -246,6 +261,11 @@ class Engine:
     def _menu_pick(self, text: str) -> Flow | None:
         choice = _pick([Choice(f.title, value=f) for f in self.menu_flows], text)
         return choice.value if choice else None
+
+
+def _waits(state: State) -> bool:
+    """A state with neither choices nor a field hands any input (or a wake-up) to its handler."""
+    return callable(state.then) and state.field is None and not state.choices
 
 
 def _pick(choices: Sequence[Choice], text: str) -> Choice | None:

@@ -102,7 +102,7 @@ class Inbox:
         self._budget = budget
         self._dedupe_ttl = dedupe_ttl
         self._turn_lease = turn_lease
-        self._turns = Turns(redis, turn_lease)
+        self.turns = Turns(redis, turn_lease)
         self._complete = redis.register_script(_COMPLETE)
         self._defer = redis.register_script(_DEFER)
         self._running: set[asyncio.Task[Reply]] = set()
@@ -129,7 +129,7 @@ class Inbox:
 
     async def _process(self, inbound: Inbound, key: str) -> Reply:
         try:
-            async with self._turns.hold(inbound.conversation):
+            async with self.turns.hold(inbound.conversation):
                 reply = await self._handle(inbound)
         except Exception:
             log.exception("handling a %s message failed", inbound.channel)

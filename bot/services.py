@@ -57,6 +57,13 @@ class Services:
         await self.redis.enqueue_job("send_reply", inbound.channel, inbound.user_id,
                                      reply.to_json())
 
+    async def wake(self, channel: str, user_id: str) -> None:
+        """Continue a user's journey after an outside event; the reply goes out as a push."""
+        async with self.inbox.turns.hold(f"{channel}:{user_id}"):
+            reply = await self.engine.wake(channel, user_id)
+        if reply is not None:
+            await self.send(channel, user_id, reply)
+
     async def send(self, channel: str, user_id: str, reply: Reply) -> None:
         """Push a reply outside a request (customer-service message)."""
         if channel != "wechat":

@@ -3,6 +3,8 @@
 MODEL_MODULES = [
     "models.licence",
     "models.outbox",
+    "models.user",
     "models.vehicle",
+    "models.verification",
     "models.violation",
 ]
