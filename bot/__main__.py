@@ -5,9 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
 
 from bot.config import ConfigError, Settings, load_settings
+
+T = TypeVar("T")
+MAX_PROBLEMS_SHOWN = 100  # of a rejected import; the rest are counted
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,6 +33,18 @@ def main(argv: list[str] | None = None) -> int:
     chat.add_argument("--url", help="server base URL (default: server.base_url)")
     chat.add_argument("--openid", default="sandbox-user", help="the user's openid")
     chat.add_argument("--encrypt", action="store_true", help="use safe mode (AES)")
+
+    seed = commands.add_parser("seed-demo", help="load the demo traffic records into an empty "
+                               "database (docs/demo-data.md)")
+    seed.add_argument("--vehicles", type=int, default=300,
+                      help="vehicles to create (at least 300; benchmarks: 100000)")
+    seed.add_argument("--violations", type=int, default=2000,
+                      help="violations to create (at least 2000; benchmarks: 1000000)")
+    seed.add_argument("--seed", type=int, help="random seed (default: the documented one)")
+
+    records = commands.add_parser("import", help="load licences, vehicles and violations from "
+                                  "CSV or JSON files, all or nothing (docs/import.md)")
+    records.add_argument("files", nargs="+", type=Path, metavar="FILE")
 
     menu = commands.add_parser("wechat-menu", help="install the WeChat custom menu")
     menu.add_argument("--print", action="store_true", help="print the menu JSON only")
@@ -95,6 +113,62 @@ def _chat(settings: Settings, args: argparse.Namespace) -> int:
                                 encrypt=args.encrypt))
 
 
+def _with_database(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+    """Run ``work`` against the configured database, its schema brought up to date."""
+    from bot import db
+
+    async def run() -> T:
+        await db.open_database(db.database_url(settings.database.url, settings.data_dir))
+        try:
+            return await work()
+        finally:
+            await db.close_database()
+
+    return asyncio.run(run())
+
+
+def _seed_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.demo_data import DEFAULT_SEED, DemoData, DemoSize, identities_text, is_empty, seed_demo
+
+    try:
+        size = DemoSize.scaled(args.vehicles, args.violations)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+
+    async def work() -> DemoData | None:
+        if not await is_empty():
+            return None
+        return await seed_demo(DEFAULT_SEED if args.seed is None else args.seed, size)
+
+    started = time.monotonic()
+    data = _with_database(settings, work)
+    if data is None:
+        print("the database already holds traffic records; seed-demo fills an empty one",
+              file=sys.stderr)
+        return 1
+    print(f"seeded {size.licences} licences, {size.vehicles} vehicles and {size.violations} "
+          f"violations in {time.monotonic() - started:.1f} s\n")
+    print(identities_text(data))
+    return 0
+
+
+def _import(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.records_import import ImportRejected, import_files
+
+    try:
+        counts = _with_database(settings, lambda: import_files(args.files))
+    except ImportRejected as exc:
+        for line in exc.problems[:MAX_PROBLEMS_SHOWN]:
+            print(line, file=sys.stderr)
+        if len(exc.problems) > MAX_PROBLEMS_SHOWN:
+            print(f"... and {len(exc.problems) - MAX_PROBLEMS_SHOWN} more", file=sys.stderr)
+        print("nothing imported", file=sys.stderr)
+        return 1
+    print("imported records: " + ", ".join(f"{kind} {count}" for kind, count in counts.items()))
+    return 0
+
+
 def _wechat_menu(settings: Settings, args: argparse.Namespace) -> int:
     import json
 
@@ -114,6 +188,8 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "migrate": _migrate,
     "chat": _chat,
     "wechat-menu": _wechat_menu,
+    "seed-demo": _seed_demo,
+    "import": _import,
 }
 
 if __name__ == "__main__":

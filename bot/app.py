@@ -2,41 +2,52 @@
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from aiohttp import web
 
 from bot.config import Settings
+from bot.engine import Flow
 from bot.jobs import worker_running
 from bot.masking import PersonalDataFilter
+from bot.sandbox.alipay import FakeAlipay
+from bot.sandbox.aliyun_sms import FakeAliyunSms
 from bot.sandbox.wechat_api import FakeWeChatAPI
 from bot.services import SERVICES, running_services
-from handlers import health, sandbox, wechat
+from handlers import face, health, sandbox, wechat
 
 log = logging.getLogger(__name__)
 SETTINGS = web.AppKey("settings", Settings)
 WECHAT_SANDBOX = web.AppKey("wechat_sandbox", FakeWeChatAPI)
+ALIPAY_SANDBOX = web.AppKey("alipay_sandbox", FakeAlipay)
 
 
-def create_app(settings: Settings) -> web.Application:
+def create_app(settings: Settings, flows: Sequence[Flow] | None = None) -> web.Application:
+    """The app; ``flows`` replaces flows.ALL_FLOWS (tests plug in test-only journeys)."""
     # The WeChat handler enforces its own, smaller limit and answers "success" past it.
     app = web.Application(client_max_size=1024 * 1024, middlewares=[_no_stack_traces])
     app[SETTINGS] = settings
-    app.cleanup_ctx.append(_services)
+    app.cleanup_ctx.append(functools.partial(_services, flows=flows))
     app.add_routes(health.routes)
     app.add_routes(wechat.routes)
+    app.add_routes(face.routes)
     if settings.wechat.sandbox:
         fake = FakeWeChatAPI(settings.wechat.sandbox_appid, "sandbox-secret")
         app[WECHAT_SANDBOX] = fake
         app.add_routes(fake.routes())
+        app.add_routes(FakeAliyunSms.from_config(settings.sms).routes())
         app.add_routes(sandbox.routes)
+    if settings.face.provider == "sandbox":
+        app[ALIPAY_SANDBOX] = FakeAlipay.for_settings(settings)
+        app.add_routes(app[ALIPAY_SANDBOX].routes())
     return app
 
 
-async def _services(app: web.Application) -> AsyncIterator[None]:
+async def _services(app: web.Application, flows: Sequence[Flow] | None) -> AsyncIterator[None]:
     settings: Settings = app[SETTINGS]
-    async with running_services(settings) as services:
+    async with running_services(settings, flows) as services:
         app[SERVICES] = services
         if settings.jobs.in_process:
             async with worker_running(services):

@@ -135,21 +135,37 @@ class SmsConfig:
     access_key_secret: str = hidden()
     sign_name: str
     template_code: str
+    template_text: str
     endpoint: str
     per_minute: int
     per_hour: int
     per_day: int
     code_ttl: int
     max_attempts: int
+    code_pepper: str = hidden()
 
     def check(self) -> None:
         _require(self.provider in {"sandbox", "aliyun"}, "sms.provider",
                  "must be sandbox or aliyun")
         if self.provider == "aliyun":
-            for key in ("access_key_id", "access_key_secret", "sign_name", "template_code"):
+            for key in ("access_key_id", "access_key_secret", "sign_name", "template_code",
+                        "code_pepper"):
                 _require(bool(getattr(self, key)), f"sms.{key}", "is required for aliyun")
         _require(0 < self.per_minute <= self.per_hour <= self.per_day, "sms.per_day",
                  "limits must satisfy 0 < per_minute <= per_hour <= per_day")
+        _require(self.code_ttl > 0, "sms.code_ttl", "must be positive")
+        _require(self.max_attempts > 0, "sms.max_attempts", "must be positive")
+        _require("${code}" in self.template_text, "sms.template_text", "must contain ${code}")
+
+    @property
+    def code_template(self) -> str:
+        """The verification-code template; a stand-in name for the sandbox."""
+        return self.template_code or "SMS_SANDBOX_CODE"
+
+    @property
+    def pepper(self) -> bytes:
+        """Key for hashing codes; a fixed development value only where the check allows it."""
+        return (self.code_pepper or "sandbox-pepper").encode()
 
 
 @dataclass(frozen=True)
@@ -163,6 +179,8 @@ class FaceConfig:
         _require(self.provider in {"sandbox", "alipay"}, "face.provider",
                  "must be sandbox or alipay")
         _require(self.max_failures > 0, "face.max_failures", "must be positive")
+        _require(self.poll_interval > 0, "face.poll_interval", "must be positive")
+        _require(self.timeout > 0, "face.timeout", "must be positive")
 
 
 @dataclass(frozen=True)

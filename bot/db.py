@@ -8,11 +8,19 @@ in place.
 
 from __future__ import annotations
 
+import itertools
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from tortoise import Tortoise, connections
+from tortoise.backends.asyncpg.client import AsyncpgDBClient
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.executor import EXECUTOR_CACHE
+from tortoise.exceptions import IntegrityError
+from tortoise.models import Model
 
 from models import MODEL_MODULES
 
@@ -40,10 +48,12 @@ def tortoise_config(url: str) -> dict[str, Any]:
 
 async def open_database(url: str) -> None:
     """Connect and bring the schema up to date."""
+    # Connect first: aerich connects only when Tortoise is not yet initialised, and a context
+    # closed by close_database still counts as initialised (a second open would then fail).
+    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
     if is_postgres(url):
         await migrate(url)
-    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
-    if not is_postgres(url):
+    else:
         await Tortoise.generate_schemas(safe=True)
 
 
@@ -62,10 +72,38 @@ async def migrate(url: str) -> list[str]:
 
 async def close_database() -> None:
     await Tortoise.close_connections()
+    # Tortoise caches each table's SQL by connection name, not dialect: a process that opens
+    # SQLite and then PostgreSQL (the test suite) would send "?" placeholders to PostgreSQL.
+    EXECUTOR_CACHE.clear()
 
 
 async def ping() -> None:
     await connections.get("default").execute_query("SELECT 1")
+
+
+async def insert_rows(connection: BaseDBAsyncClient, model: type[Model],
+                      rows: Iterable[dict[str, Any]], *, batch_size: int = 5000) -> int:
+    """Insert new rows (dicts of field values, no id) in batches; returns how many.
+
+    PostgreSQL gets COPY, which loads a million rows in seconds; SQLite gets multi-row
+    INSERTs. Pass a transaction as ``connection`` to make a whole load all-or-nothing.
+    """
+    rows, count = iter(rows), 0
+    while batch := list(itertools.islice(rows, batch_size)):
+        if isinstance(connection, AsyncpgDBClient):
+            names = list(batch[0])
+            columns = [model._meta.fields_db_projection[name] for name in names]
+            records = [tuple(map(row.__getitem__, names)) for row in batch]
+            async with connection.acquire_connection() as raw:
+                try:
+                    await raw.copy_records_to_table(model._meta.db_table, records=records,
+                                                    columns=columns)
+                except asyncpg.IntegrityConstraintViolationError as exc:
+                    raise IntegrityError(exc) from exc  # what bulk_create raises
+        else:
+            await model.bulk_create([model(**row) for row in batch], using_db=connection)
+        count += len(batch)
+    return count
 
 
 # Used by the `aerich` command line (pyproject [tool.aerich]) to generate migrations.

@@ -64,6 +64,7 @@ class StartFlow:
 Outcome = str | Stay | Done | StartFlow
 Handler = Callable[[Context, Any], Awaitable[Outcome]]
 Prompt = str | Callable[[Context], Awaitable[Reply | str]]
+Guard = Callable[[Context], Awaitable[str | None]]
 ChoiceSource = Sequence["Choice"] | Callable[[Context], Awaitable[Sequence["Choice"]]]
 
 
@@ -98,6 +99,8 @@ class Flow:
     states: dict[str, State]
     in_menu: bool = True
     click_key: str | None = None
+    # Asked before the journey starts: a message refuses the start (a pause, a closed service).
+    guard: Guard | None = None
 
     def __post_init__(self) -> None:
         targets = [self.start]
@@ -218,7 +221,9 @@ class Engine:
             return await self._finish(conversation, ctx, reply)
         if isinstance(outcome, StartFlow):
             return await self._start(conversation, ctx, outcome.flow, outcome.data)
-        if outcome != session.state:
+        if outcome in session.history:  # going back to a visited state rewinds, never loops
+            del session.history[session.history.index(outcome):]
+        elif outcome != session.state:
             session.history.append(session.state)
         session.state = outcome
         return await self._enter(conversation, ctx, session)
@@ -226,6 +231,10 @@ class Engine:
     async def _start(self, conversation: str, ctx: Context, flow_name: str,
                      data: dict[str, Any]) -> Reply:
         flow = self.flows[flow_name]
+        if flow.guard is not None:
+            refusal = await flow.guard(ctx)
+            if refusal is not None:
+                return await self._finish(conversation, ctx, Reply(refusal))
         ctx.data = dict(data)
         session = Session(flow=flow.name, state=flow.start)
         return await self._enter(conversation, ctx, session)
@@ -271,7 +280,8 @@ def _waits(state: State) -> bool:
 def _pick(choices: Sequence[Choice], text: str) -> Choice | None:
     """A choice by its number (half- or full-width) or by its exact label."""
     normalised = text.strip().translate(_FULL_WIDTH_DIGITS).rstrip(".、")
-    if normalised.isdigit() and 1 <= int(normalised) <= len(choices):
+    # isdecimal, not isdigit: "①" and "²" are digits that int() refuses.
+    if normalised.isdecimal() and 1 <= int(normalised) <= len(choices):
         return choices[int(normalised) - 1]
     return next((c for c in choices if c.label == text.strip()), None)
 

@@ -14,8 +14,9 @@ import asyncio
 import contextlib
 import json
 import logging
-import uuid
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
@@ -28,72 +29,66 @@ DEFERRED = "deferred"
 DONE_PREFIX = "done:"
 SORRY = Reply("系统繁忙，请稍后再试。")
 
-# Store the reply unless the budget already ran out (then the caller sends it itself).
-_COMPLETE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1 end
-return 0
-"""
 # Mark the message deferred unless the reply arrived meanwhile (then return that reply).
 _DEFER = """
 local current = redis.call('GET', KEYS[1])
 if current == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return false end
 return current
 """
-# Join the user's queue and say whether it is our turn; drop heads whose holder vanished.
-_TURN = """
-if ARGV[2] == '1' then
-  redis.call('RPUSH', KEYS[1], ARGV[1]) redis.call('EXPIRE', KEYS[1], 3600) end
-redis.call('SET', ARGV[3] .. ARGV[1], '1', 'PX', ARGV[4])
-while true do
-  local head = redis.call('LINDEX', KEYS[1], 0)
-  if head == ARGV[1] then return 1 end
-  if not head then redis.call('RPUSH', KEYS[1], ARGV[1]) return 1 end
-  if redis.call('EXISTS', ARGV[3] .. head) == 1 then return 0 end
-  redis.call('LPOP', KEYS[1])
+# A user's messages take turns: FIFO tickets in a list, each alive while its lease key is.
+# take_turn joins the queue if asked, renews the lease and says whether it is our turn,
+# dropping heads whose holder vanished (a process that died in its turn).
+_TAKE_TURN = """
+local function take_turn(queue, ticket, join, lease_prefix, lease_ms)
+  if join then redis.call('RPUSH', queue, ticket) redis.call('EXPIRE', queue, 3600) end
+  redis.call('SET', lease_prefix .. ticket, '1', 'PX', lease_ms)
+  while true do
+    local head = redis.call('LINDEX', queue, 0)
+    if head == ticket then return 1 end
+    if not head then redis.call('RPUSH', queue, ticket) return 1 end
+    if redis.call('EXISTS', lease_prefix .. head) == 1 then return 0 end
+    redis.call('LPOP', queue)
+  end
 end
 """
+# Claim the message id and, if it is new, join its user's queue: -1 when seen before.
+_CLAIM = _TAKE_TURN + """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return -1 end
+return take_turn(KEYS[2], ARGV[3], true, ARGV[4], ARGV[5])
+"""
+# Already in the queue: is it our turn now?
+_TURN = _TAKE_TURN + "return take_turn(KEYS[1], ARGV[1], false, ARGV[2], ARGV[3])"
+# Leave the queue; store the reply unless the budget already ran out (then the caller sends
+# it itself).
+_FINISH = """
+redis.call('LREM', KEYS[2], 1, ARGV[1])
+redis.call('DEL', ARGV[2] .. ARGV[1])
+if redis.call('GET', KEYS[1]) == ARGV[3] then
+  redis.call('SET', KEYS[1], ARGV[4], 'EX', ARGV[5]) return 1 end
+return 0
+"""
+LEASE_PREFIX = "turn:"
 
 DeliverLater = Callable[[Inbound, Reply], Awaitable[None]]
 Handle = Callable[[Inbound], Awaitable[Reply]]
 
 
-class Turns:
-    """A fair, crash-tolerant per-conversation lock: FIFO tickets with expiring leases."""
+@dataclass(frozen=True)
+class Turn:
+    """One message's place in its conversation's queue (``turns:<conversation>``)."""
 
-    def __init__(self, redis: Redis, lease_seconds: float) -> None:
-        self._redis = redis
-        self._lease_ms = int(lease_seconds * 1000)
-        self._turn = redis.register_script(_TURN)
+    queue: str
+    ticket: str
 
-    @contextlib.asynccontextmanager
-    async def hold(self, conversation: str) -> AsyncIterator[None]:
-        queue, ticket = f"turns:{conversation}", uuid.uuid4().hex
-        lease_prefix = "turn:"
-        first, delay = True, 0.002
-        while not await self._turn(keys=[queue],
-                                   args=[ticket, "1" if first else "0", lease_prefix,
-                                         self._lease_ms]):
-            first = False
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.05)
-        keeper = asyncio.create_task(self._keep_lease(lease_prefix + ticket))
-        try:
-            yield
-        finally:
-            keeper.cancel()
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.lrem(queue, 1, ticket)
-                pipe.delete(lease_prefix + ticket)
-                await pipe.execute()
-
-    async def _keep_lease(self, key: str) -> None:
-        while True:
-            await asyncio.sleep(self._lease_ms / 3000)
-            await self._redis.pexpire(key, self._lease_ms)
+    @property
+    def lease(self) -> str:
+        return LEASE_PREFIX + self.ticket
 
 
 class Inbox:
+    """Each message costs four Redis round trips: claim (with joining the queue), the
+    engine's session read and write, and finish (leaving the queue, storing the reply)."""
+
     def __init__(self, redis: Redis, handle: Handle, deliver_later: DeliverLater, *,
                  budget: float, dedupe_ttl: int, turn_lease: float) -> None:
         self._redis = redis
@@ -102,17 +97,23 @@ class Inbox:
         self._budget = budget
         self._dedupe_ttl = dedupe_ttl
         self._turn_lease = turn_lease
-        self.turns = Turns(redis, turn_lease)
-        self._complete = redis.register_script(_COMPLETE)
+        self._lease_ms = int(turn_lease * 1000)
+        self._claim = redis.register_script(_CLAIM)
+        self._turn = redis.register_script(_TURN)
+        self._finish = redis.register_script(_FINISH)
         self._defer = redis.register_script(_DEFER)
         self._running: set[asyncio.Task[Reply]] = set()
 
     async def deliver(self, inbound: Inbound) -> Reply | None:
         """The reply to send back now, or None for "success" (nothing now, maybe later)."""
         key = f"inbox:{inbound.channel}:{inbound.dedupe_key}"
-        if not await self._redis.set(key, RUNNING, nx=True, ex=int(self._turn_lease)):
+        turn = Turn(f"turns:{inbound.conversation}", os.urandom(16).hex())
+        position = await self._claim(keys=[key, turn.queue],
+                                     args=[RUNNING, int(self._turn_lease), turn.ticket,
+                                           LEASE_PREFIX, self._lease_ms])
+        if position == -1:
             return await self._reply_of_first(key)
-        task = asyncio.create_task(self._process(inbound, key))
+        task = asyncio.create_task(self._process(inbound, key, turn, at_head=position == 1))
         self._running.add(task)
         task.add_done_callback(self._running.discard)
         try:
@@ -127,20 +128,47 @@ class Inbox:
         if self._running:
             await asyncio.wait(set(self._running), timeout=timeout)
 
-    async def _process(self, inbound: Inbound, key: str) -> Reply:
+    async def _process(self, inbound: Inbound, key: str, turn: Turn, at_head: bool) -> Reply:
         try:
-            async with self.turns.hold(inbound.conversation):
+            async with self._holding(turn, at_head):
                 reply = await self._handle(inbound)
         except Exception:
             log.exception("handling a %s message failed", inbound.channel)
             reply = SORRY
-        stored = await self._complete(
-            keys=[key],
-            args=[RUNNING, DONE_PREFIX + json.dumps(reply.to_json(), ensure_ascii=False),
+        stored = await self._finish(
+            keys=[key, turn.queue],
+            args=[turn.ticket, LEASE_PREFIX, RUNNING,
+                  DONE_PREFIX + json.dumps(reply.to_json(), ensure_ascii=False),
                   self._dedupe_ttl])
         if not stored:
             await self._deliver_later(inbound, reply)
         return reply
+
+    @contextlib.asynccontextmanager
+    async def _holding(self, turn: Turn, at_head: bool) -> AsyncIterator[None]:
+        """Wait for the turn and keep its lease alive; ``_finish`` gives the turn back."""
+        delay = 0.002
+        while not at_head:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.05)
+            at_head = bool(await self._turn(keys=[turn.queue],
+                                            args=[turn.ticket, LEASE_PREFIX, self._lease_ms]))
+        keeper = asyncio.create_task(self._keep_lease(turn.lease))
+        try:
+            yield
+        except asyncio.CancelledError:  # shutting down: not finished, but let the next go
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.lrem(turn.queue, 1, turn.ticket)
+                pipe.delete(turn.lease)
+                await pipe.execute()
+            raise
+        finally:
+            keeper.cancel()
+
+    async def _keep_lease(self, key: str) -> None:
+        while True:
+            await asyncio.sleep(self._lease_ms / 3000)
+            await self._redis.pexpire(key, self._lease_ms)
 
     async def _reply_of_first(self, key: str) -> Reply | None:
         """A retry: wait (within the budget) for the first delivery's reply and repeat it."""

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 from arq.connections import ArqRedis
-from arq.worker import Worker, func
+from arq.worker import Retry, Worker, func
+from redis.exceptions import RedisError
 
+from bot.integrations.sms import OutgoingSms, SmsError
 from bot.messages import Reply
 from bot.services import Services
 
@@ -20,7 +23,44 @@ async def send_reply(ctx: dict[str, Any], channel: str, user_id: str, reply: dic
     await services.send(channel, user_id, Reply.from_json(reply))
 
 
-JOBS = [func(send_reply, max_tries=5)]
+log = logging.getLogger(__name__)
+SHUTDOWN_GRACE = 10.0  # seconds that jobs in progress get to finish when the app stops
+REDIS_RETRY_DELAY = 1.0  # seconds before the embedded worker tries a lost Redis again
+SMS_TRIES = 4  # about 30 s of retries: a code lives only minutes
+
+
+async def send_sms(ctx: dict[str, Any], message: OutgoingSms) -> None:
+    """Send one SMS; transient failures are retried, a refusal voids the code it carried."""
+    services: Services = ctx["services"]
+    try:
+        await services.sms_sender.send(message.phone, message.template_code, message.params,
+                                       message.out_id)
+    except SmsError as exc:
+        if exc.transient and ctx["job_try"] < SMS_TRIES:
+            raise Retry(defer=5 * ctx["job_try"]) from exc
+        await services.sms_codes.undeliverable(message, exc)
+
+
+async def expire_sms_code(ctx: dict[str, Any], purpose: str, subject: str, out_id: str) -> None:
+    """Runs when a code's lifetime is over: an unused code is dropped and its audit settled."""
+    services: Services = ctx["services"]
+    await services.sms_codes.expire(purpose, subject, out_id)
+
+
+async def poll_face(ctx: dict[str, Any], reference: str) -> None:
+    """Settle a pending face check without waiting for the user's browser to come back."""
+    services: Services = ctx["services"]
+    await services.face.poll(reference)
+
+
+JOBS = [
+    func(send_reply, max_tries=5),
+    # keep_result=0: arq would otherwise keep the job's arguments (the code) for an hour.
+    func(send_sms, max_tries=SMS_TRIES, keep_result=0),
+    func(expire_sms_code, max_tries=5),
+    # keep_result=0: a check is polled every few seconds; its results are of no use.
+    func(poll_face, max_tries=3, keep_result=0),
+]
 
 
 def build_worker(services: Services, *, burst: bool = False) -> Worker:
@@ -40,11 +80,28 @@ def build_worker(services: Services, *, burst: bool = False) -> Worker:
 async def worker_running(services: Services) -> AsyncIterator[Worker]:
     """Run a worker as a task of this process (the embedded default)."""
     worker = build_worker(services)
-    task = asyncio.create_task(worker.async_run())
+    task = asyncio.create_task(_run_through_outages(worker))
     try:
         yield worker
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        await worker.close()
+        # Let jobs already started finish first: arq's close() cancels them, and a cancelled
+        # job runs again later (an SMS twice) or, cancelled before it began, makes close() raise.
+        running = [job for job in worker.tasks.values() if not job.done()]
+        if running:
+            await asyncio.wait(running, timeout=SHUTDOWN_GRACE)
+        with contextlib.suppress(RedisError):  # Redis down: nothing left to tidy up there
+            await worker.close()
+
+
+async def _run_through_outages(worker: Worker) -> None:
+    """arq's worker stops at its first Redis error; the embedded one waits and starts again."""
+    while True:
+        try:
+            await worker.async_run()
+        except RedisError as exc:
+            log.warning("job worker lost Redis (%s); retrying in %.0f s", type(exc).__name__,
+                        REDIS_RETRY_DELAY)
+            await asyncio.sleep(REDIS_RETRY_DELAY)

@@ -6,6 +6,7 @@ dataclasses, so flows, jobs and tests can call the rules with facts from anywher
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -160,3 +161,33 @@ def reopens_at(now: datetime, *, start: time = time(22, 0), end: time = time(0, 
     if reopening <= now:
         reopening += timedelta(days=1)
     return reopening
+
+
+@dataclass(frozen=True)
+class RecordHolder:
+    """A person as one police record names them: a licence's holder or a vehicle's owner."""
+
+    name: str
+    phone: str
+
+
+def on_record(name: str, holders: Sequence[RecordHolder]) -> bool:
+    """Registration needs a police record (a licence or an own vehicle) naming this person."""
+    return any(holder.name == name for holder in holders)
+
+
+def phone_on_record(name: str, holders: Sequence[RecordHolder]) -> str | None:
+    """Where a registration SMS code goes: the first phone of a record naming this person.
+
+    ``holders`` come in order of trust (the licence, then vehicles). A phone the user typed
+    is never a candidate: the code proves control of the phone the police know.
+    """
+    return next((holder.phone for holder in holders if holder.name == name and holder.phone),
+                None)
+
+
+def sms_fallback_allowed(face_failures: int, record_phone: str | None, *,
+                         max_failures: int = 3) -> bool:
+    """Seed 004: when face verification keeps failing (``max_failures`` times), an SMS code
+    to the phone on record may replace it, if there is a phone on record."""
+    return record_phone is not None and face_failures >= max_failures

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -15,8 +15,14 @@ from bot import db
 from bot.channels.wechat import WeChatChannel, reply_text
 from bot.channels.wechat_api import WeChatAPI
 from bot.config import Settings
-from bot.engine import Engine
+from bot.demo_data import seed_demo_if_empty
+from bot.engine import Engine, Flow
+from bot.face_checks import FaceChecks
 from bot.inbox import Inbox
+from bot.integrations.face import face_verifier
+from bot.integrations.sms import SmsCodes, SmsSender, build_sender
+from bot.integrations.traffic import EmbeddedTrafficPlatform, TrafficPlatform
+from bot.lockout import FailedMatches, LockoutPolicy
 from bot.messages import Inbound, Reply
 from bot.redis_server import EmbeddedRedis
 from bot.session import RedisSessionStore
@@ -31,10 +37,16 @@ class Services:
     redis: ArqRedis
     redis_url: str
     http: aiohttp.ClientSession
+    flows: Sequence[Flow] | None = None  # None: flows.ALL_FLOWS; tests plug in their own
     wechat: WeChatChannel = field(init=False)
     wechat_api: WeChatAPI = field(init=False)
     engine: Engine = field(init=False)
     inbox: Inbox = field(init=False)
+    failed_matches: FailedMatches = field(init=False)
+    traffic: TrafficPlatform = field(init=False)
+    sms_sender: SmsSender = field(init=False)
+    sms_codes: SmsCodes = field(init=False)
+    face: FaceChecks = field(init=False)
 
     def __post_init__(self) -> None:
         from flows import ALL_FLOWS
@@ -46,11 +58,17 @@ class Services:
         self.wechat_api = WeChatAPI(self.http, self.redis, appid=wechat.sandbox_appid,
                                     secret=wechat.secret or "sandbox-secret", base_url=api_base,
                                     refresh_margin=wechat.token_refresh_margin)
-        self.engine = Engine(ALL_FLOWS, RedisSessionStore(self.redis, settings.session.ttl),
-                             self)
+        self.engine = Engine(ALL_FLOWS if self.flows is None else self.flows,
+                             RedisSessionStore(self.redis, settings.session.ttl), self)
         self.inbox = Inbox(self.redis, self.engine.handle, self.deliver_later,
                            budget=wechat.reply_budget, dedupe_ttl=wechat.dedupe_ttl,
                            turn_lease=settings.session.turn_lease)
+        self.failed_matches = FailedMatches(self.redis, LockoutPolicy.from_config(settings.query))
+        self.traffic = EmbeddedTrafficPlatform()
+        self.sms_sender = build_sender(settings.sms, self.http)
+        self.sms_codes = SmsCodes(self.redis, settings.sms)
+        self.face = FaceChecks(face_verifier(settings), self.redis, settings.face,
+                               settings.server.base_url, self.wake)
 
     async def deliver_later(self, inbound: Inbound, reply: Reply) -> None:
         """Queue a reply that missed the budget; a job sends it as a customer-service message."""
@@ -75,7 +93,8 @@ SERVICES = web.AppKey("services", Services)
 
 
 @contextlib.asynccontextmanager
-async def running_services(settings: Settings) -> AsyncIterator[Services]:
+async def running_services(settings: Settings,
+                           flows: Sequence[Flow] | None = None) -> AsyncIterator[Services]:
     """Start Redis (embedded unless configured), the database and clients; stop them after."""
     async with contextlib.AsyncExitStack() as stack:
         redis_url = settings.redis.url
@@ -88,10 +107,12 @@ async def running_services(settings: Settings) -> AsyncIterator[Services]:
 
         await db.open_database(db.database_url(settings.database.url, settings.data_dir))
         stack.push_async_callback(db.close_database)
+        if not settings.database.url and settings.database.seed_demo_when_empty:
+            await seed_demo_if_empty()  # the embedded default: something to try at once
 
         http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
         stack.push_async_callback(http.close)
 
-        services = Services(settings, redis, redis_url, http)
+        services = Services(settings, redis, redis_url, http, flows)
         stack.push_async_callback(services.inbox.drain)
         yield services

@@ -1,12 +1,18 @@
 """User journeys, one module per journey. The menu shows them in this order."""
 
-from flows import guide
+from flows import account, guide, query_licence, query_vehicle, register
 
 ALL_FLOWS = [
     guide.FLOW,
+    query_vehicle.FLOW,
+    query_licence.FLOW,
+    register.FLOW,
+    account.FLOW,
 ]
 
 # The WeChat custom menu: (top-level button, [click keys of its flows]).
 MENU_LAYOUT = [
+    ("违法查询", ["QUERY_VEHICLE", "QUERY_LICENCE"]),
+    ("我的", ["MY_ACCOUNT", "REGISTER"]),
     ("服务指南", ["GUIDE"]),
 ]

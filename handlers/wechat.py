@@ -33,7 +33,7 @@ async def handshake(request: web.Request) -> web.Response:
 async def receive(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     limit = services.settings.wechat.max_body_bytes
-    body = await request.content.read(limit + 1)
+    body = await _read_at_most(request, limit + 1)
     if len(body) > limit:
         log.warning("dropped a WeChat body over %d bytes", limit)
         return web.Response(body=NO_REPLY)
@@ -57,6 +57,14 @@ async def receive(request: web.Request) -> web.Response:
     if reply is None:
         return web.Response(body=NO_REPLY)
     return _xml(services.wechat.render(envelope, reply))
+
+
+async def _read_at_most(request: web.Request, size: int) -> bytes:
+    """The body, or its first ``size`` bytes; one read() returns only what has arrived so far."""
+    body = b""
+    while len(body) < size and (chunk := await request.content.read(size - len(body))):
+        body += chunk
+    return body
 
 
 def _xml(body: bytes) -> web.Response:

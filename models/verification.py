@@ -25,8 +25,10 @@ class Verification(Model):
     # Who asked (channel:external id) and whose identity was checked.
     requester = fields.CharField(max_length=96, db_index=True)
     subject_id_number = fields.CharField(max_length=18)
-    # Provider reference: Alipay certify_id / our outer_order_no, or the SMS OutId.
+    # Our own reference, sent to the provider (Alipay outer_order_no, the SMS OutId) ...
     reference = fields.CharField(max_length=64, unique=True)
+    # ... and the provider's id for the same check (Alipay certify_id), once it gave one.
+    provider_id = fields.CharField(max_length=64, default="")
     outcome = fields.CharEnumField(Outcome, max_length=8, default=Outcome.PENDING)
     detail = fields.CharField(max_length=128, default="")
     created_at = fields.DatetimeField(auto_now_add=True)

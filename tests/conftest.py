@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from tortoise import connections
 
 from bot.config import Settings, load_settings
+from bot.engine import Flow
 from bot.redis_server import EmbeddedRedis
 from tests.support.harness import Harness, running_harness
 from tests.support.servers import postgres_missing, postgres_server
@@ -62,11 +63,30 @@ def settings(tmp_path: Path, redis_url: str, database_url: str) -> Settings:
 
 
 @pytest.fixture
-async def harness(settings: Settings, redis: Redis) -> AsyncIterator[Harness]:
-    async with running_harness(settings) as running:
+def flows() -> Sequence[Flow] | None:
+    """The journeys the app runs: None means flows.ALL_FLOWS; a test module may override this."""
+    return None
+
+
+@pytest.fixture
+async def harness(settings: Settings, redis: Redis,
+                  flows: Sequence[Flow] | None) -> AsyncIterator[Harness]:
+    async with running_harness(settings, flows) as running:
         if running.services.settings.database.url.startswith("postgres"):
             await _empty_postgres_tables()
         yield running
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[str]:
+    """Only the database, empty, without the app or Redis: for tests of the data layer."""
+    from bot import db
+
+    await db.open_database(database_url)
+    if db.is_postgres(database_url):
+        await _empty_postgres_tables()
+    yield database_url
+    await db.close_database()
 
 
 async def _empty_postgres_tables() -> None:

@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from xml.parsers.expat import ExpatError
 
-from wechatpy import create_reply, parse_message
+from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
-from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
+from wechatpy.exceptions import InvalidSignatureException
+from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
 from bot.messages import Inbound, InboundKind, Reply
@@ -68,14 +69,18 @@ class WeChatChannel:
             _refuse_entities(body)
         try:
             message = parse_message(body)
+            if message is None or not message.source:
+                raise Malformed("empty message")
+            # wechatpy converts fields when read: a non-numeric MsgId fails here, not above.
+            inbound = _inbound(message)
         except (ExpatError, KeyError, TypeError, ValueError, AttributeError) as exc:
             raise Malformed(f"unreadable message XML: {type(exc).__name__}") from None
-        if message is None or not message.source:
-            raise Malformed("empty message")
-        return Envelope(_inbound(message), message.source, message.target, encrypted)
+        return Envelope(inbound, message.source, message.target, encrypted)
 
     def render(self, envelope: Envelope, reply: Reply) -> bytes:
-        xml = create_reply(reply_text(reply), render=True, message=_Addressed(envelope))
+        # Addressed here: create_reply(message=...) ignores anything but wechatpy's own messages.
+        xml = TextReply(source=envelope.recipient, target=envelope.sender,
+                        content=reply_text(reply)).render()
         if envelope.encrypted and self._crypto is not None:
             xml = self._crypto.encrypt_message(xml, uuid.uuid4().hex[:16], str(int(time.time())))
         return xml.encode() if isinstance(xml, str) else xml
@@ -96,7 +101,7 @@ class WeChatChannel:
                                                  query.get("nonce", ""))
         except InvalidSignatureException:
             raise Forbidden("bad msg_signature") from None
-        except (InvalidAppIdException, ExpatError, KeyError, TypeError, ValueError) as exc:
+        except Exception as exc:  # wechatpy's decoder also raises IndexError, struct.error...
             raise Malformed(f"cannot decrypt: {type(exc).__name__}") from None
         return plain.encode() if isinstance(plain, str) else plain
 
@@ -107,21 +112,6 @@ def reply_text(reply: Reply) -> str:
     if reply.link:
         text += f'\n<a href="{reply.link.url}">{reply.link.title}</a>'
     return text
-
-
-@dataclass(frozen=True)
-class _Addressed:
-    """The two fields create_reply reads from the message it answers."""
-
-    envelope: Envelope
-
-    @property
-    def source(self) -> str:
-        return self.envelope.sender
-
-    @property
-    def target(self) -> str:
-        return self.envelope.recipient
 
 
 def _refuse_entities(body: bytes) -> None:

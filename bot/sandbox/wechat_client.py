@@ -62,6 +62,13 @@ class WeChatUser:
 
     async def post(self, xml: str | bytes, *, sign: bool = True) -> Answer:
         """Deliver a message body as WeChat does: signed query string, AES in safe mode."""
+        params, body = self.request(xml, sign=sign)
+        async with self.http.post(self.url, params=params, data=body) as response:
+            raw = await response.read()
+            return Answer(response.status, raw, self.content(raw) if response.ok else "")
+
+    def request(self, xml: str | bytes, *, sign: bool = True) -> tuple[dict[str, str], bytes]:
+        """The query parameters and body WeChat would POST for this message."""
         timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
         params = {"timestamp": timestamp, "nonce": nonce, "openid": self.openid,
                   "signature": signature(self.token, timestamp, nonce) if sign else "0" * 40}
@@ -72,9 +79,7 @@ class WeChatUser:
             params.update(encrypt_type="aes", msg_signature=envelope["MsgSignature"])
             body = (f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>"
                     f"<Encrypt><![CDATA[{envelope['Encrypt']}]]></Encrypt></xml>").encode()
-        async with self.http.post(self.url, params=params, data=body) as response:
-            raw = await response.read()
-            return Answer(response.status, raw, self._content(raw) if response.ok else "")
+        return params, body
 
     def _xml(self, kind: str, inner: str, create_time: int | None = None) -> str:
         if create_time is None:
@@ -85,7 +90,8 @@ class WeChatUser:
                 f"<CreateTime>{create_time}</CreateTime><MsgType><![CDATA[{kind}]]></MsgType>"
                 f"{inner}</xml>")
 
-    def _content(self, raw: bytes) -> str:
+    def content(self, raw: bytes) -> str:
+        """The Content of a reply body (decrypted in safe mode); "" for no reply."""
         if raw in (b"", b"success"):
             return ""
         xml = xmltodict.parse(raw)["xml"]

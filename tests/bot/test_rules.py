@@ -7,15 +7,19 @@ import pytest
 
 from bot.rules import (
     LicenceFacts,
+    RecordHolder,
     Refusal,
     ViolationFacts,
     late_fee,
     maintenance_window,
+    on_record,
     online_processing_refusal,
     owner_face_required,
+    phone_on_record,
     points_class_of,
     processing_refusal,
     reopens_at,
+    sms_fallback_allowed,
 )
 from models.enums import LicenceClass, LicenceStatus, Procedure, ViolationKind, ViolationState
 
@@ -235,3 +239,29 @@ def test_reopens_at_keeps_the_time_zone():
     shanghai = ZoneInfo("Asia/Shanghai")
     now = datetime(2024, 3, 1, 23, 0, tzinfo=shanghai)
     assert reopens_at(now) == datetime(2024, 3, 2, 0, 30, tzinfo=shanghai)
+
+
+# ---- registration ----
+
+LICENCE = RecordHolder("张三", "13800000001")
+CAR = RecordHolder("张三", "13900000002")
+
+
+def test_on_record_needs_a_record_naming_the_person():
+    assert on_record("张三", [CAR])
+    assert not on_record("李四", [LICENCE, CAR])
+    assert not on_record("张三", [])
+
+
+def test_phone_on_record_prefers_the_licence_then_vehicles():
+    assert phone_on_record("张三", [LICENCE, CAR]) == "13800000001"
+    assert phone_on_record("张三", [replace(LICENCE, phone=""), CAR]) == "13900000002"
+    assert phone_on_record("张三", [RecordHolder("李四", "13700000003"), CAR]) == "13900000002"
+    assert phone_on_record("张三", [replace(LICENCE, phone="")]) is None
+
+
+@pytest.mark.parametrize(("failures", "phone", "allowed"),
+                         [(2, "13800000001", False), (3, "13800000001", True),
+                          (4, "13800000001", True), (3, None, False)])
+def test_sms_fallback_after_three_face_failures_to_a_phone_on_record(failures, phone, allowed):
+    assert sms_fallback_allowed(failures, phone) is allowed

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import WECHAT_SANDBOX, create_app
+from bot.app import ALIPAY_SANDBOX, WECHAT_SANDBOX, create_app
 from bot.config import Settings
+from bot.engine import Flow
+from bot.sandbox.alipay import FakeAlipay
 from bot.sandbox.wechat_api import FakeWeChatAPI
 from bot.sandbox.wechat_client import WeChatUser
 from bot.services import SERVICES, Services
@@ -30,6 +32,10 @@ class Harness:
         return self.client.app[WECHAT_SANDBOX]
 
     @property
+    def fake_alipay(self) -> FakeAlipay:
+        return self.client.app[ALIPAY_SANDBOX]
+
+    @property
     def wechat_url(self) -> str:
         return str(self.client.make_url("/wechat"))
 
@@ -45,7 +51,8 @@ class Harness:
 
 
 @contextlib.asynccontextmanager
-async def running_harness(settings: Settings) -> AsyncIterator[Harness]:
-    server = TestServer(create_app(settings), host="127.0.0.1", port=settings.server.port)
+async def running_harness(settings: Settings,
+                          flows: Sequence[Flow] | None = None) -> AsyncIterator[Harness]:
+    server = TestServer(create_app(settings, flows), host="127.0.0.1", port=settings.server.port)
     async with TestClient(server) as client:
         yield Harness(client, settings)

@@ -1,0 +1,107 @@
+"""Access to the Alipay open platform through python-alipay-sdk: keys, gateway, client.
+
+Shared by every Alipay service (face verification now, payments later). Keys from Alipay's
+console are bare base64 while the SDK wants PEM. In sandbox mode the client talks to the
+local simulator (bot/sandbox/alipay.py); the simulator's key pair, and ours when none is
+configured, are generated once and kept in the data dir, so a restart keeps the pairing.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import textwrap
+from pathlib import Path
+
+from alipay import AliPay
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from bot.config import ConfigError, Settings
+
+PRODUCTION_GATEWAY = "https://openapi.alipay.com/gateway.do"
+SANDBOX_GATEWAY_PATH = "/sandbox/alipay/gateway.do"
+SANDBOX_APPID = "2021000000000000"
+KEY_BITS = 2048
+
+
+def pem(key: str, *, private: bool) -> str:
+    """A key as PEM: PEM text is kept, bare base64 is wrapped in 64-character lines."""
+    text = key.strip()
+    if text.startswith("-----BEGIN"):
+        return text
+    label = "PRIVATE KEY" if private else "PUBLIC KEY"
+    body = "\n".join(textwrap.wrap("".join(text.split()), 64))
+    return f"-----BEGIN {label}-----\n{body}\n-----END {label}-----\n"
+
+
+def new_private_key() -> str:
+    """A fresh RSA private key, PKCS#8 PEM."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode()
+
+
+def public_key_of(private_pem: str) -> str:
+    """The public half of a PEM private key, SubjectPublicKeyInfo PEM."""
+    key = serialization.load_pem_private_key(private_pem.encode(), password=None)
+    return key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def sandbox_key(data_dir: Path, name: str) -> str:
+    """The sandbox private key ``name`` from the data dir, made on first use.
+
+    Several processes may start at once: the key is written to a temporary file and linked
+    into place, so exactly one version wins and everyone reads that one.
+    """
+    path = data_dir / "alipay-sandbox" / f"{name}.pem"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{name}.{secrets.token_hex(4)}")
+        draft.write_text(new_private_key())
+        draft.chmod(0o600)
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process won
+        finally:
+            draft.unlink()
+    return path.read_text()
+
+
+def sandbox_appid(settings: Settings) -> str:
+    return settings.alipay.appid or SANDBOX_APPID
+
+
+def sandbox_app_key(settings: Settings) -> str:
+    """Our private key in sandbox mode: the configured one, else a generated one."""
+    configured = settings.alipay.app_private_key
+    if configured:
+        return pem(configured, private=True)
+    return sandbox_key(settings.data_dir, "app")
+
+
+def sandbox_gateway_key(settings: Settings) -> str:
+    """The simulator's private key (it signs answers; we check them with its public half)."""
+    return sandbox_key(settings.data_dir, "gateway")
+
+
+def alipay_client(settings: Settings, *, sandbox: bool) -> AliPay:
+    """An SDK client for the real Alipay, or for the local simulator when ``sandbox``."""
+    alipay = settings.alipay
+    if sandbox:
+        client = AliPay(sandbox_appid(settings),
+                        app_private_key_string=sandbox_app_key(settings),
+                        alipay_public_key_string=public_key_of(sandbox_gateway_key(settings)),
+                        sign_type="RSA2")
+        client._gateway = settings.server.base_url + SANDBOX_GATEWAY_PATH
+        return client
+    if alipay.sandbox:
+        raise ConfigError("alipay.appid: required when a service uses the real Alipay")
+    client = AliPay(alipay.appid,
+                    app_private_key_string=pem(alipay.app_private_key, private=True),
+                    alipay_public_key_string=pem(alipay.alipay_public_key, private=False),
+                    sign_type="RSA2")
+    client._gateway = alipay.gateway or PRODUCTION_GATEWAY  # the SDK has no URL argument
+    return client

@@ -1,0 +1,393 @@
+"""SMS: one sender interface (sandbox outbox, Aliyun SendSms) and one-time verification codes.
+
+Codes are 6 digits, kept only as an HMAC in Redis for ``code_ttl`` seconds, and die after
+``max_attempts`` wrong tries. Sends per phone number are limited over sliding windows of a
+minute, an hour and 24 hours, counted only when a send is accepted. The message itself goes
+out as the ``send_sms`` job, never inside a chat reply, and every code leaves an audit row
+(models.verification) that is settled when the code is used, voided, superseded or expires.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import math
+import secrets
+import string
+import time
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from urllib.parse import quote
+
+import aiohttp
+from arq.connections import ArqRedis
+from yarl import URL
+
+from bot.config import SmsConfig
+from bot.masking import mask_phone
+from models.outbox import OutboxMessage
+from models.verification import Method, Outcome, Verification
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+
+# ---- senders ---------------------------------------------------------------------------------
+
+
+class SmsError(Exception):
+    """A message that was not sent; ``code`` is the provider's (Aliyun's) error code."""
+
+    def __init__(self, code: str, message: str = "", *, transient: bool = False) -> None:
+        super().__init__(f"{code}: {message}" if message else code)
+        self.code = code
+        self.transient = transient  # worth retrying (network, provider busy)
+
+
+class SmsSender(ABC):
+    @abstractmethod
+    async def send(self, phone: str, template_code: str, params: dict[str, str],
+                   out_id: str) -> None:
+        """Send one templated message or raise SmsError. Not idempotent: call once per out_id."""
+
+
+def render(templates: Mapping[str, str], sign_name: str, template_code: str,
+           params: Mapping[str, str]) -> str:
+    """The text a phone shows, as Aliyun renders it: 【sign】 + template with ${name} filled."""
+    text = templates.get(template_code)
+    if text is None:
+        raise SmsError("isv.SMS_TEMPLATE_ILLEGAL", f"unknown template {template_code}")
+    try:
+        body = string.Template(text).substitute(params)
+    except (KeyError, ValueError) as exc:
+        raise SmsError("isv.TEMPLATE_MISSING_PARAMETERS", f"template needs {exc}") from None
+    return f"【{sign_name}】{body}" if sign_name else body
+
+
+class SandboxSmsSender(SmsSender):
+    """Records messages in the sandbox outbox (GET /sandbox/outbox, `python -m bot chat`)."""
+
+    def __init__(self, templates: Mapping[str, str], sign_name: str = "") -> None:
+        self._templates = dict(templates)
+        self._sign_name = sign_name
+
+    async def send(self, phone: str, template_code: str, params: dict[str, str],
+                   out_id: str) -> None:
+        text = render(self._templates, self._sign_name, template_code, params)
+        await OutboxMessage.create(kind="sms", recipient=phone, body={
+            "template": template_code, "params": params, "text": text, "out_id": out_id})
+
+
+def percent_encode(value: str) -> str:
+    """Aliyun's RFC 3986 encoding: only A-Z a-z 0-9 - _ . ~ stay as they are; space is %20."""
+    return quote(value, safe="~")
+
+
+def canonical_query(params: Mapping[str, str]) -> str:
+    return "&".join(f"{percent_encode(k)}={percent_encode(v)}" for k, v in sorted(params.items()))
+
+
+def rpc_string_to_sign(method: str, params: Mapping[str, str]) -> str:
+    """Aliyun RPC signature v1: METHOD&%2F&percent-encoded canonical query (sans Signature)."""
+    return f"{method}&{percent_encode('/')}&{percent_encode(canonical_query(params))}"
+
+
+def rpc_signature(secret: str, method: str, params: Mapping[str, str]) -> str:
+    """Base64 HMAC-SHA1 keyed with the AccessKey secret followed by "&"."""
+    digest = hmac.new(f"{secret}&".encode(), rpc_string_to_sign(method, params).encode(),
+                      hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+# Aliyun answers worth another try later; anything else is a refusal that will not change.
+ALIYUN_TRANSIENT = frozenset({"isp.SYSTEM_ERROR", "InternalError", "ServiceUnavailable",
+                              "Throttling", "Throttling.User", "Throttling.Api"})
+
+
+class AliyunSmsSender(SmsSender):
+    """Aliyun SendSms (dysmsapi 2017-05-25) over aiohttp, signed per the RPC signature v1."""
+
+    def __init__(self, http: aiohttp.ClientSession, *, endpoint: str, access_key_id: str,
+                 access_key_secret: str, sign_name: str) -> None:
+        self._http = http
+        self._endpoint = endpoint
+        self._key_id = access_key_id
+        self._secret = access_key_secret
+        self._sign_name = sign_name
+
+    async def send(self, phone: str, template_code: str, params: dict[str, str],
+                   out_id: str) -> None:
+        url = self.signed_url({
+            "Action": "SendSms",
+            "Version": "2017-05-25",
+            "RegionId": "cn-hangzhou",
+            "PhoneNumbers": phone,
+            "SignName": self._sign_name,
+            "TemplateCode": template_code,
+            "TemplateParam": json.dumps(params, ensure_ascii=False, separators=(",", ":")),
+            "OutId": out_id,
+        })
+        try:
+            async with self._http.get(url) as response:
+                status = response.status
+                answer = await response.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise SmsError("NetworkError", type(exc).__name__, transient=True) from None
+        except ValueError:
+            raise SmsError("InvalidResponse", f"HTTP {status}, not JSON",
+                           transient=status >= 500) from None
+        code = str(answer.get("Code", f"HTTP{status}"))
+        if code != "OK":
+            log.warning("Aliyun SendSms to %s refused: %s", mask_phone(phone), code)
+            raise SmsError(code, str(answer.get("Message", "")),
+                           transient=code in ALIYUN_TRANSIENT or status >= 500)
+        log.info("Aliyun SendSms to %s accepted, BizId %s", mask_phone(phone),
+                 answer.get("BizId"))
+
+    def signed_url(self, params: dict[str, str]) -> URL:
+        """The GET URL of one call: common parameters added, then the Signature."""
+        params = {
+            **params,
+            "AccessKeyId": self._key_id,
+            "Format": "JSON",
+            "SignatureMethod": "HMAC-SHA1",
+            "SignatureVersion": "1.0",
+            "SignatureNonce": uuid.uuid4().hex,
+            "Timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        signature = rpc_signature(self._secret, "GET", params)
+        query = f"{canonical_query(params)}&Signature={percent_encode(signature)}"
+        return URL(f"{self._endpoint}?{query}", encoded=True)
+
+
+def build_sender(config: SmsConfig, http: aiohttp.ClientSession) -> SmsSender:
+    """The sender chosen by ``sms.provider``."""
+    if config.provider == "aliyun":
+        return AliyunSmsSender(http, endpoint=config.endpoint, access_key_id=config.access_key_id,
+                               access_key_secret=config.access_key_secret,
+                               sign_name=config.sign_name)
+    return SandboxSmsSender({config.code_template: config.template_text}, config.sign_name)
+
+
+@dataclass(frozen=True)
+class OutgoingSms:
+    """One message for the ``send_sms`` job; its repr (which arq logs) hides phone and code."""
+
+    phone: str
+    template_code: str
+    params: dict[str, str]
+    out_id: str
+    purpose: str
+    subject: str
+
+    def __repr__(self) -> str:
+        return f"OutgoingSms({self.purpose}, to {mask_phone(self.phone)}, out_id={self.out_id})"
+
+
+# ---- one-time codes --------------------------------------------------------------------------
+
+# Sliding windows, in seconds, for the per-minute, per-hour and per-day limits.
+MINUTE, HOUR, DAY = 60, 3600, 86400
+
+# Count sends in each window; if one is full, answer how long until it is not. Otherwise
+# record this send and replace the subject's code, answering the out_id it superseded.
+# KEYS: sends sorted set (per phone), code hash (per purpose + subject).
+# ARGV: now, out_id, code hash, expires_at, key ttl, then window/limit pairs.
+_REQUEST = """
+local now = tonumber(ARGV[1])
+local wait, blocked, longest = 0, 0, 0
+for i = 6, #ARGV, 2 do
+  local window, limit = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
+  longest = math.max(longest, window)
+  local recent = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. (now - window), '+inf', 'WITHSCORES')
+  local count = #recent / 2
+  if count >= limit then
+    local frees_at = tonumber(recent[2 * (count - limit + 1)]) + window
+    if frees_at - now > wait then wait, blocked = frees_at - now, window end
+  end
+end
+if blocked > 0 then return {0, tostring(wait), blocked} end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - longest)
+redis.call('ZADD', KEYS[1], now, ARGV[2])
+redis.call('EXPIRE', KEYS[1], longest)
+local superseded = redis.call('HGET', KEYS[2], 'out_id') or ''
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[2], 'hash', ARGV[3], 'expires_at', ARGV[4], 'attempts', 0,
+           'out_id', ARGV[2])
+redis.call('EXPIRE', KEYS[2], ARGV[5])
+return {1, superseded, 0}
+"""
+
+# Check a candidate hash against the stored one; a match, expiry or the last wrong try deletes
+# the code, so it can be used or voided only once. KEYS: code hash. ARGV: candidate, now, max.
+_VERIFY = """
+local stored = redis.call('HMGET', KEYS[1], 'hash', 'expires_at', 'out_id')
+if not stored[1] then return {'missing', '', 0} end
+if tonumber(stored[2]) <= tonumber(ARGV[2]) then
+  redis.call('DEL', KEYS[1])
+  return {'expired', stored[3], 0}
+end
+if stored[1] == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return {'passed', stored[3], 0}
+end
+local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+local remaining = tonumber(ARGV[3]) - attempts
+if remaining <= 0 then
+  redis.call('DEL', KEYS[1])
+  return {'void', stored[3], 0}
+end
+return {'wrong', stored[3], remaining}
+"""
+
+# Delete the subject's code only if it is still the one sent as out_id. KEYS: code hash.
+_DISCARD = """
+if redis.call('HGET', KEYS[1], 'out_id') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+@dataclass(frozen=True)
+class CodeRequest:
+    """The answer to a code request; ``message`` is ready to show the user."""
+
+    ok: bool
+    message: str
+    retry_after: int = 0  # seconds until a refused request could succeed
+    out_id: str = ""  # the SMS OutId and Verification.reference when ok
+
+
+class CheckOutcome(StrEnum):
+    PASSED = "passed"
+    WRONG = "wrong"  # tries remain
+    EXPIRED = "expired"  # expired, already used, superseded, undeliverable or never requested
+    VOID = "void"  # the last allowed wrong try
+
+
+@dataclass(frozen=True)
+class CodeCheck:
+    """The answer to an entered code; ``message`` is ready to show the user."""
+
+    outcome: CheckOutcome
+    message: str
+    remaining: int = 0  # tries left after a wrong code
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is CheckOutcome.PASSED
+
+
+class SmsCodes:
+    """One-time codes per (purpose, subject), e.g. ("register", "wechat:<openid>")."""
+
+    def __init__(self, redis: ArqRedis, config: SmsConfig, *, clock: Clock = time.time,
+                 prefix: str = "sms:") -> None:
+        self._redis = redis
+        self._config = config
+        self._clock = clock
+        self._prefix = prefix
+        self._limits = [(MINUTE, config.per_minute), (HOUR, config.per_hour),
+                        (DAY, config.per_day)]
+        self._request_script = redis.register_script(_REQUEST)
+        self._verify_script = redis.register_script(_VERIFY)
+        self._discard_script = redis.register_script(_DISCARD)
+
+    async def request(self, *, purpose: str, subject: str, phone: str,
+                      subject_id_number: str) -> CodeRequest:
+        """Issue a new code and queue its SMS, unless the phone's send limits are reached.
+
+        ``subject`` asked for the code (the channel user); ``subject_id_number`` is the person
+        whose identity the code proves, recorded on the audit row. A new code replaces the
+        subject's previous one for the same purpose.
+        """
+        now, out_id = self._clock(), uuid.uuid4().hex
+        code = f"{secrets.randbelow(10**6):06d}"
+        ttl = self._config.code_ttl
+        windows = [str(number) for pair in self._limits for number in pair]
+        allowed, detail, blocked = await self._request_script(
+            keys=[self._sends_key(phone), self._code_key(purpose, subject)],
+            args=[repr(now), out_id, self._hash(purpose, subject, code), repr(now + ttl), ttl,
+                  *windows])
+        if not allowed:
+            wait = math.ceil(float(detail))
+            log.info("sms code for %s refused by the %d s limit", mask_phone(phone), blocked)
+            return CodeRequest(False, _refusal(int(blocked), wait), retry_after=wait)
+        superseded = detail.decode()
+        if superseded:
+            await self._settle(superseded, Outcome.EXPIRED, "superseded by a new code")
+        await Verification.create(method=Method.SMS, purpose=purpose, requester=subject,
+                                  subject_id_number=subject_id_number, reference=out_id)
+        message = OutgoingSms(phone, self._config.code_template, {"code": code}, out_id,
+                              purpose, subject)
+        await self._redis.enqueue_job("send_sms", message, _job_id=f"sms:{out_id}")
+        await self._redis.enqueue_job("expire_sms_code", purpose, subject, out_id,
+                                      _job_id=f"sms-expiry:{out_id}", _defer_by=ttl)
+        log.info("sms code %s for %s queued to %s", out_id, purpose, mask_phone(phone))
+        minutes = math.ceil(ttl / 60)
+        return CodeRequest(True, f"验证码已发送至 {mask_phone(phone)}，{minutes} 分钟内有效",
+                           out_id=out_id)
+
+    async def verify(self, *, purpose: str, subject: str, code: str) -> CodeCheck:
+        """Check an entered code; a pass or the last wrong try ends the code for good."""
+        result, out_id, remaining = await self._verify_script(
+            keys=[self._code_key(purpose, subject)],
+            args=[self._hash(purpose, subject, code.strip()), repr(self._clock()),
+                  self._config.max_attempts])
+        outcome, out_id = result.decode(), out_id.decode()
+        if outcome == "passed":
+            await self._settle(out_id, Outcome.PASSED, "")
+            return CodeCheck(CheckOutcome.PASSED, "验证通过")
+        if outcome == "wrong":
+            return CodeCheck(CheckOutcome.WRONG, f"验证码错误，还可尝试 {remaining} 次",
+                             remaining=int(remaining))
+        if outcome == "void":
+            await self._settle(out_id, Outcome.FAILED, "too many wrong codes")
+            return CodeCheck(CheckOutcome.VOID, "验证码错误次数过多，已失效，请重新获取")
+        if outcome == "expired":
+            await self._settle(out_id, Outcome.EXPIRED, "code expired")
+        return CodeCheck(CheckOutcome.EXPIRED, "验证码已失效，请重新获取")
+
+    async def expire(self, purpose: str, subject: str, out_id: str) -> None:
+        """At the end of a code's life: drop it if unused and settle its audit row."""
+        await self._discard_script(keys=[self._code_key(purpose, subject)], args=[out_id])
+        await self._settle(out_id, Outcome.EXPIRED, "code expired")
+
+    async def undeliverable(self, message: OutgoingSms, error: SmsError) -> None:
+        """The SMS could not be sent: its code is void and the audit row says why."""
+        log.warning("sms %s to %s not delivered: %s", message.out_id, mask_phone(message.phone),
+                    error.code)
+        await self._discard_script(keys=[self._code_key(message.purpose, message.subject)],
+                                   args=[message.out_id])
+        await self._settle(message.out_id, Outcome.FAILED, f"not sent: {error.code}"[:128])
+
+    async def _settle(self, out_id: str, outcome: Outcome, detail: str) -> None:
+        settled_at = datetime.fromtimestamp(self._clock(), UTC)
+        await Verification.filter(reference=out_id, outcome=Outcome.PENDING).update(
+            outcome=outcome, detail=detail, settled_at=settled_at)
+
+    def _hash(self, purpose: str, subject: str, code: str) -> str:
+        """HMAC-SHA256 with the pepper, bound to purpose and subject: never the code itself."""
+        message = f"{purpose}\n{subject}\n{code}".encode()
+        return hmac.new(self._config.pepper, message, hashlib.sha256).hexdigest()
+
+    def _code_key(self, purpose: str, subject: str) -> str:
+        return f"{self._prefix}code:{purpose}:{subject}"
+
+    def _sends_key(self, phone: str) -> str:
+        """Keyed by a digest, so Redis holds no phone numbers in key names."""
+        digest = hmac.new(self._config.pepper, phone.encode(), hashlib.sha256).hexdigest()
+        return f"{self._prefix}sends:{digest[:32]}"
+
+
+def _refusal(window: int, wait: int) -> str:
+    after = f"{math.ceil(wait / 60)} 分钟" if wait <= HOUR else f"{math.ceil(wait / HOUR)} 小时"
+    if window == MINUTE:
+        return f"发送过于频繁，请 {after}后再试"
+    return f"该手机号获取验证码次数已达上限，请 {after}后再试"

@@ -1,0 +1,122 @@
+"""我的账户: a registered user's own licence and vehicles (from the traffic records, by ID
+number), the vehicles and licences they follow, and unregistering.
+
+Someone not registered is offered registration instead. Own vehicles open the shared
+violation list and detail (flows.violation_list).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot import accounts
+from bot.engine import Choice, Context, Done, Flow, Outcome, StartFlow, State
+from bot.masking import mask_id_number, mask_name, mask_vin
+from flows import violation_list
+from flows.violation_list import Listing
+from models.user import User
+from models.vehicle import Vehicle
+
+HOME = "home"
+BACK_HOME = Choice("返回我的账户", goto=HOME)
+NOT_REGISTERED = "您尚未实名注册。实名注册后，可以查看本人的驾驶证和名下车辆。"
+
+
+async def _me(ctx: Context) -> User | None:
+    return await accounts.user_of(ctx.channel, ctx.user_id)
+
+
+async def _home_prompt(ctx: Context) -> str:
+    user = await _me(ctx)
+    if user is None:
+        return NOT_REGISTERED
+    return (f"我的账户：{mask_name(user.real_name)}（身份证号 {mask_id_number(user.id_number)}，"
+            f"{user.verified_by.label}）\n请选择：")
+
+
+async def _home_choices(ctx: Context) -> Sequence[Choice]:
+    if await _me(ctx) is None:
+        return (Choice("实名注册", value="register"),)
+    return (Choice("我的驾驶证", goto="licence"), Choice("我的车辆", goto="vehicles"),
+            Choice("关注的车辆和驾驶证", goto="follows"), Choice("注销账户", goto="unregister"))
+
+
+async def _register(ctx: Context, _: str) -> Outcome:
+    return StartFlow("register")
+
+
+async def _licence_prompt(ctx: Context) -> str:
+    user = await _me(ctx)
+    if user is None:
+        return NOT_REGISTERED
+    licence = await ctx.services.traffic.licence_of(user.id_number)
+    if licence is None:
+        return "未查询到您本人的机动车驾驶证信息。"
+    return "\n".join([
+        "我的驾驶证",
+        f"驾驶证号：{mask_id_number(licence.number)}",
+        f"姓名：{mask_name(licence.holder_name)}",
+        f"准驾车型：{licence.licence_class.value}（{licence.licence_class.label}）",
+        f"有效期：{licence.valid_from:%Y-%m-%d} 至 {licence.valid_to:%Y-%m-%d}",
+        f"状态：{licence.status.label}",
+        f"本记分周期（{licence.cycle_start:%Y-%m-%d} 起）累积记分：{licence.points}分",
+    ])
+
+
+async def _own_vehicles(ctx: Context) -> list[Vehicle]:
+    user = await _me(ctx)
+    return [] if user is None else await ctx.services.traffic.vehicles_of(user.id_number)
+
+
+async def _vehicles_prompt(ctx: Context) -> str:
+    if not await _own_vehicles(ctx):
+        return "未查询到登记在您名下的机动车。"
+    return "您名下的机动车（回复序号查看违法记录）："
+
+
+async def _vehicle_choices(ctx: Context) -> Sequence[Choice]:
+    vehicles = [Choice(f"{vehicle.plate_number} {vehicle.plate_type.label} "
+                       f"车架号{mask_vin(vehicle.vin)}", value=vehicle.id)
+                for vehicle in await _own_vehicles(ctx)]
+    return (*vehicles, BACK_HOME)
+
+
+async def _open_vehicle(ctx: Context, vehicle_id: int) -> Outcome:
+    ctx.data["vehicle"], ctx.data["page"] = vehicle_id, 0
+    return violation_list.LIST
+
+
+async def _listing(ctx: Context, page: int, size: int) -> Listing | None:
+    """The chosen vehicle's violations, while it is still registered to this user."""
+    vehicle = next((v for v in await _own_vehicles(ctx) if v.id == ctx.data["vehicle"]), None)
+    if vehicle is None:
+        return None
+    heading = f"{vehicle.plate_number}（{vehicle.plate_type.label}）"
+    return Listing(heading, await ctx.services.traffic.vehicle_violations(vehicle, page, size))
+
+
+async def _unregister(ctx: Context, _: str) -> Outcome:
+    await accounts.unregister(ctx.channel, ctx.user_id)
+    return Done("账户已注销，本微信号已解除与实名信息的绑定。"
+                "按规定需留存的身份核验记录将继续保存备查。如需使用，请重新实名注册。")
+
+
+FLOW = Flow(
+    name="account",
+    title="我的账户",
+    click_key="MY_ACCOUNT",
+    start=HOME,
+    states={
+        HOME: State(prompt=_home_prompt, choices=_home_choices, then=_register),
+        "licence": State(prompt=_licence_prompt, choices=(BACK_HOME,)),
+        "vehicles": State(prompt=_vehicles_prompt, choices=_vehicle_choices, then=_open_vehicle),
+        "follows": State(prompt="暂无关注的车辆和驾驶证。", choices=(BACK_HOME,)),
+        "unregister": State(
+            prompt="注销后，本微信号将解除与实名信息的绑定，不能再查看本人驾驶证和车辆；"
+                   "按规定需留存的身份核验记录将继续保存。确认注销吗？",
+            choices=(Choice("确认注销", value="confirm"), Choice("暂不注销", goto=HOME)),
+            then=_unregister,
+        ),
+        **violation_list.states(_listing),
+    },
+)

@@ -1,0 +1,58 @@
+"""查询驾驶证违法和记分: a licence's violations and points, proven by holder name + licence
+number + file number."""
+
+from __future__ import annotations
+
+from bot.engine import Context, Flow, Outcome, State
+from bot.fields import FileNumberField, LicenceNumberField, NameField
+from bot.masking import mask_id_number, mask_name
+from flows import violation_list
+from flows.violation_list import Listing
+from models.licence import DriverLicence
+
+
+async def _licence(ctx: Context) -> DriverLicence | None:
+    data = ctx.data
+    return await ctx.services.traffic.licence(data["name"], data["number"], data["file_number"])
+
+
+async def _match(ctx: Context, _: str) -> Outcome:
+    return await violation_list.match(ctx, _licence, retry="name")
+
+
+def _summary(licence: DriverLicence) -> str:
+    """The licence at a glance, personal data masked."""
+    return "\n".join([
+        f"驾驶人：{mask_name(licence.holder_name)}",
+        f"驾驶证号：{mask_id_number(licence.number)}",
+        f"准驾车型：{licence.licence_class.value}（{licence.licence_class.label}）",
+        f"状态：{licence.status.label}",
+        f"有效期：{licence.valid_from:%Y-%m-%d} 至 {licence.valid_to:%Y-%m-%d}",
+        f"本记分周期（{licence.cycle_start:%Y-%m-%d} 起）累积记分：{licence.points}分",
+    ])
+
+
+async def _listing(ctx: Context, page: int, size: int) -> Listing | None:
+    licence = await _licence(ctx)
+    if licence is None:
+        return None
+    violations = await ctx.services.traffic.licence_violations(licence, page, size)
+    return Listing(_summary(licence), violations)
+
+
+FLOW = Flow(
+    name="query_licence",
+    title="查询驾驶证违法和记分",
+    click_key="QUERY_LICENCE",
+    start="name",
+    guard=violation_list.paused,
+    states={
+        "name": State(prompt="请输入驾驶人姓名：", field=NameField(), save="name",
+                      then="number"),
+        "number": State(prompt="请输入18位驾驶证号（即身份证号码）：", field=LicenceNumberField(),
+                        save="number", then="file_number"),
+        "file_number": State(prompt="请输入驾驶证上的12位档案编号：", field=FileNumberField(),
+                             save="file_number", then=_match),
+        **violation_list.states(_listing),
+    },
+)

@@ -1,0 +1,69 @@
+"""查询车辆违法: any vehicle's violations, proven by plate type + plate number + last 6 of VIN."""
+
+from __future__ import annotations
+
+from bot.engine import Choice, Context, Flow, Outcome, State
+from bot.fields import PlateNumberField, PlateTypeField, Vin6Field
+from flows import violation_list
+from flows.violation_list import Listing
+from models.enums import PlateType
+from models.vehicle import Vehicle
+
+# Choice numbers 1 and 2 agree with the codes 01 and 02, so "1", "01" or "2" mean the same
+# whichever way the user reads the prompt; other codes (07, 51, 52) are typed as they are.
+PLATE_TYPES = (
+    Choice(PlateType.LARGE.label, value=PlateType.LARGE),
+    Choice(PlateType.SMALL.label, value=PlateType.SMALL),
+    Choice(PlateType.SMALL_NEW_ENERGY.label, value=PlateType.SMALL_NEW_ENERGY),
+    Choice(PlateType.LARGE_NEW_ENERGY.label, value=PlateType.LARGE_NEW_ENERGY),
+    Choice(PlateType.ORDINARY_MOTORCYCLE.label, value=PlateType.ORDINARY_MOTORCYCLE),
+)
+
+
+async def _vehicle(ctx: Context) -> Vehicle | None:
+    data = ctx.data
+    return await ctx.services.traffic.vehicle(PlateType(data["plate_type"]),
+                                              data["plate_number"], data["vin6"])
+
+
+async def _match(ctx: Context, _: str) -> Outcome:
+    return await violation_list.match(ctx, _vehicle, retry="plate_type")
+
+
+async def _listing(ctx: Context, page: int, size: int) -> Listing | None:
+    vehicle = await _vehicle(ctx)
+    if vehicle is None:
+        return None
+    heading = f"{vehicle.plate_number}（{vehicle.plate_type.label}）"
+    return Listing(heading, await ctx.services.traffic.vehicle_violations(vehicle, page, size))
+
+
+FLOW = Flow(
+    name="query_vehicle",
+    title="查询车辆违法",
+    click_key="QUERY_VEHICLE",
+    start="plate_type",
+    guard=violation_list.paused,
+    states={
+        "plate_type": State(
+            prompt="请选择号牌种类（也可直接输入号牌种类代码，如 52）：",
+            choices=PLATE_TYPES,
+            field=PlateTypeField(),
+            save="plate_type",
+            then="plate_number",
+        ),
+        "plate_number": State(
+            prompt="请输入号牌号码，如 渝A12345（新能源车牌如 渝AD12345）：",
+            field=PlateNumberField(),
+            save="plate_number",
+            then="vin6",
+        ),
+        "vin6": State(
+            prompt="请输入车架号（车辆识别代号）后6位：",
+            field=Vin6Field(),
+            save="vin6",
+            then=_match,
+        ),
+        **violation_list.states(_listing),
+    },
+)

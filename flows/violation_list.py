@@ -1,0 +1,180 @@
+"""What the violation-query journeys share: the match with its lock-out, the list and the detail.
+
+A journey asks for its proof (plate + VIN, or name + licence number + file number), then calls
+``match`` with a function that finds its vehicle or licence, and includes ``states(load)``:
+``load`` finds the record again from the journey's data and returns one page of its
+violations. The session keeps the proof, the page number and the ids on the shown page.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import partial
+
+from tortoise.timezone import localtime
+
+from bot.engine import Choice, Context, Done, Outcome, State, Stay
+from bot.fields import Field, InvalidInput
+from bot.integrations.traffic import Page
+from bot.lockout import pause_notice
+from bot.messages import Reply
+from bot.rules import ViolationFacts, online_processing_refusal
+from models.violation import Violation
+
+LIST, DETAIL = "list", "detail"
+NO_MATCH = "未找到匹配的记录，请核对后重新输入"
+NEXT_PAGE, PREVIOUS_PAGE = "下一页", "上一页"
+PLACE_CHARS = 12  # a list line shows this much of the place; the detail shows all
+NOT_OWN = "温馨提示：在线处理需先实名注册，并绑定本人或已关注的车辆、驾驶证后办理。"
+
+
+@dataclass(frozen=True)
+class Listing:
+    heading: str  # what is listed (plate, or the licence summary), personal data masked
+    page: Page
+
+
+Loader = Callable[[Context, int, int], Awaitable[Listing | None]]
+Finder = Callable[[Context], Awaitable[object | None]]
+
+
+def _who(ctx: Context) -> str:
+    return f"{ctx.channel}:{ctx.user_id}"
+
+
+async def paused(ctx: Context) -> str | None:
+    """Flow guard: the notice for a user paused after too many failed matches."""
+    until = await ctx.services.failed_matches.paused_until(_who(ctx))
+    return None if until is None else pause_notice(localtime(until), localtime())
+
+
+async def match(ctx: Context, find: Finder, retry: str) -> Outcome:
+    """Show the list when ``find`` matches; otherwise count the failure and ask again from
+    ``retry``, never saying which input was wrong or whether the vehicle or licence exists."""
+    if await find(ctx) is not None:
+        ctx.data["page"] = 0
+        return LIST
+    until = await ctx.services.failed_matches.record(_who(ctx))
+    if until is not None:
+        return Done(pause_notice(localtime(until), localtime()))
+    ctx.say(NO_MATCH)
+    return retry
+
+
+def states(load: Loader) -> dict[str, State]:
+    """The list and detail states, bound to the journey's ``load``."""
+    return {
+        LIST: State(prompt=partial(_list_prompt, load), field=_ItemNumber(), then=_open,
+                    commands={NEXT_PAGE: _next_page, PREVIOUS_PAGE: _previous_page}),
+        DETAIL: State(prompt=_detail_prompt, choices=(Choice("返回列表", goto=LIST),)),
+    }
+
+
+# ---- list -----------------------------------------------------------------------------------
+
+
+class _ItemNumber(Field[int]):
+    label = "序号"
+    hint = f"请回复列表中的序号查看详情，或回复“{NEXT_PAGE}”“{PREVIOUS_PAGE}”翻页"
+
+    def parse(self, text: str) -> int:
+        digits = text.strip().rstrip(".、")
+        if not digits.isdigit():  # full-width digits count too
+            raise InvalidInput(self.hint)
+        return int(digits)
+
+
+async def _list_prompt(load: Loader, ctx: Context) -> Reply | str:
+    size = ctx.services.settings.query.page_size
+    listing = await load(ctx, ctx.data.get("page", 0), size)
+    if listing is not None and not listing.page.items and listing.page.number > 0:
+        ctx.data["page"] = 0  # records went away since the last page was shown
+        listing = await load(ctx, 0, size)
+    if listing is None:
+        return NO_MATCH
+    page = listing.page
+    ctx.data["ids"] = [violation.id for violation in page.items]
+    ctx.data["pages"] = math.ceil(page.total / size)
+    if not page.total:
+        return Reply(f"{listing.heading}\n\n暂无违法记录。", extra=("回复“菜单”查看其他服务",))
+    paging = [f"“{word}”" for word, shown in ((NEXT_PAGE, page.has_next),
+                                             (PREVIOUS_PAGE, page.has_previous)) if shown]
+    hint = "回复序号查看详情" + (f"，回复{'或'.join(paging)}翻页" if paging else "")
+    position = f"共{page.total}条违法记录，第{page.number + 1}/{ctx.data['pages']}页："
+    return Reply(
+        f"{listing.heading}\n\n{position}",
+        choices=tuple(_line(violation) for violation in page.items),
+        extra=(hint,),
+    )
+
+
+def _line(violation: Violation) -> str:
+    place = violation.place
+    if len(place) > PLACE_CHARS:
+        place = place[:PLACE_CHARS] + "…"
+    return (f"{localtime(violation.occurred_at):%Y-%m-%d %H:%M} {place} "
+            f"罚款{_yuan(violation.fine)}元 记{violation.points}分 {violation.state.label}")
+
+
+async def _next_page(ctx: Context, _: str) -> Outcome:
+    if ctx.data.get("page", 0) + 1 >= ctx.data.get("pages", 0):
+        return Stay("已经是最后一页了。")
+    ctx.data["page"] += 1
+    return LIST
+
+
+async def _previous_page(ctx: Context, _: str) -> Outcome:
+    if ctx.data.get("page", 0) == 0:
+        return Stay("已经是第一页了。")
+    ctx.data["page"] -= 1
+    return LIST
+
+
+async def _open(ctx: Context, number: int) -> Outcome:
+    ids = ctx.data.get("ids", [])
+    if not ids:
+        return Stay("暂无违法记录。")
+    if not 1 <= number <= len(ids):
+        return Stay(f"请回复 1-{len(ids)} 之间的序号。")
+    ctx.data["violation"] = ids[number - 1]
+    return DETAIL
+
+
+# ---- detail ---------------------------------------------------------------------------------
+
+
+async def _detail_prompt(ctx: Context) -> str:
+    violation = await ctx.services.traffic.violation(ctx.data["violation"])
+    if violation is None:
+        return "该记录已不存在，请返回列表。"
+    lines = [
+        "违法详情",
+        f"时间：{localtime(violation.occurred_at):%Y-%m-%d %H:%M}",
+        f"地点：{violation.place}",
+        f"违法行为：{violation.code} {violation.description}",
+        f"罚款：{_yuan(violation.fine)}元",
+        f"记分：{violation.points}分",
+        f"状态：{violation.state.label}",
+    ]
+    if violation.decision_number:
+        lines.append(f"处罚决定书编号：{violation.decision_number}")
+    lines.append(f"处理机关：{violation.authority}")
+    refusal = online_processing_refusal(_facts(violation))
+    if refusal is None:
+        lines += ["能否在线处理：是", NOT_OWN]
+    else:
+        lines += [f"能否在线处理：否，{refusal.reason}", f"办理方式：{refusal.where}"]
+    return "\n".join(lines)
+
+
+def _facts(violation: Violation) -> ViolationFacts:
+    return ViolationFacts(violation.code, violation.kind, violation.procedure,
+                          violation.fine, violation.points, violation.state)
+
+
+def _yuan(amount: Decimal) -> str:
+    """200.00 -> "200", 150.50 -> "150.5"."""
+    return f"{amount.normalize():f}"

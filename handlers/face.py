@@ -1,0 +1,30 @@
+"""The face check's return URL: where the provider sends the user's browser afterwards.
+
+The visit only prompts us to ask the provider; the page tells the user to go back to the
+chat, where the journey has already moved on (a customer-service message). An unknown
+reference, or a certify id that is not the check's own, gets the neutral page.
+"""
+
+from aiohttp import web
+
+from bot.pages import mobile_page
+from bot.services import SERVICES
+from models.verification import Outcome
+
+routes = web.RouteTableDef()
+
+PAGES = {
+    Outcome.PASSED: ("认证完成", "认证完成，请返回微信继续。"),
+    Outcome.FAILED: ("认证未通过", "刷脸认证未通过，请返回微信，按提示重试或选择其他方式。"),
+    Outcome.EXPIRED: ("认证已超时", "本次认证已超时，请返回微信重新发起。"),
+}
+NEUTRAL = ("请返回微信", "请返回微信继续办理，认证结果将在对话中告知您。")
+
+
+@routes.get("/face/return")
+async def face_return(request: web.Request) -> web.Response:
+    face = request.app[SERVICES].face
+    outcome = await face.came_back(request.query.get("ref", ""),
+                                   request.query.get("certify_id"))
+    title, text = PAGES.get(outcome, NEUTRAL)
+    return mobile_page(title, f"<p>{text}</p>")

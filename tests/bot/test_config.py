@@ -1,0 +1,114 @@
+"""Settings: config.toml defaults, a BOT_CONFIG file, BOT__SECTION__KEY variables, and errors
+that name the key in one line without ever showing a secret."""
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, Settings, load_settings
+
+SECRET = "do-not-print-me-0123456789"
+
+
+def config_error(environ: dict[str, str]) -> str:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ)
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
+
+
+def test_defaults_load_from_config_toml():
+    settings = load_settings({})
+    assert settings.server.port == 8080
+    assert settings.wechat.reply_budget == 4.0
+    assert settings.wechat.max_body_bytes == 65536
+    assert settings.session.ttl == 1800
+    assert settings.wechat.sandbox
+
+
+def test_a_bot_config_file_overrides_some_keys(tmp_path: Path):
+    override = tmp_path / "prod.toml"
+    override.write_text('[server]\nport = 9001\n[wechat]\nreply_budget = 3\n', encoding="utf-8")
+    settings = load_settings({"BOT_CONFIG": str(override)})
+    assert settings.server.port == 9001
+    assert settings.wechat.reply_budget == 3.0
+    assert settings.server.host == "127.0.0.1"  # untouched keys keep their defaults
+
+
+def test_environment_overrides_are_coerced_to_the_declared_types(tmp_path: Path):
+    override = tmp_path / "prod.toml"
+    override.write_text("[server]\nport = 9001\n", encoding="utf-8")
+    settings = load_settings({"BOT_CONFIG": str(override), "BOT__SERVER__PORT": "9002",
+                              "BOT__JOBS__IN_PROCESS": "false",
+                              "BOT__WECHAT__REPLY_BUDGET": "1.5",
+                              "BOT__WECHAT__ENCODING_AES_KEY": "k" * 43})
+    assert settings.server.port == 9002  # the environment wins over the file
+    assert settings.jobs.in_process is False
+    assert settings.wechat.reply_budget == 1.5
+    assert settings.wechat.encoding_aes_key == "k" * 43
+
+
+@pytest.mark.parametrize(("environ", "named"), [
+    ({"BOT__SERVER__PORT": "eighty"}, "BOT__SERVER__PORT"),
+    ({"BOT__SERVER__PORT": "70000"}, "server.port"),
+    ({"BOT__JOBS__IN_PROCESS": "maybe"}, "BOT__JOBS__IN_PROCESS"),
+    ({"BOT__WECHAT__REPLY_BUDGET": "6"}, "wechat.reply_budget"),
+    ({"BOT__WECHAT__TOKNE": "x"}, "wechat.tokne"),
+    ({"BOT__WEBCHAT__TOKEN": "x"}, "[webchat]"),
+    ({"BOT__TOKEN": "x"}, "BOT__TOKEN"),
+])
+def test_invalid_values_and_unknown_keys_name_the_key(environ: dict[str, str], named: str):
+    assert named in config_error(environ)
+
+
+@pytest.mark.parametrize(("content", "named"), [
+    ('[wechat]\ntoken = 42\n', "wechat.token"),
+    ('[wechat]\nsecrett = "x"\n', "wechat.secrett"),
+    ('wechat = "not a table"\n', "wechat"),
+    (f'[wechat]\ntoken = {SECRET}\n', "line 2"),  # not TOML: an unquoted string
+])
+def test_a_bad_override_file_is_one_line(tmp_path: Path, content: str, named: str):
+    override = tmp_path / "bad.toml"
+    override.write_text(content, encoding="utf-8")
+    message = config_error({"BOT_CONFIG": str(override)})
+    assert named in message
+    assert SECRET not in message
+
+
+def test_a_missing_override_file_is_named(tmp_path: Path):
+    missing = tmp_path / "absent.toml"
+    assert str(missing) in config_error({"BOT_CONFIG": str(missing)})
+
+
+@pytest.mark.parametrize(("key", "value", "named"), [
+    ("BOT__WECHAT__ENCODING_AES_KEY", SECRET, "wechat.encoding_aes_key"),  # wrong length
+    ("BOT__WECHAT__SECRET", SECRET, "wechat.secret"),  # a secret without its appid
+    ("BOT__ALIPAY__APPID", "2021000000000000", "alipay.app_private_key"),  # key missing
+    ("BOT__DATABASE__URL", f"mysql://root:{SECRET}@db/traffic", "database.url"),
+    ("BOT__REDIS__URL", f"http://:{SECRET}@cache", "redis.url"),
+])
+def test_errors_about_secrets_never_show_them(key: str, value: str, named: str):
+    message = config_error({key: value})
+    assert named in message
+    assert SECRET not in message
+
+
+def test_secrets_are_absent_from_the_settings_repr():
+    settings = load_settings({
+        "BOT__WECHAT__APPID": "wx1234567890", "BOT__WECHAT__SECRET": SECRET + "1",
+        "BOT__WECHAT__TOKEN": SECRET + "2", "BOT__WECHAT__ENCODING_AES_KEY": "s" * 43,
+        "BOT__DATABASE__URL": f"postgres://bot:{SECRET}3@db/traffic",
+        "BOT__REDIS__URL": f"redis://:{SECRET}4@cache:6379/0",
+    })
+    shown = repr(settings) + str(settings)
+    assert "wx1234567890" in shown  # the appid is not a secret
+    assert SECRET not in shown
+    assert "s" * 43 not in shown
+
+
+def test_with_overrides_validates_like_the_file():
+    settings = load_settings({})
+    assert isinstance(settings.with_overrides(server={"port": 9003}), Settings)
+    with pytest.raises(ConfigError, match=r"server\.port"):
+        settings.with_overrides(server={"port": "not a port"})

@@ -1,0 +1,153 @@
+"""Delivery on a real Redis: retries deduped, one user's messages in order, users in parallel,
+and the reply budget (answer nothing now, deliver later)."""
+
+import asyncio
+import time
+
+import pytest
+from redis.asyncio import Redis
+
+from bot.engine import Engine
+from bot.inbox import SORRY, DeliverLater, Inbox
+from bot.messages import Inbound, InboundKind, Reply
+from bot.session import RedisSessionStore
+from tests.support.probe import PROBE_KEY, Probe
+
+Later = list[tuple[str, Reply]]
+
+
+@pytest.fixture
+def probe() -> Probe:
+    return Probe()
+
+
+@pytest.fixture
+def later() -> Later:
+    """Replies that missed the budget, as the app would queue them for a push."""
+    return []
+
+
+def collecting(later: Later) -> DeliverLater:
+    async def deliver_later(inbound: Inbound, reply: Reply) -> None:
+        later.append((inbound.user_id, reply))
+
+    return deliver_later
+
+
+def build_inbox(redis: Redis, probe: Probe, later: Later, *, budget: float = 2.0) -> Inbox:
+    engine = Engine([probe.flow], RedisSessionStore(redis, 1800))
+    return Inbox(redis, engine.handle, collecting(later), budget=budget, dedupe_ttl=600,
+                 turn_lease=30)
+
+
+@pytest.fixture
+def inbox(redis: Redis, probe: Probe, later: Later) -> Inbox:
+    return build_inbox(redis, probe, later)
+
+
+def text(user: str, body: str, msg_id: int) -> Inbound:
+    return Inbound("wechat", user, InboundKind.TEXT, f"msg:{msg_id}", text=body)
+
+
+async def start_probe(inbox: Inbox, user: str) -> None:
+    click = Inbound("wechat", user, InboundKind.CLICK, f"{user}:0", event_key=PROBE_KEY)
+    assert (await inbox.deliver(click)).text == "请说话"
+
+
+async def arriving(inbounds: list[Inbound], inbox: Inbox, gap: float = 0.005) -> list:
+    """Deliver all at once, each a moment after the previous, so arrival order is defined."""
+    tasks = []
+    for inbound in inbounds:
+        tasks.append(asyncio.create_task(inbox.deliver(inbound)))
+        await asyncio.sleep(gap)
+    return await asyncio.gather(*tasks)
+
+
+async def test_a_retry_is_not_processed_again_and_gets_the_same_reply(inbox: Inbox,
+                                                                      probe: Probe):
+    await start_probe(inbox, "u1")
+    first = await inbox.deliver(text("u1", "你好", 1))
+    again = await inbox.deliver(text("u1", "你好", 1))
+    assert first == again
+    assert first is not None and first.text == "收到：你好"
+    assert probe.heard == ["你好"]
+
+
+async def test_concurrent_duplicates_are_processed_once(inbox: Inbox, probe: Probe):
+    await start_probe(inbox, "u1")
+    probe.delay = 0.1
+    replies = await asyncio.gather(*(inbox.deliver(text("u1", "你好", 1)) for _ in range(3)))
+    assert [reply.text for reply in replies] == ["收到：你好"] * 3
+    assert replies[0] == replies[1] == replies[2]
+    assert probe.heard == ["你好"]
+
+
+async def test_one_users_messages_are_handled_one_at_a_time_in_arrival_order(
+        inbox: Inbox, probe: Probe, redis: Redis):
+    await start_probe(inbox, "u1")
+    probe.delay = 0.03
+    words = ["一", "二", "三", "四", "五", "六"]
+    replies = await arriving([text("u1", w, n) for n, w in enumerate(words)], inbox)
+    assert probe.heard == words
+    assert [reply.text for reply in replies] == [f"收到：{w}" for w in words]
+    session = await RedisSessionStore(redis, 1800).load("wechat:u1")
+    assert session is not None and session.data["seen"] == words
+
+
+async def test_different_users_run_in_parallel(inbox: Inbox, probe: Probe):
+    users = ["u1", "u2", "u3"]
+    for user in users:
+        await start_probe(inbox, user)
+    probe.delay = 0.1
+    messages = [text(u, f"{u}-{n}", hash((u, n))) for n in range(2) for u in users]
+    started = time.monotonic()
+    await arriving(messages, inbox, gap=0)
+    elapsed = time.monotonic() - started
+    assert elapsed < 0.45, f"{elapsed:.2f} s: users waited for each other (serial: 0.6 s)"
+    for user in users:
+        assert [w for w in probe.heard if w.startswith(user)] == [f"{user}-0", f"{user}-1"]
+
+
+async def test_a_turn_whose_holder_vanished_is_skipped(inbox: Inbox, redis: Redis):
+    """A process that died in its turn leaves a ticket without a lease: nobody waits for it."""
+    await redis.rpush("turns:wechat:u1", "ticket-of-a-dead-process")
+    started = time.monotonic()
+    await start_probe(inbox, "u1")
+    assert time.monotonic() - started < 0.5
+
+
+async def test_a_turn_held_elsewhere_is_waited_for(inbox: Inbox, redis: Redis):
+    """Another process in its turn (a live lease): this one waits until it is over."""
+    await redis.rpush("turns:wechat:u1", "ticket-elsewhere")
+    await redis.set("turn:ticket-elsewhere", "1", px=300)
+    started = time.monotonic()
+    await start_probe(inbox, "u1")
+    assert time.monotonic() - started >= 0.25
+
+
+async def test_past_the_budget_the_reply_is_delivered_later(redis: Redis, probe: Probe,
+                                                            later: Later):
+    inbox = build_inbox(redis, probe, later, budget=0.05)
+    await start_probe(inbox, "u1")
+    probe.delay = 0.2
+    assert await inbox.deliver(text("u1", "慢", 1)) is None  # "success" now
+    assert await inbox.deliver(text("u1", "慢", 1)) is None  # a retry while it runs
+    await inbox.drain()
+    assert [(user, reply.text) for user, reply in later] == [("u1", "收到：慢")]
+    assert await inbox.deliver(text("u1", "慢", 1)) is None  # a retry after it finished
+    assert probe.heard == ["慢"]
+    assert len(later) == 1
+
+
+async def test_a_failing_step_answers_sorry_once(redis: Redis, later: Later):
+    calls = []
+
+    async def broken(inbound: Inbound) -> Reply:
+        calls.append(inbound)
+        raise RuntimeError("a bug in a flow")
+
+    inbox = Inbox(redis, broken, collecting(later), budget=1, dedupe_ttl=600, turn_lease=30)
+    assert await inbox.deliver(text("u1", "你好", 1)) == SORRY
+    assert await inbox.deliver(text("u1", "你好", 1)) == SORRY
+    assert len(calls) == 1
+    assert later == []

@@ -1,0 +1,106 @@
+"""我的账户 over the real WeChat endpoint, on SQLite and PostgreSQL with a real Redis."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.accounts import Person, register
+from flows.account import NOT_REGISTERED
+from models.enums import LicenceClass, PlateType
+from models.user import User, VerifiedBy
+from models.verification import Method, Outcome, Verification
+from tests.support.privacy import ScannedUser
+from tests.support.records import id_number, make_licence, make_vehicle, make_violations
+from tests.support.registration import register_by_face
+
+NAME = "张三丰"
+ID = id_number(601)
+PHONE = "13700000000"
+HOME = "我的账户：张**"
+
+
+@pytest.fixture
+def alice(harness) -> ScannedUser:
+    return ScannedUser(harness.user("openid-alice"), secrets=(NAME, ID, PHONE))
+
+
+@pytest.fixture
+async def registered(harness) -> User:
+    return await register("wechat", "openid-alice", Person(ID, NAME, PHONE, VerifiedBy.FACE))
+
+
+async def test_someone_not_registered_is_offered_registration(harness, alice):
+    reply = await alice.click("MY_ACCOUNT")
+
+    assert NOT_REGISTERED in reply and "1. 实名注册" in reply
+    assert "请输入您的姓名" in await alice.send("1")
+
+
+async def test_my_licence(harness, registered, alice):
+    await make_licence(number=ID, holder_name=NAME, licence_class=LicenceClass.C1, points=3)
+    assert HOME in await alice.click("MY_ACCOUNT")
+
+    reply = await alice.send("1")
+
+    for line in ("驾驶证号：5001**********", "姓名：张**", "准驾车型：C1（小型汽车）",
+                 "有效期：2020-05-01 至 2030-05-01", "状态：正常",
+                 "本记分周期（2026-05-01 起）累积记分：3分"):
+        assert line in reply
+    assert HOME in await alice.send("1")  # 返回我的账户
+
+
+async def test_no_licence_on_record(harness, registered, alice):
+    await alice.click("MY_ACCOUNT")
+    assert "未查询到您本人的机动车驾驶证信息" in await alice.send("我的驾驶证")
+
+
+async def test_my_vehicles_and_their_violations(harness, registered, alice):
+    car = await make_vehicle(owner_id_number=ID, owner_name=NAME, plate_number="渝A10001")
+    await make_vehicle(owner_id_number=ID, owner_name=NAME, plate_number="渝AD12345",
+                       plate_type=PlateType.SMALL_NEW_ENERGY)
+    await make_vehicle(plate_number="渝B20002")  # someone else's
+    await make_violations(car, 2)
+    await alice.click("MY_ACCOUNT")
+
+    listed = await alice.send("2")
+
+    assert f"1. 渝A10001 小型汽车 车架号***********{car.vin[-6:]}" in listed
+    assert "2. 渝AD12345 小型新能源汽车" in listed and "渝B20002" not in listed
+    violations = await alice.send("1")
+    assert "渝A10001（小型汽车）" in violations and "共2条违法记录" in violations
+    assert "违法详情" in await alice.send("1")
+    assert "共2条违法记录" in await alice.send("返回")
+
+
+async def test_no_vehicles_on_record(harness, registered, alice):
+    await alice.click("MY_ACCOUNT")
+    reply = await alice.send("我的车辆")
+    assert "未查询到登记在您名下的机动车" in reply and "1. 返回我的账户" in reply
+
+
+async def test_followed_vehicles_and_licences_are_empty_for_now(harness, registered, alice):
+    await alice.click("MY_ACCOUNT")
+    assert "暂无关注的车辆和驾驶证" in await alice.send("3")
+
+
+async def test_unregister_keeps_the_verification_records(harness, alice):
+    await make_licence(number=ID, holder_name=NAME)
+    await register_by_face(harness, alice, NAME, ID, PHONE)
+    await alice.click("MY_ACCOUNT")
+    assert "确认注销吗" in await alice.send("4")
+
+    reply = await alice.send("确认注销")
+
+    assert "账户已注销" in reply and "身份核验记录将继续保存" in reply
+    assert (await User.get(id_number=ID)).unregistered_at is not None
+    checks = await Verification.filter(subject_id_number=ID)
+    assert [(c.method, c.outcome) for c in checks] == [(Method.FACE, Outcome.PASSED)]
+    assert NOT_REGISTERED in await alice.click("MY_ACCOUNT")
+
+
+async def test_unregister_can_be_called_off(harness, registered, alice):
+    await alice.click("MY_ACCOUNT")
+    await alice.send("4")
+
+    assert HOME in await alice.send("暂不注销")
+    assert (await User.get(id_number=ID)).unregistered_at is None

@@ -1,0 +1,267 @@
+"""实名注册 over the real WeChat endpoint, with the face check done on the local Alipay page
+and SMS read from the sandbox outbox; SQLite and PostgreSQL with a real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from bot.config import Settings
+from bot.inbox import LEASE_PREFIX
+from bot.integrations.sms import SmsCodes
+from flows.register import NOT_ON_RECORD
+from models.user import ChannelIdentity, User, VerifiedBy
+from models.verification import Method, Outcome, Verification
+from tests.support.face import certify_id_of, open_page, press
+from tests.support.privacy import ScannedUser
+from tests.support.records import id_number, make_licence, make_vehicle
+from tests.support.registration import (
+    REGISTERED,
+    face_check,
+    link_in,
+    link_on_page,
+    pushes,
+    register_by_face,
+    sms_code,
+    start,
+)
+
+NAME = "张三丰"
+ID = id_number(501)
+TYPED_PHONE = "13700000000"
+RECORD_PHONE = "13900000001"
+FACE_WAIT = "尚未收到刷脸认证结果"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    # The polling job settles checks whose browser never came back; a typed message right
+    # after the face page must still find the check pending.
+    return settings.with_overrides(face={"poll_interval": 2.0})
+
+
+@pytest.fixture
+async def licence(harness):
+    return await make_licence(number=ID, holder_name=NAME, holder_phone=RECORD_PHONE)
+
+
+@pytest.fixture
+def alice(harness) -> ScannedUser:
+    return ScannedUser(harness.user("openid-alice"), secrets=(NAME, ID, TYPED_PHONE))
+
+
+async def test_a_passed_face_check_registers_and_the_journey_continues_by_itself(
+        harness, licence, alice):
+    reply = await start(alice, NAME, ID, TYPED_PHONE)
+    assert "刷脸认证" in reply
+
+    page = await face_check(harness, link_in(reply), "T")
+
+    assert "认证完成" in page
+    [pushed] = await pushes(harness, "openid-alice", 1)
+    assert REGISTERED in pushed
+    assert "张**" in pushed and "5001**********" in pushed and "137****0000" in pushed
+    user = await User.get(id_number=ID)
+    assert (user.real_name, user.phone, user.verified_by) == (NAME, TYPED_PHONE, VerifiedBy.FACE)
+    assert await ChannelIdentity.filter(user=user, external_id="openid-alice").exists()
+    assert "您已完成实名注册" in await alice.click("REGISTER")
+
+
+async def test_a_message_typed_on_coming_back_before_the_push_continues_the_journey(
+        harness, licence, alice):
+    """The user comes back and types while the push is still waiting for their turn."""
+    link = link_in(await start(alice, NAME, ID, TYPED_PHONE))
+    redis, queue, ticket = harness.services.redis, "turns:wechat:openid-alice", "elsewhere"
+    # Another process is busy with one of Alice's messages: its ticket heads her queue.
+    await redis.rpush(queue, ticket)
+    await redis.set(LEASE_PREFIX + ticket, "1", px=30_000)
+    typed = asyncio.create_task(alice.send("好了"))
+    await _queued(redis, queue, 2)
+    came_back = asyncio.create_task(face_check(harness, link, "T"))
+    await _queued(redis, queue, 3)  # settled; the push waits behind the typed message
+    await redis.lrem(queue, 1, ticket)
+    await redis.delete(LEASE_PREFIX + ticket)
+
+    assert REGISTERED in await typed
+    assert "认证完成" in await came_back
+    assert (await User.get(id_number=ID)).verified_by is VerifiedBy.FACE
+    await asyncio.sleep(0.3)
+    assert await pushes(harness, "openid-alice", 0) == []  # nothing left to push
+
+
+async def test_a_message_typed_before_the_result_waits_for_the_polling_job(
+        harness, licence, alice):
+    link = link_in(await start(alice, NAME, ID, TYPED_PHONE))
+    http = harness.client.session
+    await press(http, link, await open_page(http, link), "T")  # the browser is then closed
+
+    reply = await alice.send("好了吗")
+
+    assert FACE_WAIT in reply and link_in(reply) == link
+    [pushed] = await pushes(harness, "openid-alice", 1)
+    assert REGISTERED in pushed
+
+
+async def test_a_wrong_check_digit_gets_the_field_hint(harness, licence, alice):
+    await alice.click("REGISTER")
+    await alice.send(NAME)
+    wrong = ID[:17] + ("0" if ID[17] != "0" else "1")
+
+    reply = await alice.send(wrong)
+
+    assert "校验码不符" in reply and "请输入18位身份证号码" in reply
+    assert "请输入本人手机号码" in await alice.send(ID)
+
+
+@pytest.mark.parametrize("holder", [None, "王五"])
+async def test_an_id_not_on_record_is_sent_to_the_window(harness, alice, holder):
+    """No record for the ID, or one under another name: the same answer, and no face check."""
+    await make_vehicle(owner_name=NAME)  # the same name under another ID proves nothing
+    if holder:
+        await make_licence(number=ID, holder_name=holder)
+
+    reply = await start(alice, NAME, ID, TYPED_PHONE)
+
+    assert NOT_ON_RECORD in reply and "<a href" not in reply
+    assert not await Verification.exists()
+    assert "请回复数字选择服务" in await alice.send(TYPED_PHONE)  # the journey is over
+
+
+@pytest.mark.parametrize("record", ["licence", "vehicle"])
+async def test_three_failed_face_checks_fall_back_to_an_sms_to_the_phone_on_record(
+        harness, alice, record):
+    if record == "licence":
+        await make_licence(number=ID, holder_name=NAME, holder_phone=RECORD_PHONE)
+    else:
+        await make_vehicle(owner_id_number=ID, owner_name=NAME, owner_phone=RECORD_PHONE)
+
+    offer = await _fail_face_three_times(harness, alice)
+
+    assert "139****0001" in offer and "发送短信验证码" in offer
+    sent = await alice.send("1")
+    assert "验证码已发送至 139****0001" in sent and "请输入短信中的6位验证码" in sent
+    code = await sms_code(harness, RECORD_PHONE)
+    assert not await harness.outbox(TYPED_PHONE)
+    done = await alice.send(code)
+    assert REGISTERED in done and "短信验证" in done
+    user = await User.get(id_number=ID)
+    assert (user.verified_by, user.phone) == (VerifiedBy.SMS, TYPED_PHONE)
+    checks = await Verification.filter(subject_id_number=ID).order_by("id")
+    assert [(c.method, c.outcome) for c in checks] == [
+        *[(Method.FACE, Outcome.FAILED)] * 3, (Method.SMS, Outcome.PASSED)]
+
+
+async def test_a_second_code_within_a_minute_is_refused(harness, licence, alice):
+    await _fail_face_three_times(harness, alice)
+    await alice.send("1")
+
+    reply = await alice.send("重新发送")
+
+    assert "发送过于频繁，请 1 分钟后再试" in reply
+    await sms_code(harness, RECORD_PHONE)
+    assert len(await harness.outbox(RECORD_PHONE)) == 1
+
+
+async def test_an_expired_code_is_refused(harness, licence, alice):
+    now = [time.time()]  # the SMS service's injectable clock
+    services = harness.services
+    services.sms_codes = SmsCodes(services.redis, services.settings.sms, clock=lambda: now[0])
+    await _fail_face_three_times(harness, alice)
+    await alice.send("1")
+    code = await sms_code(harness, RECORD_PHONE)
+
+    now[0] += harness.settings.sms.code_ttl
+    reply = await alice.send(code)
+
+    assert "验证码已失效，请重新获取" in reply
+    assert not await User.exists()
+    assert "验证码已发送" in await alice.send("重新发送")
+    assert REGISTERED in await alice.send(await sms_code(harness, RECORD_PHONE, count=2))
+
+
+async def test_five_wrong_codes_void_the_code(harness, licence, alice):
+    await _fail_face_three_times(harness, alice)
+    await alice.send("1")
+    code = await sms_code(harness, RECORD_PHONE)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+
+    for remaining in (4, 3, 2, 1):
+        assert f"验证码错误，还可尝试 {remaining} 次" in await alice.send(wrong)
+    assert "验证码错误次数过多，已失效" in await alice.send(wrong)
+    assert "验证码已失效" in await alice.send(code)
+    assert not await User.exists()
+
+
+async def test_opening_the_face_link_twice_registers_once(harness, licence, alice):
+    link = link_in(await start(alice, NAME, ID, TYPED_PHONE))
+    await face_check(harness, link, "T")
+    await pushes(harness, "openid-alice", 1)
+
+    again = await open_page(harness.client.session, link)
+    assert "本次认证已完成" in again
+    async with harness.client.session.get(link_on_page(again)) as response:  # its 返回 link
+        assert "认证完成" in await response.text()
+
+    await asyncio.sleep(0.3)
+    assert len(await pushes(harness, "openid-alice", 1)) == 1
+    assert await User.all().count() == 1 and await ChannelIdentity.all().count() == 1
+
+
+async def test_a_face_result_for_another_users_reference_registers_nobody(harness, licence,
+                                                                           alice):
+    bob = ScannedUser(harness.user("openid-bob"), secrets=("李四",))
+    bob_id = id_number(502)
+    await make_licence(number=bob_id, holder_name="李四")
+    await start(alice, NAME, ID, TYPED_PHONE)
+    bob_link = link_in(await start(bob, "李四", bob_id, "13600000000"))
+    alice_check = await Verification.get(requester="wechat:openid-alice")
+    http = harness.client.session
+    await press(http, bob_link, await open_page(http, bob_link), "T")
+
+    # Bob's browser comes back with Alice's reference and his own certify id.
+    forged = (f"{harness.settings.server.base_url}/face/return"
+              f"?ref={alice_check.reference}&certify_id={certify_id_of(bob_link)}")
+    async with http.get(forged) as response:
+        assert "请返回微信继续办理" in await response.text()
+
+    assert not await User.exists()
+    await alice_check.refresh_from_db()
+    assert alice_check.outcome is Outcome.PENDING
+    assert FACE_WAIT in await alice.send("好了")
+
+
+async def test_a_second_channel_identity_binds_to_the_same_user(harness, licence, alice):
+    await register_by_face(harness, alice, NAME, ID, TYPED_PHONE)
+    other = ScannedUser(harness.user("openid-alice-2"), secrets=(NAME, ID))
+
+    await register_by_face(harness, other, NAME, ID, "13500000000")
+
+    user = await User.get(id_number=ID)
+    assert await User.all().count() == 1
+    assert {i.external_id for i in await ChannelIdentity.filter(user=user)} == {
+        "openid-alice", "openid-alice-2"}
+    assert user.phone == "13500000000"
+
+
+async def _fail_face_three_times(harness, user: ScannedUser) -> str:
+    """Three failed face checks; returns the pushed SMS fallback offer."""
+    openid = user.user.openid
+    link = link_in(await start(user, NAME, ID, TYPED_PHONE))
+    for attempt in (1, 2, 3):
+        assert "认证未通过" in await face_check(harness, link, "F")
+        pushed = (await pushes(harness, openid, attempt))[-1]
+        if attempt < 3:
+            assert f"刷脸认证未通过（第{attempt}次）" in pushed
+            link = link_in(pushed)
+    return pushed
+
+
+async def _queued(redis, queue: str, length: int) -> None:
+    """Wait until ``length`` turns (messages or pushes) are queued for the conversation."""
+    for _ in range(200):
+        if await redis.llen(queue) >= length:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{queue} never reached {length}")

@@ -1,0 +1,247 @@
+"""One-time SMS codes: limits, expiry, wrong tries, reuse, hashing, delivery and audit.
+
+Everything runs for real: Redis, the in-process arq worker, the sandbox sender and the
+database (SQLite and PostgreSQL). Time is a controllable clock handed to SmsCodes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import hmac
+import logging
+import re
+import time
+
+import pytest
+from redis.asyncio import Redis
+
+from bot.config import ConfigError, load_settings
+from bot.integrations.sms import CheckOutcome, SmsCodes
+from models.outbox import OutboxMessage
+from models.verification import Method, Outcome, Verification
+from tests.support.harness import Harness
+from tests.support.sms import code_of, delivered
+
+PHONE = "13812345678"
+ID_NUMBER = "11010519491231002X"
+ALICE = "wechat:openid-alice"
+
+
+class Clock:
+    """Seconds since the epoch that move only when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def codes(harness: Harness, clock: Clock) -> SmsCodes:
+    return SmsCodes(harness.services.redis, harness.settings.sms, clock=clock)
+
+
+async def ask(codes: SmsCodes, phone: str = PHONE, subject: str = ALICE,
+              purpose: str = "register"):
+    return await codes.request(purpose=purpose, subject=subject, phone=phone,
+                               subject_id_number=ID_NUMBER)
+
+
+async def test_code_goes_out_by_job_and_passes_once(harness: Harness, codes: SmsCodes):
+    asked = await ask(codes)
+    assert asked.ok
+    assert asked.message == "验证码已发送至 138****5678，5 分钟内有效"
+
+    sms = await delivered(asked.out_id)
+    code = sms.body["params"]["code"]
+    assert sms.recipient == PHONE and re.fullmatch(r"[0-9]{6}", code)
+    assert code in sms.body["text"] and sms.body["template"] == "SMS_SANDBOX_CODE"
+
+    row = await Verification.get(reference=asked.out_id)
+    assert (row.method, row.purpose, row.requester, row.subject_id_number, row.outcome) == (
+        Method.SMS, "register", ALICE, ID_NUMBER, Outcome.PENDING)
+
+    check = await codes.verify(purpose="register", subject=ALICE, code=code)
+    assert check.ok and check.message == "验证通过"
+    row = await Verification.get(reference=asked.out_id)
+    assert row.outcome == Outcome.PASSED and row.settled_at is not None
+
+    again = await codes.verify(purpose="register", subject=ALICE, code=code)
+    assert again.outcome is CheckOutcome.EXPIRED and again.message == "验证码已失效，请重新获取"
+
+
+async def test_code_is_bound_to_purpose_and_subject(harness: Harness, codes: SmsCodes):
+    code = await code_of((await ask(codes)).out_id)
+    assert not (await codes.verify(purpose="register", subject="wechat:bob", code=code)).ok
+    assert not (await codes.verify(purpose="follow", subject=ALICE, code=code)).ok
+    assert (await codes.verify(purpose="register", subject=ALICE, code=code)).ok
+
+
+async def test_redis_holds_a_peppered_hash_never_the_code_or_phone(
+        harness: Harness, codes: SmsCodes, redis: Redis):
+    asked = await ask(codes)
+    code = await code_of(asked.out_id)
+
+    stored = await redis.hgetall(f"sms:code:register:{ALICE}")
+    expected = hmac.new(b"sandbox-pepper", f"register\n{ALICE}\n{code}".encode(),
+                        hashlib.sha256).hexdigest()
+    assert stored[b"hash"].decode() == expected
+    everything = b"".join([key + await _dump(redis, key) async for key in redis.scan_iter()])
+    assert code.encode() not in everything
+    assert PHONE.encode() not in everything
+
+
+async def _dump(redis: Redis, key: bytes) -> bytes:
+    kind = (await redis.type(key)).decode()
+    if kind == "string":
+        return await redis.get(key) or b""
+    if kind == "hash":
+        return repr(await redis.hgetall(key)).encode()
+    if kind == "zset":
+        return repr(await redis.zrange(key, 0, -1, withscores=True)).encode()
+    if kind == "list":
+        return repr(await redis.lrange(key, 0, -1)).encode()
+    return repr(await redis.smembers(key)).encode() if kind == "set" else b""
+
+
+async def test_one_code_a_minute_per_phone(harness: Harness, codes: SmsCodes, clock: Clock):
+    assert (await ask(codes)).ok
+    refused = await ask(codes, subject="wechat:bob")  # the limit is the phone's, not the user's
+    assert not refused.ok and refused.retry_after == 60
+    assert refused.message == "发送过于频繁，请 1 分钟后再试"
+    assert (await ask(codes, phone="13900001111")).ok  # another phone is not affected
+
+    clock.advance(59)
+    assert (await ask(codes)).retry_after == 1
+    clock.advance(1)
+    assert (await ask(codes)).ok
+    assert await Verification.all().count() == 3  # refusals leave no audit row and no SMS
+
+
+async def test_five_codes_an_hour_counting_only_accepted_sends(
+        harness: Harness, codes: SmsCodes, clock: Clock):
+    for _ in range(5):
+        assert (await ask(codes)).ok
+        assert not (await ask(codes)).ok  # refused at once; must not count towards the hour
+        clock.advance(60)
+
+    refused = await ask(codes)  # 300 s after the first of the five
+    assert not refused.ok and refused.retry_after == 3300
+    assert refused.message == "该手机号获取验证码次数已达上限，请 55 分钟后再试"
+    clock.advance(3299)
+    assert not (await ask(codes)).ok
+    clock.advance(1)
+    assert (await ask(codes)).ok
+
+
+async def test_ten_codes_a_day(harness: Harness, codes: SmsCodes, clock: Clock):
+    for _ in range(10):
+        assert (await ask(codes)).ok
+        clock.advance(3600)
+
+    refused = await ask(codes)  # 10 h after the first of the ten
+    assert not refused.ok and refused.retry_after == 14 * 3600
+    assert refused.message == "该手机号获取验证码次数已达上限，请 14 小时后再试"
+    clock.advance(14 * 3600)
+    assert (await ask(codes)).ok
+
+
+async def test_code_expires_after_five_minutes(harness: Harness, codes: SmsCodes, clock: Clock):
+    late, in_time = await ask(codes), await ask(codes, phone="13900001111", subject="wechat:bob")
+    late_code, in_time_code = await code_of(late.out_id), await code_of(in_time.out_id)
+
+    clock.advance(299)
+    assert (await codes.verify(purpose="register", subject="wechat:bob", code=in_time_code)).ok
+    clock.advance(1)
+    check = await codes.verify(purpose="register", subject=ALICE, code=late_code)
+    assert check.outcome is CheckOutcome.EXPIRED and check.message == "验证码已失效，请重新获取"
+    assert (await Verification.get(reference=late.out_id)).outcome == Outcome.EXPIRED
+
+
+async def test_five_wrong_codes_void_the_code(harness: Harness, codes: SmsCodes):
+    asked = await ask(codes)
+    code = await code_of(asked.out_id)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+
+    for remaining in (4, 3, 2, 1):
+        check = await codes.verify(purpose="register", subject=ALICE, code=wrong)
+        assert check.outcome is CheckOutcome.WRONG and check.remaining == remaining
+        assert check.message == f"验证码错误，还可尝试 {remaining} 次"
+    check = await codes.verify(purpose="register", subject=ALICE, code=wrong)
+    assert check.outcome is CheckOutcome.VOID
+    assert check.message == "验证码错误次数过多，已失效，请重新获取"
+
+    late_right = await codes.verify(purpose="register", subject=ALICE, code=code)
+    assert late_right.outcome is CheckOutcome.EXPIRED
+    row = await Verification.get(reference=asked.out_id)
+    assert row.outcome == Outcome.FAILED and row.settled_at is not None
+
+
+async def test_a_new_code_supersedes_the_old(harness: Harness, codes: SmsCodes, clock: Clock):
+    first = await ask(codes)
+    first_code = await code_of(first.out_id)
+    clock.advance(60)
+    second = await ask(codes)
+    second_code = await code_of(second.out_id)
+
+    assert (await Verification.get(reference=first.out_id)).outcome == Outcome.EXPIRED
+    if first_code != second_code:
+        assert not (await codes.verify(purpose="register", subject=ALICE, code=first_code)).ok
+    assert (await codes.verify(purpose="register", subject=ALICE, code=second_code)).ok
+
+
+async def test_expiry_job_drops_an_unused_code_and_settles_its_row(
+        harness: Harness, codes: SmsCodes):
+    asked = await ask(codes)
+    code = await code_of(asked.out_id)
+    # What the deferred job does when the code's lifetime is over, run now.
+    await harness.services.redis.enqueue_job("expire_sms_code", "register", ALICE, asked.out_id)
+    for _ in range(200):
+        row = await Verification.get(reference=asked.out_id)
+        if row.outcome != Outcome.PENDING:
+            break
+        await asyncio.sleep(0.025)
+    assert row.outcome == Outcome.EXPIRED
+    assert not (await codes.verify(purpose="register", subject=ALICE, code=code)).ok
+
+
+async def test_undeliverable_sms_voids_its_code(harness: Harness, clock: Clock):
+    # A template the sender does not know: a refusal that no retry can fix.
+    config = dataclasses.replace(harness.settings.sms, template_code="SMS_UNKNOWN")
+    codes = SmsCodes(harness.services.redis, config, clock=clock)
+    asked = await ask(codes)
+    for _ in range(200):
+        row = await Verification.get(reference=asked.out_id)
+        if row.outcome != Outcome.PENDING:
+            break
+        await asyncio.sleep(0.025)
+    assert row.outcome == Outcome.FAILED and row.detail == "not sent: isv.SMS_TEMPLATE_ILLEGAL"
+    assert not await harness.services.redis.exists(f"sms:code:register:{ALICE}")
+    assert not await OutboxMessage.filter(kind="sms").exists()
+
+
+async def test_logs_show_no_phone_number_or_code(harness: Harness, codes: SmsCodes,
+                                                 caplog: pytest.LogCaptureFixture):
+    caplog.set_level(logging.INFO)
+    code = await code_of((await ask(codes)).out_id)
+    assert (await codes.verify(purpose="register", subject=ALICE, code=code)).ok
+    assert "138****5678" in caplog.text
+    assert PHONE not in caplog.text and code not in caplog.text
+
+
+def test_aliyun_provider_needs_a_pepper():
+    with pytest.raises(ConfigError, match=r"sms\.code_pepper"):
+        load_settings({"BOT__SMS__PROVIDER": "aliyun", "BOT__SMS__ACCESS_KEY_ID": "id",
+                       "BOT__SMS__ACCESS_KEY_SECRET": "secret", "BOT__SMS__SIGN_NAME": "交管",
+                       "BOT__SMS__TEMPLATE_CODE": "SMS_1"})

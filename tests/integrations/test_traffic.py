@@ -1,0 +1,92 @@
+"""The embedded traffic platform over real SQLite and PostgreSQL tables."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.integrations.traffic import EmbeddedTrafficPlatform
+from models.enums import PlateType
+from tests.support.records import (
+    local,
+    make_licence,
+    make_vehicle,
+    make_violation,
+    make_violations,
+)
+
+pytestmark = pytest.mark.usefixtures("database")
+platform = EmbeddedTrafficPlatform()
+
+
+async def test_vehicle_matches_plate_and_last_six_or_full_vin() -> None:
+    car = await make_vehicle(plate_number="渝AD12345", plate_type=PlateType.SMALL_NEW_ENERGY)
+    for plate, vin in [("渝AD12345", car.vin[-6:]), (" 渝ad 123.45", car.vin[-6:].lower()),
+                       ("渝ＡＤ１２３４５", car.vin)]:
+        found = await platform.vehicle(PlateType.SMALL_NEW_ENERGY, plate, vin)
+        assert found is not None and found.id == car.id, (plate, vin)
+
+
+@pytest.mark.parametrize("case", ["wrong vin", "short vin", "wrong type", "bad plate"])
+async def test_vehicle_near_misses_find_nothing(case: str) -> None:
+    car = await make_vehicle()
+    plate_type, plate, vin = car.plate_type, car.plate_number, car.vin[-6:]
+    if case == "wrong vin":
+        vin = "999999" if vin != "999999" else "888888"
+    elif case == "short vin":
+        vin = car.vin[-5:]  # a suffix, but not the 6 characters drivers prove a vehicle with
+    elif case == "wrong type":
+        plate_type = PlateType.LARGE
+    else:
+        plate = "渝I12345"
+    assert await platform.vehicle(plate_type, plate, vin) is None
+
+
+async def test_licence_needs_name_number_and_file_number() -> None:
+    licence = await make_licence(holder_name="王小明")
+    assert (await platform.licence("王小明", licence.number.lower(), licence.file_number)).id \
+        == licence.id
+    assert await platform.licence("王小明", licence.number, "500199999999") is None
+    assert await platform.licence("王晓明", licence.number, licence.file_number) is None
+    assert (await platform.licence_of(licence.number)).id == licence.id
+
+
+async def test_vehicles_of_an_owner() -> None:
+    mine = [await make_vehicle(owner_id_number="50010319900307421X") for _ in range(2)]
+    await make_vehicle()
+    found = await platform.vehicles_of("50010319900307421x")
+    assert [vehicle.id for vehicle in found] == [vehicle.id for vehicle in mine]
+
+
+async def test_vehicle_violations_newest_first_in_pages() -> None:
+    car = await make_vehicle()
+    other_type = await make_vehicle(plate_type=PlateType.LARGE, plate_number=car.plate_number)
+    await make_violation(other_type)
+    created = await make_violations(car, 7)  # newest first
+    twin = await make_violation(car, occurred_at=created[0].occurred_at)  # same time: id decides
+
+    first = await platform.vehicle_violations(car, 0, 5)
+    assert [v.id for v in first.items] == [twin.id, *(v.id for v in created[:4])]
+    assert (first.total, first.has_next, first.has_previous) == (8, True, False)
+    last = await platform.vehicle_violations(car, 1, 5)
+    assert [v.id for v in last.items] == [v.id for v in created[4:]]
+    assert (last.has_next, last.has_previous) == (False, True)
+
+
+async def test_licence_violations_are_those_whose_points_it_took() -> None:
+    licence = await make_licence()
+    car = await make_vehicle()
+    taken = await make_violation(car, licence_number=licence.number,
+                                 occurred_at=local(2026, 5, 1))
+    newer = await make_violation(await make_vehicle(), licence_number=licence.number,
+                                 occurred_at=local(2026, 5, 2))
+    await make_violation(car)  # nobody's points yet
+    page = await platform.licence_violations(licence, 0, 5)
+    assert [v.id for v in page.items] == [newer.id, taken.id]
+
+
+async def test_violation_and_decision_lookups() -> None:
+    violation = await make_violation(await make_vehicle(), decision_number="5001030000000001")
+    assert (await platform.violation(violation.id)).id == violation.id
+    assert (await platform.decision("5001030000000001")).id == violation.id
+    assert await platform.violation(violation.id + 1) is None
+    assert await platform.decision("5001030000000002") is None

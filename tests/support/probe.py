@@ -1,0 +1,42 @@
+"""A test-only journey that records, where a test can see it, every step the engine ran.
+
+Tests plug it into an Engine (or the app, through the ``flows`` fixture) to count how often
+a message was really processed, in which order, and to make a step slow on purpose.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from bot.engine import Context, Flow, State
+
+PROBE_KEY = "PROBE"
+
+
+@dataclass
+class Probe:
+    """Click ``PROBE`` to start; every text is then heard (after ``delay``) and echoed."""
+
+    delay: float = 0.0
+    heard: list[str] = field(default_factory=list)  # texts, in the order steps began
+    starts: int = 0
+
+    @property
+    def flow(self) -> Flow:
+        return Flow(name="probe", title="探针", start="listen", in_menu=False,
+                    click_key=PROBE_KEY,
+                    states={"listen": State(prompt=self._prompt, then=self._hear)})
+
+    async def _prompt(self, ctx: Context) -> str:
+        seen = ctx.data.get("seen", [])
+        if not seen:
+            self.starts += 1
+            return "请说话"
+        return f"收到：{seen[-1]}"
+
+    async def _hear(self, ctx: Context, text: str) -> str:
+        self.heard.append(text)
+        await asyncio.sleep(self.delay)
+        ctx.data["seen"] = [*ctx.data.get("seen", []), text]
+        return "listen"
