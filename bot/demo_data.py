@@ -13,7 +13,7 @@ import bisect
 import itertools
 import logging
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -421,7 +421,7 @@ class DemoData:
     def _phone(self) -> str:
         return self.rng.choice(PHONE_PREFIXES) + f"{self.rng.randint(0, 10**8 - 1):08d}"
 
-    def _unique(self, draw: Any) -> Any:
+    def _unique(self, draw: Callable[[], T]) -> T:
         """Draw until the value is not taken yet, and take it."""
         while (value := draw()) in self.taken:
             pass

@@ -58,6 +58,8 @@ return take_turn(KEYS[2], ARGV[3], true, ARGV[4], ARGV[5])
 """
 # Already in the queue: is it our turn now?
 _TURN = _TAKE_TURN + "return take_turn(KEYS[1], ARGV[1], false, ARGV[2], ARGV[3])"
+# Join the queue for work that is not a message (a wake-up): is it our turn already?
+_JOIN = _TAKE_TURN + "return take_turn(KEYS[1], ARGV[1], true, ARGV[2], ARGV[3])"
 # Leave the queue; store the reply unless the budget already ran out (then the caller sends
 # it itself).
 _FINISH = """
@@ -100,6 +102,7 @@ class Inbox:
         self._lease_ms = int(turn_lease * 1000)
         self._claim = redis.register_script(_CLAIM)
         self._turn = redis.register_script(_TURN)
+        self._join = redis.register_script(_JOIN)
         self._finish = redis.register_script(_FINISH)
         self._defer = redis.register_script(_DEFER)
         self._running: set[asyncio.Task[Reply]] = set()
@@ -122,6 +125,21 @@ class Inbox:
             current = await self._defer(keys=[key],
                                         args=[RUNNING, DEFERRED, self._dedupe_ttl])
             return _decode(current)
+
+    @contextlib.asynccontextmanager
+    async def hold(self, conversation: str) -> AsyncIterator[None]:
+        """Take the conversation's turn, in arrival order, for work that is not a message."""
+        turn = Turn(f"turns:{conversation}", os.urandom(16).hex())
+        at_head = await self._join(keys=[turn.queue],
+                                   args=[turn.ticket, LEASE_PREFIX, self._lease_ms])
+        try:
+            async with self._holding(turn, at_head=bool(at_head)):
+                yield
+        finally:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.lrem(turn.queue, 1, turn.ticket)
+                pipe.delete(turn.lease)
+                await pipe.execute()
 
     async def drain(self, timeout: float = 10) -> None:
         """Let messages still being processed finish (on shutdown)."""

@@ -51,6 +51,7 @@ from models.violation import Violation
 
 CHINA = ZoneInfo("Asia/Shanghai")
 RECORD = "record"  # the column (or JSON key) naming each row's kind
+SUFFIXES = (".csv", ".json", ".jsonl")
 QUERY_CHUNK = 500  # keys per "already stored?" query, well below every parameter limit
 
 
@@ -299,6 +300,9 @@ def read_files(paths: Sequence[Path]) -> tuple[list[Row], list[str]]:
     """Every good row of the files, and a line per problem found (file order)."""
     rows, problems = [], []
     for path in paths:
+        if path.suffix.lower() not in SUFFIXES:
+            problems.append(f"{path}: the name must end in {', '.join(SUFFIXES)}")
+            continue
         try:
             for where, raw in _read(path):
                 where = f"{path.name} {where}"
@@ -319,21 +323,20 @@ def read_files(paths: Sequence[Path]) -> tuple[list[Row], list[str]]:
 
 async def _duplicates(rows: list[Row]) -> list[str]:
     """Rows whose unique keys repeat an earlier row or a stored record."""
-    problems, seen = [], {}
-    for row in rows:
-        for fields in row.kind.unique:
-            key = (row.kind.name, fields, tuple(row.values[name] for name in fields))
-            if None in key[2]:
-                continue
-            if key in seen:
-                problems.append(f"{row.where}: {fields[-1]}: same as {seen[key]}")
-            else:
-                seen[key] = row.where
+    problems = []
     for kind in KINDS.values():
         for fields in kind.unique:
-            keyed = {key[2]: where for key, where in seen.items() if key[:2] == (kind.name, fields)}
-            problems += [f"{keyed[key]}: {fields[-1]}: already stored"
-                         for key in await _stored(kind.model, fields, list(keyed))]
+            first: dict[tuple, str] = {}  # each key, and the row that has it first
+            for row in (row for row in rows if row.kind is kind):
+                key = tuple(row.values[name] for name in fields)
+                if None in key:
+                    continue
+                if key in first:
+                    problems.append(f"{row.where}: {fields[-1]}: same as {first[key]}")
+                else:
+                    first[key] = row.where
+            problems += [f"{first[key]}: {fields[-1]}: already stored"
+                         for key in await _stored(kind.model, fields, list(first))]
     return problems
 
 

@@ -77,7 +77,7 @@ class Services:
 
     async def wake(self, channel: str, user_id: str) -> None:
         """Continue a user's journey after an outside event; the reply goes out as a push."""
-        async with self.inbox.turns.hold(f"{channel}:{user_id}"):
+        async with self.inbox.hold(f"{channel}:{user_id}"):
             reply = await self.engine.wake(channel, user_id)
         if reply is not None:
             await self.send(channel, user_id, reply)

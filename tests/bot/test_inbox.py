@@ -54,12 +54,12 @@ async def start_probe(inbox: Inbox, user: str) -> None:
     assert (await inbox.deliver(click)).text == "请说话"
 
 
-async def arriving(inbounds: list[Inbound], inbox: Inbox, gap: float = 0.005) -> list:
+async def arriving(inbounds: list[Inbound], inbox: Inbox) -> list[Reply | None]:
     """Deliver all at once, each a moment after the previous, so arrival order is defined."""
     tasks = []
     for inbound in inbounds:
         tasks.append(asyncio.create_task(inbox.deliver(inbound)))
-        await asyncio.sleep(gap)
+        await asyncio.sleep(0.005)
     return await asyncio.gather(*tasks)
 
 
@@ -99,9 +99,9 @@ async def test_different_users_run_in_parallel(inbox: Inbox, probe: Probe):
     for user in users:
         await start_probe(inbox, user)
     probe.delay = 0.1
-    messages = [text(u, f"{u}-{n}", hash((u, n))) for n in range(2) for u in users]
+    messages = [text(u, f"{u}-{n}", 10 * n + i) for n in range(2) for i, u in enumerate(users)]
     started = time.monotonic()
-    await arriving(messages, inbox, gap=0)
+    await arriving(messages, inbox)
     elapsed = time.monotonic() - started
     assert elapsed < 0.45, f"{elapsed:.2f} s: users waited for each other (serial: 0.6 s)"
     for user in users:

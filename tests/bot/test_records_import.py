@@ -172,8 +172,10 @@ async def test_problems_across_files_and_json_lines(tmp_path: Path) -> None:
     lines.write_text("\n".join([json.dumps(good_rows()[1], ensure_ascii=False), "",
                                 '["not", "an", "object"]']), encoding="utf-8")
     with pytest.raises(ImportRejected) as rejected:
-        await import_files([licences, lines])
-    assert rejected.value.problems == ["cars.jsonl line 3: not a JSON object"]
+        await import_files([licences, lines, tmp_path / "notes.txt"])
+    assert rejected.value.problems == [
+        "cars.jsonl line 3: not a JSON object",
+        f"{tmp_path / 'notes.txt'}: the name must end in .csv, .json, .jsonl"]
 
 
 def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -207,7 +207,7 @@ async def test_one_users_messages_are_handled_in_order_and_users_in_parallel(har
     for n in range(4):
         for user in users:
             posts.append(asyncio.create_task(user.send(f"{user.openid}-{n}")))
-            await asyncio.sleep(0.003)  # arrival order, while all are still in flight
+            await asyncio.sleep(0.005)  # arrival order, while all are still in flight
     replies = await asyncio.gather(*posts)
     elapsed = time.monotonic() - started
     for user in users:
