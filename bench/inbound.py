@@ -114,6 +114,7 @@ class Connection:
         self._url = URL(url)
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
+        self.head = ""  # the last response's status line and headers, lower case
 
     async def post(self, params: dict[str, str], body: bytes) -> tuple[int, bytes]:
         if self._writer is None:
@@ -124,7 +125,7 @@ class Connection:
         self._writer.write(f"POST {target} HTTP/1.1\r\nHost: {self._url.host}\r\n"
                            f"Content-Type: text/xml\r\nContent-Length: {len(body)}\r\n\r\n"
                            .encode() + body)
-        head = (await self._reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
+        self.head = head = (await self._reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
         length = int(head.split("content-length:", 1)[1].split("\r\n", 1)[0])
         return int(head.split(" ", 2)[1]), await self._reader.readexactly(length)
 

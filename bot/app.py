@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 
 from aiohttp import web
@@ -27,7 +28,8 @@ ALIPAY_SANDBOX = web.AppKey("alipay_sandbox", FakeAlipay)
 def create_app(settings: Settings, flows: Sequence[Flow] | None = None) -> web.Application:
     """The app; ``flows`` replaces flows.ALL_FLOWS (tests plug in test-only journeys)."""
     # The WeChat handler enforces its own, smaller limit and answers "success" past it.
-    app = web.Application(client_max_size=1024 * 1024, middlewares=[_no_stack_traces])
+    app = web.Application(client_max_size=1024 * 1024,
+                          middlewares=[_server_timing, _no_stack_traces])
     app[SETTINGS] = settings
     app.cleanup_ctx.append(functools.partial(_services, flows=flows))
     app.add_routes(health.routes)
@@ -54,6 +56,18 @@ async def _services(app: web.Application, flows: Sequence[Flow] | None) -> Async
                 yield
         else:
             yield
+
+
+@web.middleware
+async def _server_timing(request: web.Request, handler) -> web.StreamResponse:
+    """`Server-Timing: app;dur=<ms>` on every response: the time spent here, apart from the
+    network and the client, for benchmarks and browser dev tools."""
+    started = time.perf_counter()
+    response = await handler(request)
+    if not response.prepared:  # a streamed response has sent its headers already
+        elapsed = (time.perf_counter() - started) * 1000
+        response.headers["Server-Timing"] = f"app;dur={elapsed:.2f}"
+    return response
 
 
 @web.middleware

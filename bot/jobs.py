@@ -8,25 +8,34 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 from arq.connections import ArqRedis
 from arq.worker import Retry, Worker, func
 from redis.exceptions import RedisError
 
+from bot.channels.wechat_api import WeChatAPIError
 from bot.integrations.sms import OutgoingSms, SmsError
 from bot.messages import Reply
 from bot.services import Services
-
-
-async def send_reply(ctx: dict[str, Any], channel: str, user_id: str, reply: dict) -> None:
-    """Deliver a reply that missed the passive-reply budget."""
-    services: Services = ctx["services"]
-    await services.send(channel, user_id, Reply.from_json(reply))
-
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE = 10.0  # seconds that jobs in progress get to finish when the app stops
 REDIS_RETRY_DELAY = 1.0  # seconds before the embedded worker tries a lost Redis again
 SMS_TRIES = 4  # about 30 s of retries: a code lives only minutes
+REPLY_TRIES = 5
+
+
+async def send_reply(ctx: dict[str, Any], channel: str, user_id: str, reply: dict) -> None:
+    """Deliver a reply that missed the passive-reply budget; retry while WeChat is busy."""
+    services: Services = ctx["services"]
+    try:
+        await services.send(channel, user_id, Reply.from_json(reply))
+    except (WeChatAPIError, aiohttp.ClientError, TimeoutError) as exc:
+        transient = not isinstance(exc, WeChatAPIError) or exc.transient
+        if transient and ctx["job_try"] < REPLY_TRIES:
+            raise Retry(defer=ctx["job_try"]) from exc
+        # 45015 (outside the 48 h window) and the like: the user will see nothing; say so.
+        log.warning("a deferred reply could not be delivered: %s", exc)
 
 
 async def send_sms(ctx: dict[str, Any], message: OutgoingSms) -> None:
@@ -54,7 +63,7 @@ async def poll_face(ctx: dict[str, Any], reference: str) -> None:
 
 
 JOBS = [
-    func(send_reply, max_tries=5),
+    func(send_reply, max_tries=REPLY_TRIES),
     # keep_result=0: arq would otherwise keep the job's arguments (the code) for an hour.
     func(send_sms, max_tries=SMS_TRIES, keep_result=0),
     func(expire_sms_code, max_tries=5),

@@ -3,11 +3,11 @@
 from flows import account, guide, query_licence, query_vehicle, register
 
 ALL_FLOWS = [
-    guide.FLOW,
     query_vehicle.FLOW,
     query_licence.FLOW,
-    register.FLOW,
     account.FLOW,
+    register.FLOW,
+    guide.FLOW,
 ]
 
 # The WeChat custom menu: (top-level button, [click keys of its flows]).

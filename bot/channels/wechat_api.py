@@ -20,12 +20,18 @@ log = logging.getLogger(__name__)
 
 TOKEN_INVALID = {40001, 40014, 42001}
 RATE_LIMITED = 45009
+SYSTEM_BUSY = -1
 
 
 class WeChatAPIError(Exception):
     def __init__(self, code: int, message: str) -> None:
         super().__init__(f"WeChat API error {code}: {message}")
         self.code = code
+
+    @property
+    def transient(self) -> bool:
+        """Worth trying again later (busy or rate limited), unlike a refusal such as 45015."""
+        return self.code in (SYSTEM_BUSY, RATE_LIMITED)
 
 
 class WeChatAPI:

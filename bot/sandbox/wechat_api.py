@@ -25,7 +25,7 @@ class FakeWeChatAPI:
         self.tokens: dict[str, float] = {}
         self.tokens_issued = 0
         self.menu: dict | None = None
-        self._rate_limited_calls = 0
+        self._scripted_errors: list[tuple[int, str]] = []
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -41,7 +41,11 @@ class FakeWeChatAPI:
 
     def rate_limit(self, calls: int) -> None:
         """Answer the next ``calls`` calls with 45009."""
-        self._rate_limited_calls = calls
+        self._scripted_errors = [(45009, "reach max api daily quota limit")] * calls
+
+    def busy(self, calls: int) -> None:
+        """Answer the next ``calls`` calls with -1, WeChat's "system busy, try later"."""
+        self._scripted_errors = [(-1, "system error")] * calls
 
     async def token(self, request: web.Request) -> web.Response:
         query = request.query
@@ -82,9 +86,8 @@ class FakeWeChatAPI:
         return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": message.id})
 
     def _refusal(self, request: web.Request) -> web.Response | None:
-        if self._rate_limited_calls:
-            self._rate_limited_calls -= 1
-            return _error(45009, "reach max api daily quota limit")
+        if self._scripted_errors:
+            return _error(*self._scripted_errors.pop())
         expires = self.tokens.get(request.query.get("access_token", ""))
         if expires is None:
             return _error(40001, "invalid credential, access_token is invalid or not latest")

@@ -243,9 +243,21 @@ class TestReplyBudget:
         assert len(await outbox_texts(harness, alice.openid, count=1)) == 1
 
 
-async def outbox_texts(harness: Harness, openid: str, *, count: int) -> list[str]:
+    async def test_a_push_refused_while_wechat_is_busy_is_retried(self, harness: Harness,
+                                                                   probe: Probe):
+        alice = harness.user()
+        await listening(alice)
+        probe.delay = 0.5
+        harness.fake_wechat.busy(1)
+        assert (await alice.send("慢")) == ""
+        pushed = await outbox_texts(harness, alice.openid, count=1, within=5)
+        assert [said(text) for text in pushed] == ["收到：慢"]
+
+
+async def outbox_texts(harness: Harness, openid: str, *, count: int,
+                       within: float = 3) -> list[str]:
     """The customer-service texts sent to ``openid``, once at least ``count`` have arrived."""
-    deadline = time.monotonic() + 3
+    deadline = time.monotonic() + within
     while True:
         texts = [m.body["text"] for m in await harness.outbox(openid) if m.kind == "wechat.text"]
         if len(texts) >= count or time.monotonic() > deadline:
