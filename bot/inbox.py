@@ -136,10 +136,7 @@ class Inbox:
             async with self._holding(turn, at_head=bool(at_head)):
                 yield
         finally:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.lrem(turn.queue, 1, turn.ticket)
-                pipe.delete(turn.lease)
-                await pipe.execute()
+            await self._leave(turn)
 
     async def drain(self, timeout: float = 10) -> None:
         """Let messages still being processed finish (on shutdown)."""
@@ -175,13 +172,16 @@ class Inbox:
         try:
             yield
         except asyncio.CancelledError:  # shutting down: not finished, but let the next go
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.lrem(turn.queue, 1, turn.ticket)
-                pipe.delete(turn.lease)
-                await pipe.execute()
+            await self._leave(turn)
             raise
         finally:
             keeper.cancel()
+
+    async def _leave(self, turn: Turn) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.lrem(turn.queue, 1, turn.ticket)
+            pipe.delete(turn.lease)
+            await pipe.execute()
 
     async def _keep_lease(self, key: str) -> None:
         while True:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+from tortoise.expressions import RawSQL
 from tortoise.queryset import QuerySet
 
 from bot.fields import VIN_LENGTH, InvalidInput, PlateNumberField, Vin6Field
@@ -112,7 +113,10 @@ class EmbeddedTrafficPlatform(TrafficPlatform):
 
 
 async def _page(query: QuerySet[Violation], page: int, size: int) -> Page:
-    """Newest first; the id breaks ties so pages never overlap."""
+    """Newest first; the id breaks ties so pages never overlap. The rows bring the total along
+    (a window count: one query per page, not two); only a page past the end counts apart."""
     page = max(page, 0)
-    items = await query.order_by("-occurred_at", "-id").offset(page * size).limit(size)
-    return Page(items=items, number=page, total=await query.count(), size=size)
+    items = await (query.annotate(total=RawSQL("COUNT(*) OVER ()"))
+                   .order_by("-occurred_at", "-id").offset(page * size).limit(size))
+    total = items[0].total if items else 0 if page == 0 else await query.count()
+    return Page(items=items, number=page, total=total, size=size)

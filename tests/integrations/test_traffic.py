@@ -72,6 +72,15 @@ async def test_vehicle_violations_newest_first_in_pages() -> None:
     assert (last.has_next, last.has_previous) == (False, True)
 
 
+async def test_a_page_past_the_end_is_empty_but_still_counts() -> None:
+    car = await make_vehicle()
+    await make_violations(car, 3)
+    past = await platform.vehicle_violations(car, 1, 5)
+    assert (past.items, past.total, past.has_previous) == ([], 3, True)
+    nothing = await platform.vehicle_violations(await make_vehicle(), 0, 5)
+    assert (nothing.items, nothing.total, nothing.has_next) == ([], 0, False)
+
+
 async def test_licence_violations_are_those_whose_points_it_took() -> None:
     licence = await make_licence()
     car = await make_vehicle()
