@@ -64,17 +64,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvloop
     from aiohttp import web
 
     from bot.app import configure_logging, create_app
 
     configure_logging(settings.server.log_level)
     web.run_app(create_app(settings), host=settings.server.host, port=settings.server.port,
-                print=lambda text: print(text, flush=True))
+                print=lambda text: print(text, flush=True), loop=uvloop.new_event_loop())
     return 0
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    import uvloop
+
     from bot.app import configure_logging
     from bot.jobs import build_worker
     from bot.services import running_services
@@ -89,7 +92,7 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
             finally:
                 await worker.close()
 
-    asyncio.run(run())
+    uvloop.run(run())
     return 0
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.fields import Field, InvalidInput
 from bot.messages import Inbound, InboundKind, Reply
@@ -115,6 +115,13 @@ class Flow:
             raise ValueError(f"flow {self.name}: unknown states {unknown}")
 
 
+class Step(NamedTuple):
+    """What one message did: the reply, and the session to keep (None: forget it)."""
+
+    reply: Reply
+    session: Session | None
+
+
 class Engine:
     """Turns one inbound message and the stored session into a reply and the next session."""
 
@@ -126,18 +133,24 @@ class Engine:
         self.services = services
 
     async def handle(self, inbound: Inbound) -> Reply:
-        conversation = inbound.conversation
-        session = await self.store.load(conversation)
+        """Load the user's session, take one step and store the result."""
+        step = await self.step(inbound, await self.store.load(inbound.conversation))
+        await self.store.put(inbound.conversation, step.session)
+        return step.reply
+
+    async def step(self, inbound: Inbound, session: Session | None) -> Step:
+        """One message against a session already loaded: the reply and the session after it
+        (None: the journey is over). No session I/O, so a caller may batch it (the inbox)."""
         ctx = Context(inbound.channel, inbound.user_id, dict(session.data) if session else {},
                       self.services)
         if inbound.kind is InboundKind.SUBSCRIBE:
-            return await self._finish(conversation, ctx, self.menu(WELCOME))
+            return self._finish(ctx, self.menu(WELCOME))
         if inbound.kind is InboundKind.CLICK:
             flow = self.click_keys.get(inbound.event_key)
             if flow is None:
-                return await self._finish(conversation, ctx, self.menu())
-            return await self._start(conversation, ctx, flow, {})
-        return await self._text(conversation, ctx, session, inbound.text.strip())
+                return self._finish(ctx, self.menu())
+            return await self._start(ctx, flow, {})
+        return await self._text(ctx, session, inbound.text.strip())
 
     async def wake(self, channel: str, user_id: str) -> Reply | None:
         """An outside event for the user (a face result arrived): a state that waits for one
@@ -149,37 +162,38 @@ class Engine:
         if state is None or not _waits(state):
             return None
         ctx = Context(channel, user_id, dict(session.data), self.services)
-        return await self._apply(conversation, ctx, session, await state.then(ctx, None))
+        step = await self._apply(ctx, session, await state.then(ctx, None))
+        await self.store.put(conversation, step.session)
+        return step.reply
 
     def menu(self, heading: str = "") -> Reply:
         text = (heading + "\n\n" if heading else "") + "请回复数字选择服务："
         return Reply(text, choices=tuple(flow.title for flow in self.menu_flows))
 
-    async def _text(self, conversation: str, ctx: Context, session: Session | None,
-                    text: str) -> Reply:
+    async def _text(self, ctx: Context, session: Session | None, text: str) -> Step:
         word = text.lower()
         if word in MENU_WORDS:
-            return await self._finish(conversation, ctx, self.menu())
+            return self._finish(ctx, self.menu())
         if word in CANCEL_WORDS:
             heading = "已取消当前操作。" if session else ""
-            return await self._finish(conversation, ctx, self.menu(heading))
+            return self._finish(ctx, self.menu(heading))
         if session is None or session.flow not in self.flows:
             flow = self._menu_pick(text)
             if flow is None:
-                return await self._finish(conversation, ctx, self.menu(
+                return self._finish(ctx, self.menu(
                     "没有理解您的意思。" if text else ""))
-            return await self._start(conversation, ctx, flow.name, {})
+            return await self._start(ctx, flow.name, {})
         flow = self.flows[session.flow]
         if word in BACK_WORDS:
             if not session.history:
-                return await self._finish(conversation, ctx, self.menu())
+                return self._finish(ctx, self.menu())
             session.state = session.history.pop()
-            return await self._enter(conversation, ctx, session)
+            return await self._enter(ctx, session)
         state = flow.states.get(session.state)
         if state is None:
-            return await self._finish(conversation, ctx, self.menu())
+            return self._finish(ctx, self.menu())
         outcome = await self._accept(ctx, state, text)
-        return await self._apply(conversation, ctx, session, outcome)
+        return await self._apply(ctx, session, outcome)
 
     async def _accept(self, ctx: Context, state: State, text: str) -> Outcome:
         """Match the text against the state's commands, choices and field, in that order."""
@@ -211,37 +225,34 @@ class Engine:
             return await state.then(ctx, value)
         return state.then or Done("已完成。")
 
-    async def _apply(self, conversation: str, ctx: Context, session: Session,
-                     outcome: Outcome) -> Reply:
+    async def _apply(self, ctx: Context, session: Session, outcome: Outcome) -> Step:
         if isinstance(outcome, Stay):
             ctx.say(outcome.message)
-            return await self._enter(conversation, ctx, session, remember=False)
+            return await self._enter(ctx, session, remember=False)
         if isinstance(outcome, Done):
             reply = outcome.reply if isinstance(outcome.reply, Reply) else Reply(outcome.reply)
-            return await self._finish(conversation, ctx, reply)
+            return self._finish(ctx, reply)
         if isinstance(outcome, StartFlow):
-            return await self._start(conversation, ctx, outcome.flow, outcome.data)
+            return await self._start(ctx, outcome.flow, outcome.data)
         if outcome in session.history:  # going back to a visited state rewinds, never loops
             del session.history[session.history.index(outcome):]
         elif outcome != session.state:
             session.history.append(session.state)
         session.state = outcome
-        return await self._enter(conversation, ctx, session)
+        return await self._enter(ctx, session)
 
-    async def _start(self, conversation: str, ctx: Context, flow_name: str,
-                     data: dict[str, Any]) -> Reply:
+    async def _start(self, ctx: Context, flow_name: str, data: dict[str, Any]) -> Step:
         flow = self.flows[flow_name]
         if flow.guard is not None:
             refusal = await flow.guard(ctx)
             if refusal is not None:
-                return await self._finish(conversation, ctx, Reply(refusal))
+                return self._finish(ctx, Reply(refusal))
         ctx.data = dict(data)
         session = Session(flow=flow.name, state=flow.start)
-        return await self._enter(conversation, ctx, session)
+        return await self._enter(ctx, session)
 
-    async def _enter(self, conversation: str, ctx: Context, session: Session,
-                     remember: bool = True) -> Reply:
-        """Show the prompt of the session's state and store the session."""
+    async def _enter(self, ctx: Context, session: Session, remember: bool = True) -> Step:
+        """Show the prompt of the session's state; the session goes on."""
         state = self.flows[session.flow].states[session.state]
         prompt = state.prompt if isinstance(state.prompt, str) else await state.prompt(ctx)
         reply = prompt if isinstance(prompt, Reply) else Reply(prompt)
@@ -252,17 +263,16 @@ class Engine:
             reply = Reply("\n".join([*ctx.notes, "", reply.text]).strip(), reply.choices,
                           reply.link, reply.extra)
         session.data = ctx.data
-        await self.store.save(conversation, session)
         if remember and not session.history:
             reply = Reply(reply.text, reply.choices, reply.link, (*reply.extra, UNIVERSAL_HINT))
-        return reply
+        return Step(reply, session)
 
-    async def _finish(self, conversation: str, ctx: Context, reply: Reply) -> Reply:
-        await self.store.clear(conversation)
+    def _finish(self, ctx: Context, reply: Reply) -> Step:
+        """The journey is over: show the reply, forget the session."""
         if ctx.notes:
             reply = Reply("\n".join([*ctx.notes, reply.text]), reply.choices, reply.link,
                           reply.extra)
-        return reply
+        return Step(reply, None)
 
     async def _choices(self, ctx: Context, state: State) -> Sequence[Choice]:
         return await state.choices(ctx) if callable(state.choices) else state.choices

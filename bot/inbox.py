@@ -20,7 +20,9 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from bot.engine import Engine
 from bot.messages import Inbound, Reply
+from bot.session import RedisSessionStore
 
 log = logging.getLogger(__name__)
 
@@ -51,20 +53,24 @@ local function take_turn(queue, ticket, join, lease_prefix, lease_ms)
   end
 end
 """
-# Claim the message id and, if it is new, join its user's queue: -1 when seen before.
+# Claim the message id and, if it is new, join its user's queue: {-1} when seen before,
+# {0} when another message of the user goes first, {1, session} when it is our turn.
 _CLAIM = _TAKE_TURN + """
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return -1 end
-return take_turn(KEYS[2], ARGV[3], true, ARGV[4], ARGV[5])
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return {-1} end
+if take_turn(KEYS[2], ARGV[3], true, ARGV[4], ARGV[5]) == 0 then return {0} end
+return {1, redis.call('GET', KEYS[3])}
 """
 # Already in the queue: is it our turn now?
 _TURN = _TAKE_TURN + "return take_turn(KEYS[1], ARGV[1], false, ARGV[2], ARGV[3])"
 # Join the queue for work that is not a message (a wake-up): is it our turn already?
 _JOIN = _TAKE_TURN + "return take_turn(KEYS[1], ARGV[1], true, ARGV[2], ARGV[3])"
-# Leave the queue; store the reply unless the budget already ran out (then the caller sends
-# it itself).
+# Leave the queue, store the session the step left (or forget it), and store the reply
+# unless the budget already ran out (then the caller sends it itself).
 _FINISH = """
 redis.call('LREM', KEYS[2], 1, ARGV[1])
 redis.call('DEL', ARGV[2] .. ARGV[1])
+if ARGV[6] == 'set' then redis.call('SET', KEYS[3], ARGV[7], 'EX', ARGV[8])
+elseif ARGV[6] == 'del' then redis.call('DEL', KEYS[3]) end
 if redis.call('GET', KEYS[1]) == ARGV[3] then
   redis.call('SET', KEYS[1], ARGV[4], 'EX', ARGV[5]) return 1 end
 return 0
@@ -72,7 +78,13 @@ return 0
 LEASE_PREFIX = "turn:"
 
 DeliverLater = Callable[[Inbound, Reply], Awaitable[None]]
-Handle = Callable[[Inbound], Awaitable[Reply]]
+
+
+@dataclass(frozen=True)
+class Preloaded:
+    """The raw session read together with the claim (None: the user has no session)."""
+
+    raw: bytes | None
 
 
 @dataclass(frozen=True)
@@ -88,18 +100,23 @@ class Turn:
 
 
 class Inbox:
-    """Each message costs four Redis round trips: claim (with joining the queue), the
-    engine's session read and write, and finish (leaving the queue, storing the reply)."""
+    """Each message costs two Redis round trips: claim (the message id, a place in the
+    user's queue and, when it is our turn, the session) and finish (leave the queue, store
+    the session and the reply). The engine's step itself does no session I/O."""
 
-    def __init__(self, redis: Redis, handle: Handle, deliver_later: DeliverLater, *,
-                 budget: float, dedupe_ttl: int, turn_lease: float) -> None:
-        self._redis = redis
-        self._handle = handle
+    def __init__(self, engine: Engine, deliver_later: DeliverLater, *, budget: float,
+                 dedupe_ttl: int, turn_lease: float) -> None:
+        if not isinstance(engine.store, RedisSessionStore):
+            raise TypeError("the inbox keeps sessions in Redis scripts: use RedisSessionStore")
+        self._engine = engine
+        self._sessions: RedisSessionStore = engine.store
+        self._redis: Redis = engine.store.redis
         self._deliver_later = deliver_later
         self._budget = budget
         self._dedupe_ttl = dedupe_ttl
         self._turn_lease = turn_lease
         self._lease_ms = int(turn_lease * 1000)
+        redis = self._redis
         self._claim = redis.register_script(_CLAIM)
         self._turn = redis.register_script(_TURN)
         self._join = redis.register_script(_JOIN)
@@ -111,12 +128,13 @@ class Inbox:
         """The reply to send back now, or None for "success" (nothing now, maybe later)."""
         key = f"inbox:{inbound.channel}:{inbound.dedupe_key}"
         turn = Turn(f"turns:{inbound.conversation}", os.urandom(16).hex())
-        position = await self._claim(keys=[key, turn.queue],
-                                     args=[RUNNING, int(self._turn_lease), turn.ticket,
-                                           LEASE_PREFIX, self._lease_ms])
-        if position == -1:
+        claimed = await self._claim(
+            keys=[key, turn.queue, self._sessions.key(inbound.conversation)],
+            args=[RUNNING, int(self._turn_lease), turn.ticket, LEASE_PREFIX, self._lease_ms])
+        if claimed[0] == -1:
             return await self._reply_of_first(key)
-        task = asyncio.create_task(self._process(inbound, key, turn, at_head=position == 1))
+        preloaded = Preloaded(claimed[1] if len(claimed) > 1 else None) if claimed[0] else None
+        task = asyncio.create_task(self._process(inbound, key, turn, preloaded))
         self._running.add(task)
         task.add_done_callback(self._running.discard)
         try:
@@ -143,18 +161,25 @@ class Inbox:
         if self._running:
             await asyncio.wait(set(self._running), timeout=timeout)
 
-    async def _process(self, inbound: Inbound, key: str, turn: Turn, at_head: bool) -> Reply:
+    async def _process(self, inbound: Inbound, key: str, turn: Turn,
+                       preloaded: Preloaded | None) -> Reply:
+        """Run the step in the user's turn; ``preloaded`` is the session read with the claim
+        when the turn was ours at once (else it is read once the turn comes)."""
+        session_write = ("keep", "")
         try:
-            async with self._holding(turn, at_head):
-                reply = await self._handle(inbound)
+            async with self._holding(turn, at_head=preloaded is not None):
+                session = (self._sessions.decode(preloaded.raw) if preloaded
+                           else await self._sessions.load(inbound.conversation))
+                reply, after = await self._engine.step(inbound, session)
+            session_write = ("del", "") if after is None else ("set", after.dumps())
         except Exception:
             log.exception("handling a %s message failed", inbound.channel)
             reply = SORRY
         stored = await self._finish(
-            keys=[key, turn.queue],
+            keys=[key, turn.queue, self._sessions.key(inbound.conversation)],
             args=[turn.ticket, LEASE_PREFIX, RUNNING,
                   DONE_PREFIX + json.dumps(reply.to_json(), ensure_ascii=False),
-                  self._dedupe_ttl])
+                  self._dedupe_ttl, *session_write, self._sessions.ttl])
         if not stored:
             await self._deliver_later(inbound, reply)
         return reply

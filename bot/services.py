@@ -60,7 +60,7 @@ class Services:
                                     refresh_margin=wechat.token_refresh_margin)
         self.engine = Engine(ALL_FLOWS if self.flows is None else self.flows,
                              RedisSessionStore(self.redis, settings.session.ttl), self)
-        self.inbox = Inbox(self.redis, self.engine.handle, self.deliver_later,
+        self.inbox = Inbox(self.engine, self.deliver_later,
                            budget=wechat.reply_budget, dedupe_ttl=wechat.dedupe_ttl,
                            turn_lease=settings.session.turn_lease)
         self.failed_matches = FailedMatches(self.redis, LockoutPolicy.from_config(settings.query))

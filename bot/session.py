@@ -43,17 +43,31 @@ class SessionStore(ABC):
     @abstractmethod
     async def clear(self, conversation: str) -> None: ...
 
+    async def put(self, conversation: str, session: Session | None) -> None:
+        """Keep the session, or forget it when the journey is over (None)."""
+        if session is None:
+            await self.clear(conversation)
+        else:
+            await self.save(conversation, session)
+
 
 class RedisSessionStore(SessionStore):
-    """One JSON string per conversation with a TTL renewed on every save."""
+    """One JSON string per conversation with a TTL renewed on every save.
+
+    The inbox reads and writes these keys itself inside its claim and finish scripts (one
+    round trip each instead of three), through ``key``, ``ttl`` and ``decode``.
+    """
 
     def __init__(self, redis: Redis, ttl: int, prefix: str = "session:") -> None:
-        self._redis = redis
-        self._ttl = ttl
+        self.redis = redis
+        self.ttl = ttl
         self._prefix = prefix
 
-    async def load(self, conversation: str) -> Session | None:
-        raw = await self._redis.get(self._prefix + conversation)
+    def key(self, conversation: str) -> str:
+        return self._prefix + conversation
+
+    @staticmethod
+    def decode(raw: str | bytes | None) -> Session | None:
         if raw is None:
             return None
         try:
@@ -61,8 +75,11 @@ class RedisSessionStore(SessionStore):
         except (ValueError, KeyError, TypeError):
             return None  # written by an incompatible version: start afresh
 
+    async def load(self, conversation: str) -> Session | None:
+        return self.decode(await self.redis.get(self.key(conversation)))
+
     async def save(self, conversation: str, session: Session) -> None:
-        await self._redis.set(self._prefix + conversation, session.dumps(), ex=self._ttl)
+        await self.redis.set(self.key(conversation), session.dumps(), ex=self.ttl)
 
     async def clear(self, conversation: str) -> None:
-        await self._redis.delete(self._prefix + conversation)
+        await self.redis.delete(self.key(conversation))

@@ -36,8 +36,7 @@ def collecting(later: Later) -> DeliverLater:
 
 def build_inbox(redis: Redis, probe: Probe, later: Later, *, budget: float = 2.0) -> Inbox:
     engine = Engine([probe.flow], RedisSessionStore(redis, 1800))
-    return Inbox(redis, engine.handle, collecting(later), budget=budget, dedupe_ttl=600,
-                 turn_lease=30)
+    return Inbox(engine, collecting(later), budget=budget, dedupe_ttl=600, turn_lease=30)
 
 
 @pytest.fixture
@@ -139,15 +138,19 @@ async def test_past_the_budget_the_reply_is_delivered_later(redis: Redis, probe:
     assert len(later) == 1
 
 
-async def test_a_failing_step_answers_sorry_once(redis: Redis, later: Later):
-    calls = []
-
-    async def broken(inbound: Inbound) -> Reply:
-        calls.append(inbound)
-        raise RuntimeError("a bug in a flow")
-
-    inbox = Inbox(redis, broken, collecting(later), budget=1, dedupe_ttl=600, turn_lease=30)
+async def test_a_failing_step_answers_sorry_once(inbox: Inbox, probe: Probe, later: Later):
+    await start_probe(inbox, "u1")
+    probe.broken = True
     assert await inbox.deliver(text("u1", "你好", 1)) == SORRY
     assert await inbox.deliver(text("u1", "你好", 1)) == SORRY
-    assert len(calls) == 1
+    assert probe.heard == ["你好"]
     assert later == []
+
+
+async def test_a_failing_step_keeps_the_journey_where_it_was(inbox: Inbox, probe: Probe):
+    await start_probe(inbox, "u1")
+    assert (await inbox.deliver(text("u1", "一", 1))).text == "收到：一"
+    probe.broken = True
+    assert await inbox.deliver(text("u1", "二", 2)) == SORRY
+    probe.broken = False
+    assert (await inbox.deliver(text("u1", "三", 3))).text == "收到：三"

@@ -19,6 +19,7 @@ class Probe:
     """Click ``PROBE`` to start; every text is then heard (after ``delay``) and echoed."""
 
     delay: float = 0.0
+    broken: bool = False  # every step raises, like a bug in a flow
     heard: list[str] = field(default_factory=list)  # texts, in the order steps began
     starts: int = 0
 
@@ -38,5 +39,7 @@ class Probe:
     async def _hear(self, ctx: Context, text: str) -> str:
         self.heard.append(text)
         await asyncio.sleep(self.delay)
+        if self.broken:
+            raise RuntimeError("a bug in a flow")
         ctx.data["seen"] = [*ctx.data.get("seen", []), text]
         return "listen"
