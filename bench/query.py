@@ -391,7 +391,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke run: {QUICK[0]} vehicles, {QUICK[1]} violations, 5 s phases")
     parser.add_argument("--users", type=int, default=100, help="concurrent simulated users")
-    parser.add_argument("--seconds", type=float, help="seconds per measured phase (default 10)")
+    parser.add_argument("--seconds", type=float,
+                        help="seconds per measured phase (default 20; --quick: 5)")
     parser.add_argument("--warmup", type=float, default=3, help="unmeasured seconds first")
     parser.add_argument("--pace", type=float, default=1.0,
                         help="seconds between one user's messages in the paced phase")
@@ -404,7 +405,7 @@ def main() -> int:
     if (missing := postgres_missing()) is not None:
         parser.error(missing)
     vehicles, violations = QUICK if args.quick else FULL
-    seconds = args.seconds or (5.0 if args.quick else 10.0)
+    seconds = args.seconds or (5.0 if args.quick else 20.0)
     return run(Options(vehicles, violations, args.users, min(seconds, 600), args.warmup,
                        args.pace, args.pool))
 
