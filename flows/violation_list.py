@@ -82,7 +82,7 @@ class _ItemNumber(Field[int]):
 
     def parse(self, text: str) -> int:
         digits = text.strip().rstrip(".、")
-        if not digits.isdigit():  # full-width digits count too
+        if not digits.isdecimal():  # full-width digits count; "①" and "²" would break int()
             raise InvalidInput(self.hint)
         return int(digits)
 

@@ -246,3 +246,16 @@ async def test_no_reply_shows_a_full_vin_phone_or_id(harness, alice):
     await alice.send("下一页")
     assert "处罚决定书编号：500103200000001" in await alice.send("1")
     assert len(alice.replies) == 8  # every one of them scanned by ScannedUser
+
+
+async def test_regression_a_circled_digit_on_the_list_gets_the_hint_not_an_error(harness, alice):
+    """"①".isdigit() is true but int("①") fails: the list answered 系统繁忙."""
+    vehicle = await make_vehicle(plate_number="渝A10009")
+    await make_violation(vehicle)
+    await ask(alice, "2", "渝A10009", vehicle.vin[-6:])
+
+    reply = await alice.send("①")
+
+    assert "请回复列表中的序号" in reply
+    assert "系统繁忙" not in reply
+    assert "违法详情" in await alice.send("１")  # full-width digits still pick
