@@ -16,7 +16,7 @@ async def outbox(request: web.Request) -> web.Response:
     if kind := request.query.get("kind"):
         query = query.filter(kind=kind)
     after = request.query.get("after", "")
-    if after.isdigit():
+    if after.isascii() and after.isdecimal():
         query = query.filter(id__gt=int(after))
     messages = await query.order_by("id").limit(500)
     return web.json_response({"messages": [m.to_json() for m in messages]})

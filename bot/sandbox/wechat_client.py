@@ -12,7 +12,6 @@ import itertools
 import secrets
 import time
 from dataclasses import dataclass
-from xml.sax.saxutils import escape
 
 import aiohttp
 import xmltodict
@@ -27,6 +26,11 @@ class Answer:
     status: int
     body: bytes
     text: str  # the reply's Content, "" when WeChat would show nothing ("success"/empty)
+
+
+def _cdata(text: str) -> str:
+    """As WeChat writes text: one CDATA section, split where the text itself holds "]]>"."""
+    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
 def signature(token: str, timestamp: str, nonce: str) -> str:
@@ -54,10 +58,10 @@ class WeChatUser:
 
     def text_xml(self, text: str, msg_id: int | None = None) -> str:
         msg_id = next(_msg_ids) if msg_id is None else msg_id
-        return self._xml("text", f"<Content><![CDATA[{text}]]></Content><MsgId>{msg_id}</MsgId>")
+        return self._xml("text", f"<Content>{_cdata(text)}</Content><MsgId>{msg_id}</MsgId>")
 
     def event_xml(self, event: str, key: str = "", create_time: int | None = None) -> str:
-        body = f"<Event><![CDATA[{event}]]></Event><EventKey><![CDATA[{key}]]></EventKey>"
+        body = f"<Event>{_cdata(event)}</Event><EventKey>{_cdata(key)}</EventKey>"
         return self._xml("event", body, create_time)
 
     async def post(self, xml: str | bytes, *, sign: bool = True) -> Answer:
@@ -86,7 +90,7 @@ class WeChatUser:
             self._clock = max(self._clock + 1, int(time.time()))
             create_time = self._clock
         return (f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>"
-                f"<FromUserName><![CDATA[{escape(self.openid)}]]></FromUserName>"
+                f"<FromUserName>{_cdata(self.openid)}</FromUserName>"
                 f"<CreateTime>{create_time}</CreateTime><MsgType><![CDATA[{kind}]]></MsgType>"
                 f"{inner}</xml>")
 
