@@ -358,3 +358,22 @@ def test_phone_accepts_and_drops_the_country_code(text):
 )
 def test_phone_rejects(text):
     assert "11位" in hint_of(PhoneField(), text)
+
+
+ODD_TEXTS = ["", " ", "①②③④⑤⑥", "²³", "１２３４５６", "١٢٣٤٥٦", "😀" * 6, "\x00" * 6, "\u202e" * 6,
+             "渝" * 20, "A" * 200, "-1", "1e5", "NaN", "渝Ａ１２３４５", "ⅫⅫⅫⅫⅫⅫ"]
+
+
+@pytest.mark.parametrize("field", [
+    PlateTypeField(), PlateNumberField(), VinField(), Vin6Field(), IdNumberField(),
+    LicenceNumberField(), NameField(), PhoneField(), FileNumberField(), DecisionNumberField(),
+    SmsCodeField(),
+], ids=lambda field: type(field).__name__)
+@pytest.mark.parametrize("text", ODD_TEXTS)
+def test_odd_text_is_parsed_or_refused_with_a_hint(field, text):
+    """Anything a user can type either parses or raises InvalidInput with a Chinese hint:
+    another exception would reach the user as 系统繁忙."""
+    try:
+        field.parse(text)
+    except InvalidInput as refusal:
+        assert refusal.hint
