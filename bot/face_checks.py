@@ -53,10 +53,16 @@ class FaceChecks:
         return await (Verification.filter(method=Method.FACE, requester=requester,
                                           purpose=purpose).order_by("-id").first())
 
-    async def settle(self, reference: str) -> Outcome | None:
-        """Ask the provider and record a final answer; None for an unknown reference."""
+    async def settle(self, reference: str, *, wake: bool = True) -> Outcome | None:
+        """Ask the provider and record a final answer; None for an unknown reference.
+
+        ``wake=False`` when the user's own journey asks (they are waiting in it, and holding
+        their turn: a wake-up would wait for that turn and come too late to matter).
+        """
         check = await self._check(reference)
-        return None if check is None else await self._settle(check, attempt_over=False)
+        if check is None:
+            return None
+        return await self._settle(check, attempt_over=False, wake=wake)
 
     async def came_back(self, reference: str, certify_id: str | None) -> Outcome | None:
         """The browser returned from the provider with our reference (and its certify id).
@@ -72,7 +78,7 @@ class FaceChecks:
                                                               check.provider_id.encode()):
             log.warning("face return for %s with a certify id that is not its own", reference)
             return None
-        return await self._settle(check, attempt_over=certify_id is not None)
+        return await self._settle(check, attempt_over=certify_id is not None, wake=True)
 
     async def poll(self, reference: str) -> None:
         """The polling job's step: settle, or ask again after ``poll_interval``."""
@@ -82,7 +88,7 @@ class FaceChecks:
     async def _check(self, reference: str) -> Verification | None:
         return await Verification.get_or_none(reference=reference, method=Method.FACE)
 
-    async def _settle(self, check: Verification, *, attempt_over: bool) -> Outcome:
+    async def _settle(self, check: Verification, *, attempt_over: bool, wake: bool) -> Outcome:
         if check.outcome is not Outcome.PENDING:
             return check.outcome
         try:
@@ -99,6 +105,8 @@ class FaceChecks:
             await check.refresh_from_db(fields=["outcome"])
             return check.outcome
         log.info("face check %s settled: %s", check.reference, outcome.value)
+        if not wake:
+            return outcome
         channel, user_id = check.requester.split(":", 1)
         try:
             await self._wake(channel, user_id)

@@ -73,10 +73,13 @@ async def _face_prompt(ctx: Context) -> Reply:
                  link=Link("点击进行刷脸认证", ctx.data["face_link"]))
 
 
-async def _face_result(ctx: Context, _: str | None) -> Outcome:
-    """Runs when the face service wakes the journey (None) or the user types anything."""
+async def _face_result(ctx: Context, typed: str | None) -> Outcome:
+    """Runs when the face service wakes the journey (None) or the user types anything; a
+    user who types may have finished on the phone with no result in yet, so ask for it."""
     check = await ctx.services.face.latest(_who(ctx), PURPOSE)
     outcome = check.outcome if check else CheckOutcome.PENDING
+    if check and outcome is CheckOutcome.PENDING and typed is not None:
+        outcome = await ctx.services.face.settle(check.reference, wake=False)
     if outcome is CheckOutcome.PASSED:
         return await _registered(ctx, VerifiedBy.FACE)
     if outcome is CheckOutcome.PENDING:

@@ -91,15 +91,29 @@ async def test_a_message_typed_on_coming_back_before_the_push_continues_the_jour
     assert await pushes(harness, "openid-alice", 0) == []  # nothing left to push
 
 
-async def test_a_message_typed_before_the_result_waits_for_the_polling_job(
+async def test_a_message_typed_after_passing_with_the_browser_closed_registers_at_once(
         harness, licence, alice):
+    """No return page and no poll yet: the user's message itself asks Alipay for the result."""
     link = link_in(await start(alice, NAME, ID, TYPED_PHONE))
     http = harness.client.session
     await press(http, link, await open_page(http, link), "T")  # the browser is then closed
 
     reply = await alice.send("好了吗")
 
+    assert REGISTERED in reply
+    await asyncio.sleep(0.3)  # a push from the settlement would have arrived by now
+    assert await pushes(harness, "openid-alice", 0) == []
+
+
+async def test_a_message_typed_before_the_check_is_done_waits_for_the_polling_job(
+        harness, licence, alice):
+    link = link_in(await start(alice, NAME, ID, TYPED_PHONE))
+    http = harness.client.session
+
+    reply = await alice.send("好了吗")
+
     assert FACE_WAIT in reply and link_in(reply) == link
+    await press(http, link, await open_page(http, link), "T")  # then the browser is closed
     [pushed] = await pushes(harness, "openid-alice", 1)
     assert REGISTERED in pushed
 
