@@ -29,6 +29,7 @@ NO_MATCH = "未找到匹配的记录，请核对后重新输入"
 NEXT_PAGE, PREVIOUS_PAGE = "下一页", "上一页"
 PLACE_CHARS = 12  # a list line shows this much of the place; the detail shows all
 NOT_OWN = "温馨提示：在线处理需先实名注册，并绑定本人或已关注的车辆、驾驶证后办理。"
+OWN = "温馨提示：这是您本人名下的车辆，该记录符合在线处理条件。"
 
 
 @dataclass(frozen=True)
@@ -64,12 +65,14 @@ async def match(ctx: Context, find: Finder, retry: str) -> Outcome:
     return retry
 
 
-def states(load: Loader) -> dict[str, State]:
-    """The list and detail states, bound to the journey's ``load``."""
+def states(load: Loader, *, processable_note: str = NOT_OWN) -> dict[str, State]:
+    """The list and detail states, bound to the journey's ``load``; ``processable_note`` is
+    what the detail of an online-processable record adds (whose record it is matters)."""
     return {
         LIST: State(prompt=partial(_list_prompt, load), field=_ItemNumber(), then=_open,
                     commands={NEXT_PAGE: _next_page, PREVIOUS_PAGE: _previous_page}),
-        DETAIL: State(prompt=_detail_prompt, choices=(Choice("返回列表", goto=LIST),)),
+        DETAIL: State(prompt=partial(_detail_prompt, processable_note),
+                      choices=(Choice("返回列表", goto=LIST),)),
     }
 
 
@@ -146,7 +149,7 @@ async def _open(ctx: Context, number: int) -> Outcome:
 # ---- detail ---------------------------------------------------------------------------------
 
 
-async def _detail_prompt(ctx: Context) -> str:
+async def _detail_prompt(processable_note: str, ctx: Context) -> str:
     violation = await ctx.services.traffic.violation(ctx.data["violation"])
     if violation is None:
         return "该记录已不存在，请返回列表。"
@@ -164,7 +167,7 @@ async def _detail_prompt(ctx: Context) -> str:
     lines.append(f"处理机关：{violation.authority}")
     refusal = online_processing_refusal(_facts(violation))
     if refusal is None:
-        lines += ["能否在线处理：是", NOT_OWN]
+        lines += ["能否在线处理：是", processable_note]
     else:
         lines += [f"能否在线处理：否，{refusal.reason}", f"办理方式：{refusal.where}"]
     return "\n".join(lines)

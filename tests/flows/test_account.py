@@ -6,6 +6,7 @@ import pytest
 
 from bot.accounts import Person, register
 from flows.account import NOT_REGISTERED
+from flows.violation_list import NOT_OWN, OWN
 from models.enums import LicenceClass, PlateType
 from models.user import User, VerifiedBy
 from models.verification import Method, Outcome, Verification
@@ -68,7 +69,9 @@ async def test_my_vehicles_and_their_violations(harness, registered, alice):
     assert "2. 渝AD12345 小型新能源汽车" in listed and "渝B20002" not in listed
     violations = await alice.send("1")
     assert "渝A10001（小型汽车）" in violations and "共2条违法记录" in violations
-    assert "违法详情" in await alice.send("1")
+    detail = await alice.send("1")
+    assert "违法详情" in detail
+    assert OWN in detail and NOT_OWN not in detail  # the owner is not told to register
     assert "共2条违法记录" in await alice.send("返回")
 
 
