@@ -56,7 +56,7 @@ end
 # Claim the message id and, if it is new, join its user's queue: {-1} when seen before,
 # {0} when another message of the user goes first, {1, session} when it is our turn.
 _CLAIM = _TAKE_TURN + """
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return {-1} end
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {-1} end
 if take_turn(KEYS[2], ARGV[3], true, ARGV[4], ARGV[5]) == 0 then return {0} end
 return {1, redis.call('GET', KEYS[3])}
 """
@@ -114,7 +114,6 @@ class Inbox:
         self._deliver_later = deliver_later
         self._budget = budget
         self._dedupe_ttl = dedupe_ttl
-        self._turn_lease = turn_lease
         self._lease_ms = int(turn_lease * 1000)
         redis = self._redis
         self._claim = redis.register_script(_CLAIM)
@@ -130,19 +129,18 @@ class Inbox:
         turn = Turn(f"turns:{inbound.conversation}", os.urandom(16).hex())
         claimed = await self._claim(
             keys=[key, turn.queue, self._sessions.key(inbound.conversation)],
-            args=[RUNNING, int(self._turn_lease), turn.ticket, LEASE_PREFIX, self._lease_ms])
+            args=[RUNNING, self._lease_ms, turn.ticket, LEASE_PREFIX, self._lease_ms])
         if claimed[0] == -1:
             return await self._reply_of_first(key)
         preloaded = Preloaded(claimed[1] if len(claimed) > 1 else None) if claimed[0] else None
         task = asyncio.create_task(self._process(inbound, key, turn, preloaded))
         self._running.add(task)
         task.add_done_callback(self._running.discard)
-        try:
-            return await asyncio.wait_for(asyncio.shield(task), self._budget)
-        except TimeoutError:
-            current = await self._defer(keys=[key],
-                                        args=[RUNNING, DEFERRED, self._dedupe_ttl])
-            return _decode(current)
+        done, _ = await asyncio.wait((task,), timeout=self._budget)  # never cancels the task
+        if done:
+            return task.result()
+        current = await self._defer(keys=[key], args=[RUNNING, DEFERRED, self._dedupe_ttl])
+        return _decode(current)
 
     @contextlib.asynccontextmanager
     async def hold(self, conversation: str) -> AsyncIterator[None]:
@@ -193,14 +191,20 @@ class Inbox:
             delay = min(delay * 2, 0.05)
             at_head = bool(await self._turn(keys=[turn.queue],
                                             args=[turn.ticket, LEASE_PREFIX, self._lease_ms]))
-        keeper = asyncio.create_task(self._keep_lease(turn.lease))
+        # Most turns end long before a third of the lease: renew only if this one does not.
+        keeper: list[asyncio.Task[None]] = []
+        timer = asyncio.get_running_loop().call_later(
+            self._lease_ms / 3000,
+            lambda: keeper.append(asyncio.create_task(self._keep_lease(turn.lease))))
         try:
             yield
         except asyncio.CancelledError:  # shutting down: not finished, but let the next go
             await self._leave(turn)
             raise
         finally:
-            keeper.cancel()
+            timer.cancel()
+            for task in keeper:
+                task.cancel()
 
     async def _leave(self, turn: Turn) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -210,8 +214,8 @@ class Inbox:
 
     async def _keep_lease(self, key: str) -> None:
         while True:
-            await asyncio.sleep(self._lease_ms / 3000)
             await self._redis.pexpire(key, self._lease_ms)
+            await asyncio.sleep(self._lease_ms / 3000)
 
     async def _reply_of_first(self, key: str) -> Reply | None:
         """A retry: wait (within the budget) for the first delivery's reply and repeat it."""

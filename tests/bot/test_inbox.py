@@ -34,9 +34,11 @@ def collecting(later: Later) -> DeliverLater:
     return deliver_later
 
 
-def build_inbox(redis: Redis, probe: Probe, later: Later, *, budget: float = 2.0) -> Inbox:
+def build_inbox(redis: Redis, probe: Probe, later: Later, *, budget: float = 2.0,
+                turn_lease: float = 30) -> Inbox:
     engine = Engine([probe.flow], RedisSessionStore(redis, 1800))
-    return Inbox(engine, collecting(later), budget=budget, dedupe_ttl=600, turn_lease=30)
+    return Inbox(engine, collecting(later), budget=budget, dedupe_ttl=600,
+                 turn_lease=turn_lease)
 
 
 @pytest.fixture
@@ -154,3 +156,16 @@ async def test_a_failing_step_keeps_the_journey_where_it_was(inbox: Inbox, probe
     assert await inbox.deliver(text("u1", "二", 2)) == SORRY
     probe.broken = False
     assert (await inbox.deliver(text("u1", "三", 3))).text == "收到：三"
+
+
+async def test_a_turn_longer_than_its_lease_keeps_it(redis: Redis, probe: Probe, later: Later):
+    """The lease is renewed while a slow step runs, so the user's next message waits for it
+    instead of taking the turn as if its holder had died."""
+    inbox = build_inbox(redis, probe, later, turn_lease=0.3)
+    await start_probe(inbox, "u1")
+    probe.delay = 0.5
+
+    replies = await arriving([text("u1", "一", 1), text("u1", "二", 2)], inbox)
+
+    assert [reply.text for reply in replies] == ["收到：一", "收到：二"]
+    assert probe.most_at_once == 1

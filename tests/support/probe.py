@@ -21,6 +21,8 @@ class Probe:
     delay: float = 0.0
     broken: bool = False  # every step raises, like a bug in a flow
     heard: list[str] = field(default_factory=list)  # texts, in the order steps began
+    running: int = 0
+    most_at_once: int = 0  # steps of the probe that ran at the same time, at most
     starts: int = 0
 
     @property
@@ -38,7 +40,12 @@ class Probe:
 
     async def _hear(self, ctx: Context, text: str) -> str:
         self.heard.append(text)
-        await asyncio.sleep(self.delay)
+        self.running += 1
+        self.most_at_once = max(self.most_at_once, self.running)
+        try:
+            await asyncio.sleep(self.delay)
+        finally:
+            self.running -= 1
         if self.broken:
             raise RuntimeError("a bug in a flow")
         ctx.data["seen"] = [*ctx.data.get("seen", []), text]
