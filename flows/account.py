@@ -13,6 +13,7 @@ from bot import accounts
 from bot.engine import Choice, Context, Done, Flow, Outcome, StartFlow, State
 from bot.masking import mask_id_number, mask_name, mask_vin
 from flows import violation_list
+from flows.summaries import licence_summary
 from flows.violation_list import Listing
 from models.user import User
 from models.vehicle import Vehicle
@@ -52,15 +53,7 @@ async def _licence_prompt(ctx: Context) -> str:
     licence = await ctx.services.traffic.licence_of(user.id_number)
     if licence is None:
         return "未查询到您本人的机动车驾驶证信息。"
-    return "\n".join([
-        "我的驾驶证",
-        f"驾驶证号：{mask_id_number(licence.number)}",
-        f"姓名：{mask_name(licence.holder_name)}",
-        f"准驾车型：{licence.licence_class.value}（{licence.licence_class.label}）",
-        f"有效期：{licence.valid_from:%Y-%m-%d} 至 {licence.valid_to:%Y-%m-%d}",
-        f"状态：{licence.status.label}",
-        f"本记分周期（{licence.cycle_start:%Y-%m-%d} 起）累积记分：{licence.points}分",
-    ])
+    return "我的驾驶证\n" + licence_summary(licence)
 
 
 async def _own_vehicles(ctx: Context) -> list[Vehicle]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from bot.engine import Context, Flow, Outcome, State
 from bot.fields import FileNumberField, LicenceNumberField, NameField
-from bot.masking import mask_id_number, mask_name
 from flows import violation_list
+from flows.summaries import licence_summary
 from flows.violation_list import Listing
 from models.licence import DriverLicence
 
@@ -20,24 +20,12 @@ async def _match(ctx: Context, _: str) -> Outcome:
     return await violation_list.match(ctx, _licence, retry="name")
 
 
-def _summary(licence: DriverLicence) -> str:
-    """The licence at a glance, personal data masked."""
-    return "\n".join([
-        f"驾驶人：{mask_name(licence.holder_name)}",
-        f"驾驶证号：{mask_id_number(licence.number)}",
-        f"准驾车型：{licence.licence_class.value}（{licence.licence_class.label}）",
-        f"状态：{licence.status.label}",
-        f"有效期：{licence.valid_from:%Y-%m-%d} 至 {licence.valid_to:%Y-%m-%d}",
-        f"本记分周期（{licence.cycle_start:%Y-%m-%d} 起）累积记分：{licence.points}分",
-    ])
-
-
 async def _listing(ctx: Context, page: int, size: int) -> Listing | None:
     licence = await _licence(ctx)
     if licence is None:
         return None
     violations = await ctx.services.traffic.licence_violations(licence, page, size)
-    return Listing(_summary(licence), violations)
+    return Listing(licence_summary(licence), violations)
 
 
 FLOW = Flow(

@@ -43,7 +43,7 @@ async def test_my_licence(harness, registered, alice):
 
     reply = await alice.send("1")
 
-    for line in ("驾驶证号：5001**********", "姓名：张**", "准驾车型：C1（小型汽车）",
+    for line in ("驾驶证号：5001**********", "驾驶人：张**", "准驾车型：C1（小型汽车）",
                  "有效期：2020-05-01 至 2030-05-01", "状态：正常",
                  "本记分周期（2026-05-01 起）累积记分：3分"):
         assert line in reply
