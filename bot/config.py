@@ -57,9 +57,11 @@ class DatabaseConfig:
 
 @dataclass(frozen=True)
 class RedisConfig:
+    timeout: float
     url: str = hidden()
 
     def check(self) -> None:
+        _require(self.timeout > 0, "redis.timeout", "must be positive")
         if self.url:
             _require(self.url.startswith(("redis://", "rediss://", "unix://")), "redis.url",
                      "must start with redis://, rediss:// or unix://")

@@ -18,10 +18,9 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
 from bot.engine import Engine
 from bot.messages import Inbound, Reply
+from bot.pipelined_redis import PipelinedRedis
 from bot.session import RedisSessionStore
 
 log = logging.getLogger(__name__)
@@ -75,6 +74,8 @@ if redis.call('GET', KEYS[1]) == ARGV[3] then
   redis.call('SET', KEYS[1], ARGV[4], 'EX', ARGV[5]) return 1 end
 return 0
 """
+# Leave the queue without a message's bookkeeping (a wake-up, or a cancelled turn).
+_LEAVE = "redis.call('LREM', KEYS[1], 1, ARGV[1]) redis.call('DEL', KEYS[2])"
 LEASE_PREFIX = "turn:"
 
 DeliverLater = Callable[[Inbound, Reply], Awaitable[None]]
@@ -100,27 +101,28 @@ class Turn:
 
 
 class Inbox:
-    """Each message costs two Redis round trips: claim (the message id, a place in the
-    user's queue and, when it is our turn, the session) and finish (leave the queue, store
-    the session and the reply). The engine's step itself does no session I/O."""
+    """Each message costs two Redis scripts, on a pipelined connection: claim (the message
+    id, a place in the user's queue and, when it is our turn, the session) and finish (leave
+    the queue, store the session and the reply). The engine's step itself does no session
+    I/O."""
 
-    def __init__(self, engine: Engine, deliver_later: DeliverLater, *, budget: float,
-                 dedupe_ttl: int, turn_lease: float) -> None:
+    def __init__(self, engine: Engine, redis: PipelinedRedis, deliver_later: DeliverLater, *,
+                 budget: float, dedupe_ttl: int, turn_lease: float) -> None:
         if not isinstance(engine.store, RedisSessionStore):
             raise TypeError("the inbox keeps sessions in Redis scripts: use RedisSessionStore")
         self._engine = engine
         self._sessions: RedisSessionStore = engine.store
-        self._redis: Redis = engine.store.redis
+        self._redis = redis
         self._deliver_later = deliver_later
         self._budget = budget
         self._dedupe_ttl = dedupe_ttl
         self._lease_ms = int(turn_lease * 1000)
-        redis = self._redis
-        self._claim = redis.register_script(_CLAIM)
-        self._turn = redis.register_script(_TURN)
-        self._join = redis.register_script(_JOIN)
-        self._finish = redis.register_script(_FINISH)
-        self._defer = redis.register_script(_DEFER)
+        self._claim = redis.script(_CLAIM)
+        self._turn = redis.script(_TURN)
+        self._join = redis.script(_JOIN)
+        self._finish = redis.script(_FINISH)
+        self._leave_queue = redis.script(_LEAVE)
+        self._defer = redis.script(_DEFER)
         self._running: set[asyncio.Task[Reply]] = set()
 
     async def deliver(self, inbound: Inbound) -> Reply | None:
@@ -207,14 +209,11 @@ class Inbox:
                 task.cancel()
 
     async def _leave(self, turn: Turn) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.lrem(turn.queue, 1, turn.ticket)
-            pipe.delete(turn.lease)
-            await pipe.execute()
+        await self._leave_queue(keys=[turn.queue, turn.lease], args=[turn.ticket])
 
     async def _keep_lease(self, key: str) -> None:
         while True:
-            await self._redis.pexpire(key, self._lease_ms)
+            await self._redis.execute("PEXPIRE", key, self._lease_ms)
             await asyncio.sleep(self._lease_ms / 3000)
 
     async def _reply_of_first(self, key: str) -> Reply | None:
@@ -222,7 +221,7 @@ class Inbox:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._budget
         while True:
-            current = await self._redis.get(key)
+            current = await self._redis.execute("GET", key)
             if current is None or _text(current) != RUNNING:
                 return _decode(current)
             if loop.time() >= deadline:

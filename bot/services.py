@@ -24,6 +24,7 @@ from bot.integrations.sms import SmsCodes, SmsSender, build_sender
 from bot.integrations.traffic import EmbeddedTrafficPlatform, TrafficPlatform
 from bot.lockout import FailedMatches, LockoutPolicy
 from bot.messages import Inbound, Reply
+from bot.pipelined_redis import PipelinedRedis
 from bot.redis_server import EmbeddedRedis
 from bot.session import RedisSessionStore
 
@@ -41,6 +42,7 @@ class Services:
     wechat: WeChatChannel = field(init=False)
     wechat_api: WeChatAPI = field(init=False)
     engine: Engine = field(init=False)
+    pipelined_redis: PipelinedRedis = field(init=False)  # the inbox's per-message scripts
     inbox: Inbox = field(init=False)
     failed_matches: FailedMatches = field(init=False)
     traffic: TrafficPlatform = field(init=False)
@@ -60,7 +62,8 @@ class Services:
                                     refresh_margin=wechat.token_refresh_margin)
         self.engine = Engine(ALL_FLOWS if self.flows is None else self.flows,
                              RedisSessionStore(self.redis, settings.session.ttl), self)
-        self.inbox = Inbox(self.engine, self.deliver_later,
+        self.pipelined_redis = PipelinedRedis(self.redis_url, timeout=settings.redis.timeout)
+        self.inbox = Inbox(self.engine, self.pipelined_redis, self.deliver_later,
                            budget=wechat.reply_budget, dedupe_ttl=wechat.dedupe_ttl,
                            turn_lease=settings.session.turn_lease)
         self.failed_matches = FailedMatches(self.redis, LockoutPolicy.from_config(settings.query))
@@ -114,5 +117,6 @@ async def running_services(settings: Settings,
         stack.push_async_callback(http.close)
 
         services = Services(settings, redis, redis_url, http, flows)
+        stack.push_async_callback(services.pipelined_redis.aclose)
         stack.push_async_callback(services.inbox.drain)
         yield services

@@ -7,14 +7,21 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
 import pytest
+import uvloop
 from redis.asyncio import Redis
 from tortoise import connections
 
 from bot.config import Settings, load_settings
 from bot.engine import Flow
+from bot.pipelined_redis import PipelinedRedis
 from bot.redis_server import EmbeddedRedis
 from tests.support.harness import Harness, running_harness
 from tests.support.servers import postgres_missing, postgres_server
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item):
+    """Tests run on uvloop, the event loop of `serve` and `worker`."""
+    return {"uvloop": uvloop.new_event_loop}
 
 
 @pytest.fixture(scope="session")
@@ -46,6 +53,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 async def redis(redis_url: str) -> AsyncIterator[Redis]:
     client = Redis.from_url(redis_url)
     await client.flushall()
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def pipelined_redis(redis_url: str, redis: Redis) -> AsyncIterator[PipelinedRedis]:
+    client = PipelinedRedis(redis_url, timeout=3)
     yield client
     await client.aclose()
 

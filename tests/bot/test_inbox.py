@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from bot.engine import Engine
 from bot.inbox import SORRY, DeliverLater, Inbox
 from bot.messages import Inbound, InboundKind, Reply
+from bot.pipelined_redis import PipelinedRedis
 from bot.session import RedisSessionStore
 from tests.support.probe import PROBE_KEY, Probe
 
@@ -34,16 +35,16 @@ def collecting(later: Later) -> DeliverLater:
     return deliver_later
 
 
-def build_inbox(redis: Redis, probe: Probe, later: Later, *, budget: float = 2.0,
-                turn_lease: float = 30) -> Inbox:
+def build_inbox(redis: Redis, pipelined_redis: PipelinedRedis, probe: Probe, later: Later, *,
+                budget: float = 2.0, turn_lease: float = 30) -> Inbox:
     engine = Engine([probe.flow], RedisSessionStore(redis, 1800))
-    return Inbox(engine, collecting(later), budget=budget, dedupe_ttl=600,
+    return Inbox(engine, pipelined_redis, collecting(later), budget=budget, dedupe_ttl=600,
                  turn_lease=turn_lease)
 
 
 @pytest.fixture
-def inbox(redis: Redis, probe: Probe, later: Later) -> Inbox:
-    return build_inbox(redis, probe, later)
+def inbox(redis: Redis, pipelined_redis: PipelinedRedis, probe: Probe, later: Later) -> Inbox:
+    return build_inbox(redis, pipelined_redis, probe, later)
 
 
 def text(user: str, body: str, msg_id: int) -> Inbound:
@@ -126,9 +127,9 @@ async def test_a_turn_held_elsewhere_is_waited_for(inbox: Inbox, redis: Redis):
     assert time.monotonic() - started >= 0.25
 
 
-async def test_past_the_budget_the_reply_is_delivered_later(redis: Redis, probe: Probe,
-                                                            later: Later):
-    inbox = build_inbox(redis, probe, later, budget=0.05)
+async def test_past_the_budget_the_reply_is_delivered_later(
+        redis: Redis, pipelined_redis: PipelinedRedis, probe: Probe, later: Later):
+    inbox = build_inbox(redis, pipelined_redis, probe, later, budget=0.05)
     await start_probe(inbox, "u1")
     probe.delay = 0.2
     assert await inbox.deliver(text("u1", "慢", 1)) is None  # "success" now
@@ -158,10 +159,11 @@ async def test_a_failing_step_keeps_the_journey_where_it_was(inbox: Inbox, probe
     assert (await inbox.deliver(text("u1", "三", 3))).text == "收到：三"
 
 
-async def test_a_turn_longer_than_its_lease_keeps_it(redis: Redis, probe: Probe, later: Later):
+async def test_a_turn_longer_than_its_lease_keeps_it(redis: Redis, pipelined_redis: PipelinedRedis,
+                                                    probe: Probe, later: Later):
     """The lease is renewed while a slow step runs, so the user's next message waits for it
     instead of taking the turn as if its holder had died."""
-    inbox = build_inbox(redis, probe, later, turn_lease=0.3)
+    inbox = build_inbox(redis, pipelined_redis, probe, later, turn_lease=0.3)
     await start_probe(inbox, "u1")
     probe.delay = 0.5
 
