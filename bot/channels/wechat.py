@@ -6,13 +6,13 @@ an ``Inbound`` or says why it cannot, and turns a ``Reply`` back into the XML We
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from xml.parsers.expat import ExpatError
+from xml.etree import ElementTree
 
-from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.replies import TextReply
@@ -22,11 +22,11 @@ from bot.messages import Inbound, InboundKind, Reply
 
 CHANNEL = "wechat"
 NO_REPLY = b"success"
+_DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 UNSUPPORTED = Reply("暂时只能处理文字消息，请发送文字或回复“菜单”。")
 
 _EVENTS = {
     "subscribe": InboundKind.SUBSCRIBE,
-    "subscribe_scan": InboundKind.SUBSCRIBE,
     "unsubscribe": InboundKind.UNSUBSCRIBE,
     "click": InboundKind.CLICK,
 }
@@ -67,15 +67,9 @@ class WeChatChannel:
         if encrypted:
             body = self._decrypt(query, body)
             _refuse_entities(body)
-        try:
-            message = parse_message(body)
-            if message is None or not message.source:
-                raise Malformed("empty message")
-            # wechatpy converts fields when read: a non-numeric MsgId fails here, not above.
-            inbound = _inbound(message)
-        except (ExpatError, KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise Malformed(f"unreadable message XML: {type(exc).__name__}") from None
-        return Envelope(inbound, message.source, message.target, encrypted)
+        fields = _fields(body)
+        return Envelope(_inbound(fields), fields["FromUserName"], fields.get("ToUserName", ""),
+                        encrypted)
 
     def render(self, envelope: Envelope, reply: Reply) -> bytes:
         # Addressed here: create_reply(message=...) ignores anything but wechatpy's own messages.
@@ -95,8 +89,12 @@ class WeChatChannel:
     def _decrypt(self, query: Mapping[str, str], body: bytes) -> bytes:
         if self._crypto is None:
             raise Malformed("encrypted message but no EncodingAESKey configured")
+        envelope = _fields(body)
+        if not envelope.get("Encrypt"):
+            raise Malformed("no Encrypt element in the envelope")
         try:
-            plain = self._crypto.decrypt_message(body, query.get("msg_signature", ""),
+            plain = self._crypto.decrypt_message(envelope,  # wechatpy takes XML or its dict
+                                                 query.get("msg_signature", ""),
                                                  query.get("timestamp", ""),
                                                  query.get("nonce", ""))
         except InvalidSignatureException:
@@ -116,18 +114,43 @@ def reply_text(reply: Reply) -> str:
 
 def _refuse_entities(body: bytes) -> None:
     """WeChat never sends DTDs; any DOCTYPE/ENTITY is an expansion attack."""
-    head = body.upper()
-    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+    if _DTD.search(body):
         raise Malformed("XML with a DTD")
 
 
-def _inbound(message) -> Inbound:
-    by_time = f"{message.source}:{message.time}"
-    if message.type == "event":
-        kind = _EVENTS.get(message.event, InboundKind.OTHER)
-        key = getattr(message, "key", "") or ""
-        return Inbound(CHANNEL, message.source, kind, by_time, event_key=key)
-    key = f"msg:{message.id}" if message.id else by_time
-    if message.type == "text":
-        return Inbound(CHANNEL, message.source, InboundKind.TEXT, key, text=message.content or "")
-    return Inbound(CHANNEL, message.source, InboundKind.OTHER, key)
+def _fields(xml: bytes) -> dict[str, str]:
+    """The fields of WeChat's flat ``<xml>`` element (envelope or message), as text.
+
+    ElementTree's C parser reads them about 3 times faster than wechatpy's parse_message
+    (xmltodict plus lazily converted fields), which was a tenth of a message's cost in
+    bench/inbound.py. Nested elements (some menu events) are left out: nothing here reads
+    them. A field given twice is refused. WeChat sends UTF-8 only.
+    """
+    try:
+        root = ElementTree.fromstring(xml.decode("utf-8"))
+    except (UnicodeDecodeError, ElementTree.ParseError):
+        raise Malformed("unreadable XML") from None
+    if root.tag != "xml":
+        raise Malformed(f"root element <{root.tag}>, not <xml>")
+    if len({child.tag for child in root}) < len(root):
+        raise Malformed("a field given twice")
+    return {child.tag: child.text or "" for child in root if not len(child)}
+
+
+def _inbound(fields: dict[str, str]) -> Inbound:
+    sender, kind, created = (fields.get(name, "") for name in
+                             ("FromUserName", "MsgType", "CreateTime"))
+    if not (sender and kind and created.isdigit()):
+        raise Malformed("no sender, type or creation time")
+    by_time = f"{sender}:{created}"
+    if kind.lower() == "event":
+        event = fields.get("Event", "").lower()  # subscribe by QR code: EventKey qrscene_<id>
+        return Inbound(CHANNEL, sender, _EVENTS.get(event, InboundKind.OTHER), by_time,
+                       event_key=fields.get("EventKey", ""))
+    msg_id = fields.get("MsgId", "0")
+    if not msg_id.isdigit():
+        raise Malformed("MsgId is not a number")
+    key = f"msg:{int(msg_id)}" if int(msg_id) else by_time  # events and some types have none
+    if kind.lower() == "text":
+        return Inbound(CHANNEL, sender, InboundKind.TEXT, key, text=fields.get("Content", ""))
+    return Inbound(CHANNEL, sender, InboundKind.OTHER, key)

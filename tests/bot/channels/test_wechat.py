@@ -150,6 +150,20 @@ def test_signed_but_undecryptable_messages_are_malformed(encrypted: str):
         channel.parse(*envelope(TOKEN, encrypted))
 
 
+@pytest.mark.parametrize("body", [
+    b"",
+    b"not xml",
+    b"<xml><ToUserName>gh_1</ToUserName></xml>",  # no Encrypt
+    b"<xml><Encrypt></Encrypt></xml>",
+    b"<xml><Encrypt>unclosed",
+    BILLION_LAUGHS.replace("<Content>&lol2;</Content>", "<Encrypt>&lol2;</Encrypt>").encode(),
+])
+def test_unreadable_safe_mode_envelopes_are_malformed(body: bytes):
+    query, _ = envelope(TOKEN, encrypt(crypto, TEXT))
+    with pytest.raises(Malformed):
+        channel.parse(query, body)
+
+
 def test_an_encrypted_message_without_a_configured_key_is_malformed():
     with pytest.raises(Malformed):
         WeChatChannel(TOKEN).parse(*envelope(TOKEN, encrypt(crypto, TEXT)))
