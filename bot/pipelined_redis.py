@@ -35,12 +35,12 @@ class PipelinedRedis:
         self._target = parse_url(url)
         self._timeout = timeout
         self._link: _Link | None = None
-        self._connecting = asyncio.Lock()
+        self._opening: asyncio.Future[_Link] | None = None
 
     async def execute(self, *args: Arg) -> Any:
         link = self._link
         if link is None or link.closed:
-            link = await self._connect()
+            link = await self._connected()
         return await link.send(args)
 
     def script(self, source: str) -> Script:
@@ -51,32 +51,38 @@ class PipelinedRedis:
             self._link.close(redis_errors.ConnectionError("closed"))
             self._link = None
 
-    async def _connect(self) -> _Link:
-        async with self._connecting:
-            if self._link is not None and not self._link.closed:
-                return self._link  # another caller connected meanwhile
-            target, loop = self._target, asyncio.get_running_loop()
-            try:
-                async with asyncio.timeout(self._timeout):
-                    if "path" in target:
-                        _, link = await loop.create_unix_connection(
-                            lambda: _Link(self._timeout), target["path"])
-                    else:
-                        tls = (ssl.create_default_context()
-                               if target.get("connection_class") is SSLConnection else None)
-                        _, link = await loop.create_connection(
-                            lambda: _Link(self._timeout), target.get("host", "localhost"),
-                            target.get("port", 6379), ssl=tls)
-            except (OSError, TimeoutError) as exc:
-                raise redis_errors.ConnectionError(
-                    f"cannot connect to Redis: {type(exc).__name__}") from None
-            try:
-                await _log_in(link, target)
-            except redis_errors.RedisError:
-                link.close(redis_errors.ConnectionError("log-in failed"))
-                raise
-            self._link = link
-            return link
+    async def _connected(self) -> _Link:
+        """Callers arriving while the connection opens share that one attempt, and its
+        failure: while Redis is down each message waits one timeout at most, not one per
+        caller ahead of it."""
+        if self._opening is None or self._opening.done():
+            self._opening = asyncio.ensure_future(self._open())
+            self._opening.add_done_callback(_retrieve_failure)
+        return await asyncio.shield(self._opening)
+
+    async def _open(self) -> _Link:
+        target, loop = self._target, asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(self._timeout):
+                if "path" in target:
+                    _, link = await loop.create_unix_connection(
+                        lambda: _Link(self._timeout), target["path"])
+                else:
+                    tls = (ssl.create_default_context()
+                           if target.get("connection_class") is SSLConnection else None)
+                    _, link = await loop.create_connection(
+                        lambda: _Link(self._timeout), target.get("host", "localhost"),
+                        target.get("port", 6379), ssl=tls)
+        except (OSError, TimeoutError) as exc:
+            raise redis_errors.ConnectionError(
+                f"cannot connect to Redis: {type(exc).__name__}") from None
+        try:
+            await _log_in(link, target)
+        except redis_errors.RedisError:
+            link.close(redis_errors.ConnectionError("log-in failed"))
+            raise
+        self._link = link
+        return link
 
 
 class Script:
@@ -173,6 +179,12 @@ class _Link(asyncio.Protocol):
                 f"Redis did not answer within {self._timeout:g} s"))
             return
         self._arm_watchdog()
+
+
+def _retrieve_failure(opening: asyncio.Future[_Link]) -> None:
+    """Mark a failed attempt's error as seen even if every caller gave up waiting for it."""
+    if not opening.cancelled():
+        opening.exception()
 
 
 def _typed(error: redis_errors.ResponseError) -> redis_errors.ResponseError:

@@ -107,3 +107,30 @@ async def test_credentials_and_database_from_the_url(redis_url: str, redis: Redi
         await redis.execute_command("ACL", "DELUSER", "inbox")
         await db_3.flushdb()
         await db_3.aclose()
+
+
+async def test_callers_share_one_connection_attempt_to_a_silent_redis():
+    """A server that accepts and never answers (a hung Redis): five messages arriving
+    together each wait one timeout, not one per message ahead of them."""
+    accepted = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
+        await reader.read()  # until the client gives up
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = PipelinedRedis(f"redis://:secret@127.0.0.1:{port}/0", timeout=0.2)
+    try:
+        started = asyncio.get_running_loop().time()
+        outcomes = await asyncio.gather(*(client.execute("PING") for _ in range(5)),
+                                        return_exceptions=True)
+        assert all(isinstance(outcome, redis_errors.TimeoutError) for outcome in outcomes)
+        assert asyncio.get_running_loop().time() - started < 0.45
+        assert len(accepted) == 1
+    finally:
+        await client.aclose()
+        server.close()
+        for writer in accepted:
+            writer.close()
+        await server.wait_closed()
