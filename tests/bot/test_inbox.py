@@ -3,6 +3,7 @@ and the reply budget (answer nothing now, deliver later)."""
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
@@ -108,6 +109,43 @@ async def test_different_users_run_in_parallel(inbox: Inbox, probe: Probe):
     assert elapsed < 0.45, f"{elapsed:.2f} s: users waited for each other (serial: 0.6 s)"
     for user in users:
         assert [w for w in probe.heard if w.startswith(user)] == [f"{user}-0", f"{user}-1"]
+
+
+@pytest.fixture
+async def other_process(redis_url: str, probe: Probe, later: Later) -> AsyncIterator[Inbox]:
+    """A second inbox with its own Redis connections: another process, as Redis sees it."""
+    redis, pipelined = Redis.from_url(redis_url), PipelinedRedis(redis_url, timeout=3)
+    yield build_inbox(redis, pipelined, probe, later)
+    await pipelined.aclose()
+    await redis.aclose()
+
+
+async def test_one_users_messages_take_turns_across_processes(
+        inbox: Inbox, other_process: Inbox, probe: Probe):
+    await start_probe(inbox, "u1")
+    probe.delay = 0.03
+    words = ["一", "二", "三", "四", "五", "六"]
+    tasks = []
+    for n, word in enumerate(words):  # alternately to each process, a moment apart
+        tasks.append(asyncio.create_task(
+            (inbox, other_process)[n % 2].deliver(text("u1", word, n))))
+        await asyncio.sleep(0.005)
+    replies = await asyncio.gather(*tasks)
+    assert probe.heard == words
+    assert probe.most_at_once == 1
+    assert [reply.text for reply in replies] == [f"收到：{w}" for w in words]
+
+
+async def test_a_retry_reaching_another_process_gets_the_first_reply(
+        inbox: Inbox, other_process: Inbox, probe: Probe):
+    await start_probe(inbox, "u1")
+    probe.delay = 0.2
+    first = asyncio.create_task(inbox.deliver(text("u1", "你好", 1)))
+    await asyncio.sleep(0.05)  # still running when WeChat's retry lands elsewhere
+    retry = await other_process.deliver(text("u1", "你好", 1))
+    assert retry == await first
+    assert retry is not None and retry.text == "收到：你好"
+    assert probe.heard == ["你好"]
 
 
 async def test_a_turn_whose_holder_vanished_is_skipped(inbox: Inbox, redis: Redis):
