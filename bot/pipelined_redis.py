@@ -145,7 +145,14 @@ class _Link(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self._reader.feed(data)
-        while (reply := self._reader.gets()) is not False:
+        while True:
+            try:
+                reply = self._reader.gets()
+            except hiredis.ProtocolError:
+                self.close(redis_errors.ConnectionError("Redis sent something unreadable"))
+                return
+            if reply is False:
+                return
             _, waiter = self._waiters.popleft()
             if waiter.done():  # its caller was cancelled; the reply is still in order
                 continue
@@ -160,8 +167,8 @@ class _Link(asyncio.Protocol):
             self._watchdog.cancel()
         while self._waiters:
             _, waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_exception(self._failure)
+            if not waiter.done():  # each its own exception: a shared one collects tracebacks
+                waiter.set_exception(type(self._failure)(*self._failure.args))
 
     def _flush(self) -> None:
         if self._transport is not None and not self.closed:

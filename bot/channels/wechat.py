@@ -7,8 +7,8 @@ an ``Inbound`` or says why it cannot, and turns a ``Reply`` back into the XML We
 from __future__ import annotations
 
 import re
+import secrets
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from xml.etree import ElementTree
@@ -76,7 +76,7 @@ class WeChatChannel:
         xml = TextReply(source=envelope.recipient, target=envelope.sender,
                         content=reply_text(reply)).render()
         if envelope.encrypted and self._crypto is not None:
-            xml = self._crypto.encrypt_message(xml, uuid.uuid4().hex[:16], str(int(time.time())))
+            xml = self._crypto.encrypt_message(xml, secrets.token_hex(8), str(int(time.time())))
         return xml.encode() if isinstance(xml, str) else xml
 
     def _check_signature(self, query: Mapping[str, str]) -> None:

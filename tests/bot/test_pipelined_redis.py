@@ -134,3 +134,22 @@ async def test_callers_share_one_connection_attempt_to_a_silent_redis():
         for writer in accepted:
             writer.close()
         await server.wait_closed()
+
+
+async def test_a_reply_that_is_not_redis_protocol_fails_the_call():
+    async def not_redis(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(100)
+        writer.write(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+        await writer.drain()
+        await reader.read()
+
+    server = await asyncio.start_server(not_redis, "127.0.0.1", 0)
+    client = PipelinedRedis(f"redis://127.0.0.1:{server.sockets[0].getsockname()[1]}/0",
+                            timeout=1)
+    try:
+        with pytest.raises(redis_errors.ConnectionError, match="unreadable"):
+            await client.execute("PING")
+    finally:
+        await client.aclose()
+        server.close()
+        await server.wait_closed()
