@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -45,6 +46,8 @@ SERVER_CORE, CLIENT_CORE = 0, 1
 _runs = itertools.count()
 PINNED = len(os.sched_getaffinity(0)) >= 2
 TARGET_RATIO, TARGET_P99_MS, TARGET_SESSION_BYTES = 0.5, 50.0, 1024
+# Messages a second to build ahead of a saturated window: more than one core can serve.
+PREPARED_RATE = 6000
 
 # The guide journey: (what the user sends, a phrase the reply must contain).
 GUIDE_JOURNEY = (
@@ -118,14 +121,22 @@ class Connection:
         self.head = ""  # the last response's status line and headers, lower case
 
     async def post(self, params: dict[str, str], body: bytes) -> tuple[int, bytes]:
+        return await self.exchange(self.request(params, body))
+
+    def request(self, params: dict[str, str], body: bytes) -> bytes:
+        """The bytes of a POST of ``body`` with ``params`` in the query string."""
+        target = self._url.with_query(params).raw_path_qs
+        return (f"POST {target} HTTP/1.1\r\nHost: {self._url.host}\r\n"
+                f"Content-Type: text/xml\r\nContent-Length: {len(body)}\r\n\r\n"
+                .encode() + body)
+
+    async def exchange(self, request: bytes) -> tuple[int, bytes]:
+        """Send a request made by ``request`` and read the response: (status, body)."""
         if self._writer is None:
             self._reader, self._writer = await asyncio.open_connection(self._url.host,
                                                                        self._url.port)
         assert self._reader is not None
-        target = self._url.with_query(params).raw_path_qs
-        self._writer.write(f"POST {target} HTTP/1.1\r\nHost: {self._url.host}\r\n"
-                           f"Content-Type: text/xml\r\nContent-Length: {len(body)}\r\n\r\n"
-                           .encode() + body)
+        self._writer.write(request)
         self.head = head = (await self._reader.readuntil(b"\r\n\r\n")).decode("latin-1").lower()
         length = int(head.split("content-length:", 1)[1].split("\r\n", 1)[0])
         return int(head.split(" ", 2)[1]), await self._reader.readexactly(length)
@@ -135,53 +146,82 @@ class Connection:
             self._writer.close()
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """One message built before the measured window: its journey step, text and the bytes."""
+
+    step: int
+    text: str
+    request: bytes
+
+
 async def drive(name: str, url: str, limits: Limits, check: Check,
                 server_pid: int, redis_pid: int | None = None,
                 profile: Path | None = None) -> tuple[Load, Load]:
     """Warm up, then measure twice: saturated (no think time) and paced (one message per user
-    every ``limits.pace`` seconds). Every user sends, waits for the reply, checks it."""
+    every ``limits.pace`` seconds). Each window's messages are signed and encrypted before it
+    starts and the replies are decrypted and checked after it ends, so that the load
+    generator's CPU goes to sending and receiving while the clock runs."""
     # WeChatUser only builds and reads the messages here; Connection carries them.
     run = next(_runs)  # fresh users every run: each starts the journey from the menu
     users = [WeChatUser(None, url, TOKEN, f"bench-{name}{run}-{n:04d}",  # type: ignore[arg-type]
                         encoding_aes_key=AES_KEY, appid=APPID) for n in range(limits.users)]
     connections = [Connection(url) for _ in users]
-    steps = [0] * limits.users
+    sent = [0] * limits.users  # journey steps each user has sent so far
 
-    async def walk(index: int, until: float, pace: float, record: Load | None,
-                   budget: list[int]) -> None:
+    def prepare(index: int, count: int) -> deque[Prepared]:
         user, connection = users[index], connections[index]
+        queue: deque[Prepared] = deque()
+        for step in range(sent[index], sent[index] + count):
+            text = GUIDE_JOURNEY[step % len(GUIDE_JOURNEY)][0]
+            queue.append(Prepared(step, text, connection.request(
+                *user.request(user.text_xml(text)))))
+        return queue
+
+    async def walk(index: int, queue: deque[Prepared], until: float, pace: float,
+                   answers: list[tuple[int, Prepared, int, bytes]] | None,
+                   latencies: list[float], budget: list[int]) -> None:
         next_send = time.monotonic() + random.uniform(0, pace)
         while time.monotonic() < until and budget[0] > 0:
             await asyncio.sleep(max(0.0, next_send - time.monotonic()))
             next_send += pace
             budget[0] -= 1
-            text = GUIDE_JOURNEY[steps[index] % len(GUIDE_JOURNEY)][0]
+            message = queue.popleft() if queue else prepare(index, 1)[0]  # ran out: build now
             started = time.perf_counter()
             try:
-                status, raw = await connection.post(*user.request(user.text_xml(text)))
-                ok = status == 200 and check(steps[index], text, user.content(raw))
+                status, raw = await connections[index].exchange(message.request)
             except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
-                ok = False
-                connection.close()
-                connections[index] = connection = Connection(url)
-            elapsed = time.perf_counter() - started
-            steps[index] += 1
-            if record is not None:
-                record.latencies.append(elapsed)
-                record.failures += not ok
+                status, raw = 0, b""
+                connections[index].close()
+                connections[index] = Connection(url)
+            latencies.append(time.perf_counter() - started)
+            sent[index] = message.step + 1
+            if answers is not None:
+                answers.append((index, message, status, raw))
 
     async def phase(label: str, seconds: float, pace: float, record: bool) -> Load:
-        load = Load(label)
+        expected = min(limits.messages, (seconds / pace if pace else PREPARED_RATE * seconds)
+                       * (limits.users if pace else 1))
+        per_user = int(expected / limits.users) + 2
+        queues = [prepare(index, per_user) for index in range(limits.users)]
+        load, answers = Load(label), [] if record else None
         server_before, redis_before = _cpu_seconds(server_pid), _cpu_seconds(redis_pid)
         client_before = time.process_time()
         started = time.perf_counter()
         until, budget = time.monotonic() + seconds, [limits.messages]
-        await asyncio.gather(*(walk(n, until, pace, load if record else None, budget)
+        await asyncio.gather(*(walk(n, queues[n], until, pace, answers, load.latencies, budget)
                                for n in range(limits.users)))
         load.seconds = time.perf_counter() - started
         load.server_cpu = _cpu_seconds(server_pid) - server_before
         load.redis_cpu = _cpu_seconds(redis_pid) - redis_before
         load.client_cpu = time.process_time() - client_before
+        for index, message, status, raw in answers or ():
+            try:
+                ok = status == 200 and check(message.step, message.text,
+                                             users[index].content(raw))
+            except (ValueError, KeyError):
+                ok = False
+            load.failures += not ok
         return load
 
     try:
