@@ -140,7 +140,7 @@ def _fields(xml: bytes) -> dict[str, str]:
 def _inbound(fields: dict[str, str]) -> Inbound:
     sender, kind, created = (fields.get(name, "") for name in
                              ("FromUserName", "MsgType", "CreateTime"))
-    if not (sender and kind and created.isdigit()):
+    if not (sender and kind and _is_number(created)):
         raise Malformed("no sender, type or creation time")
     by_time = f"{sender}:{created}"
     if kind.lower() == "event":
@@ -148,9 +148,14 @@ def _inbound(fields: dict[str, str]) -> Inbound:
         return Inbound(CHANNEL, sender, _EVENTS.get(event, InboundKind.OTHER), by_time,
                        event_key=fields.get("EventKey", ""))
     msg_id = fields.get("MsgId", "0")
-    if not msg_id.isdigit():
+    if not _is_number(msg_id):
         raise Malformed("MsgId is not a number")
     key = f"msg:{int(msg_id)}" if int(msg_id) else by_time  # events and some types have none
     if kind.lower() == "text":
         return Inbound(CHANNEL, sender, InboundKind.TEXT, key, text=fields.get("Content", ""))
     return Inbound(CHANNEL, sender, InboundKind.OTHER, key)
+
+
+def _is_number(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also takes "²" and "①", which int() refuses."""
+    return text.isascii() and text.isdigit()

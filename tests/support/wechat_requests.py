@@ -16,7 +16,7 @@ from bot.sandbox.wechat_client import ACCOUNT, signature
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 
 
-def message(openid: str, kind: str, inner: str = "", created: int = 1700000000) -> str:
+def message(openid: str, kind: str, inner: str = "", created: int | str = 1700000000) -> str:
     """A message or event body as WeChat sends it, for any MsgType and fields."""
     return (f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>"
             f"<FromUserName><![CDATA[{openid}]]></FromUserName>"

@@ -107,6 +107,8 @@ def test_a_bad_or_missing_signature_is_forbidden(query: dict[str, str]):
     b"<xml></xml>",
     b"<xml><MsgType>text</MsgType><Content>no sender</Content></xml>",
     message("text", "<Content>x</Content><MsgId>not-a-number</MsgId>").encode(),
+    message("text", "<Content>x</Content><MsgId>²</MsgId>").encode(),  # isdigit(), not int
+    wechat_message(OPENID, "text", "<Content>x</Content>", "①").encode(),
     message("text", "<MsgType><a>nested</a></MsgType>").encode(),
     TEXT.encode("utf-16"),
 ])
