@@ -3,6 +3,7 @@ Requests are built with wechatpy's own crypto and signature code, as WeChat buil
 
 import base64
 import os
+import random
 
 import pytest
 import xmltodict
@@ -178,3 +179,32 @@ def test_plaintext_replies_address_the_sender_and_show_links_as_anchors():
     assert (answer["ToUserName"], answer["FromUserName"]) == (OPENID, ACCOUNT)
     assert answer["Content"] == reply_text(reply)
     assert answer["Content"].endswith('<a href="https://example.com/face?id=1">开始认证</a>')
+
+
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plaintext", "safe mode"])
+def test_mangled_messages_are_parsed_or_malformed_never_an_error(encrypted: bool):
+    """Bytes of a real message cut, swapped, dropped and replaced at random (seeded)."""
+    rng = random.Random(20261121)
+    original = TEXT.encode()
+    for _ in range(2000):
+        body = bytearray(original)
+        for _ in range(rng.randint(1, 4)):
+            if not body:
+                break
+            at = rng.randrange(len(body))
+            match rng.randrange(4):
+                case 0:
+                    del body[at:at + rng.randint(1, 8)]
+                case 1:
+                    body[at] = rng.randrange(256)
+                case 2:
+                    body.insert(at, rng.choice(b"<>/&;![]x0\xe4\xff"))
+                case _:
+                    body = body[:at]
+        try:
+            if encrypted:
+                channel.parse(*envelope(TOKEN, encrypt(crypto, body.decode("latin-1"))))
+            else:
+                parse(bytes(body))
+        except Malformed:
+            pass
