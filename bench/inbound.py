@@ -10,7 +10,7 @@ against the echo they send the same texts. Every reply is decrypted and checked.
 On a machine with 2 or more cores the servers (with Redis) are pinned to core 0 and the load
 generator to core 1, so neither steals the other's CPU.
 
-    .venv/bin/python -m bench.inbound [--users 100] [--seconds 10] [--messages N]
+    .venv/bin/python -m bench.inbound [--users 100] [--seconds 10] [--rounds 3] [--messages N]
 """
 
 from __future__ import annotations
@@ -455,9 +455,10 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=2, help="unmeasured seconds first")
     parser.add_argument("--pace", type=float, default=1.0,
                         help="seconds between one user's messages in the paced phase")
-    parser.add_argument("--rounds", type=int, default=1,
-                        help="measure each endpoint this many times, alternating; report the "
-                             "best (on a shared machine)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="measure each endpoint this many times, alternating, and report "
+                             "the best round: a shared machine's noise only ever slows a "
+                             "round down (default 3)")
     parser.add_argument("--profile", type=Path,
                         help="py-spy the service in the saturated phase; collapsed stacks here")
     args = parser.parse_args()
