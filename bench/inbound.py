@@ -200,9 +200,8 @@ async def drive(name: str, url: str, limits: Limits, check: Check,
                 answers.append((index, message, status, raw))
 
     async def phase(label: str, seconds: float, pace: float, record: bool) -> Load:
-        expected = min(limits.messages, (seconds / pace if pace else PREPARED_RATE * seconds)
-                       * (limits.users if pace else 1))
-        per_user = int(expected / limits.users) + 2
+        rate = limits.users / pace if pace else PREPARED_RATE  # messages a second, at most
+        per_user = int(min(limits.messages, rate * seconds) / limits.users) + 2
         queues = [prepare(index, per_user) for index in range(limits.users)]
         load, answers = Load(label), [] if record else None
         server_before, redis_before = _cpu_seconds(server_pid), _cpu_seconds(redis_pid)
