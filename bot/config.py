@@ -27,16 +27,27 @@ def hidden() -> Any:
 
 @dataclass(frozen=True)
 class ServerConfig:
+    mode: str
     host: str
     port: int
     data_dir: str
     public_url: str
     log_level: str
+    read_timeout: float
+    drain_timeout: float
 
     def check(self) -> None:
+        _require(self.mode in {"sandbox", "production"}, "server.mode",
+                 "must be sandbox or production")
         _require(0 < self.port < 65536, "server.port", "must be between 1 and 65535")
+        _require(self.read_timeout > 0, "server.read_timeout", "must be positive")
+        _require(self.drain_timeout > 0, "server.drain_timeout", "must be positive")
         levels = {"DEBUG", "INFO", "WARNING", "ERROR"}
         _require(self.log_level.upper() in levels, "server.log_level", f"must be one of {levels}")
+
+    @property
+    def production(self) -> bool:
+        return self.mode == "production"
 
     @property
     def base_url(self) -> str:
@@ -82,6 +93,8 @@ class WeChatConfig:
     secret: str = hidden()
     token: str = hidden()
     encoding_aes_key: str = hidden()
+    message_mode: str
+    timestamp_window: int
     api_base: str
     reply_budget: float
     max_body_bytes: int
@@ -95,6 +108,12 @@ class WeChatConfig:
         if self.encoding_aes_key:
             _require(len(self.encoding_aes_key) == 43, "wechat.encoding_aes_key",
                      "must be 43 characters")
+        _require(self.message_mode in {"plain", "compatible", "safe"}, "wechat.message_mode",
+                 "must be plain, compatible or safe")
+        if self.message_mode != "plain":
+            _require(bool(self.encoding_aes_key), "wechat.encoding_aes_key",
+                     f"is required in {self.message_mode} message mode")
+        _require(self.timestamp_window > 0, "wechat.timestamp_window", "must be positive")
         _require(0 < self.reply_budget < 5, "wechat.reply_budget",
                  "must be between 0 and 5 seconds (WeChat gives up after 5 s)")
         _require(self.max_body_bytes > 0, "wechat.max_body_bytes", "must be positive")
@@ -111,7 +130,7 @@ class WeChatConfig:
 @dataclass(frozen=True)
 class SessionConfig:
     ttl: int
-    turn_lease: int
+    turn_lease: float
 
     def check(self) -> None:
         _require(self.ttl > 0, "session.ttl", "must be positive")
@@ -124,10 +143,13 @@ class QueryConfig:
     failed_match_limit: int
     failed_match_window: int
     failed_match_pause: int
+    target_failed_match_limit: int
 
     def check(self) -> None:
         _require(0 < self.page_size <= 20, "query.page_size", "must be between 1 and 20")
         _require(self.failed_match_limit > 0, "query.failed_match_limit", "must be positive")
+        _require(self.target_failed_match_limit > 0, "query.target_failed_match_limit",
+                 "must be positive")
 
 
 @dataclass(frozen=True)
@@ -142,6 +164,8 @@ class SmsConfig:
     per_minute: int
     per_hour: int
     per_day: int
+    per_user_codes_per_day: int
+    per_user_phones_per_day: int
     code_ttl: int
     max_attempts: int
     code_pepper: str = hidden()
@@ -155,6 +179,10 @@ class SmsConfig:
                 _require(bool(getattr(self, key)), f"sms.{key}", "is required for aliyun")
         _require(0 < self.per_minute <= self.per_hour <= self.per_day, "sms.per_day",
                  "limits must satisfy 0 < per_minute <= per_hour <= per_day")
+        _require(self.per_user_codes_per_day > 0, "sms.per_user_codes_per_day",
+                 "must be positive")
+        _require(self.per_user_phones_per_day > 0, "sms.per_user_phones_per_day",
+                 "must be positive")
         _require(self.code_ttl > 0, "sms.code_ttl", "must be positive")
         _require(self.max_attempts > 0, "sms.max_attempts", "must be positive")
         _require("${code}" in self.template_text, "sms.template_text", "must contain ${code}")
@@ -168,6 +196,18 @@ class SmsConfig:
     def pepper(self) -> bytes:
         """Key for hashing codes; a fixed development value only where the check allows it."""
         return (self.code_pepper or "sandbox-pepper").encode()
+
+
+@dataclass(frozen=True)
+class RegisterConfig:
+    attempts_per_id_per_day: int
+    bindings_per_channel: int
+
+    def check(self) -> None:
+        _require(self.attempts_per_id_per_day > 0, "register.attempts_per_id_per_day",
+                 "must be positive")
+        _require(self.bindings_per_channel > 0, "register.bindings_per_channel",
+                 "must be positive")
 
 
 @dataclass(frozen=True)
@@ -212,8 +252,41 @@ class Settings:
     session: SessionConfig
     query: QueryConfig
     sms: SmsConfig
+    register: RegisterConfig
     face: FaceConfig
     alipay: AlipayConfig
+
+    def check(self) -> None:
+        """Rules across sections: a real provider needs its keys; production uses no sandbox."""
+        if self.face.provider == "alipay":
+            _require(bool(self.alipay.appid), "alipay.appid", "is required with face.provider "
+                     "= alipay")
+        if not self.server.production:
+            return
+        # Production: every outside system is the real one, every store is external.
+        for key, value in (("wechat.appid", self.wechat.appid),
+                           ("database.url", self.database.url),
+                           ("redis.url", self.redis.url),
+                           ("server.public_url", self.server.public_url),
+                           ("alipay.appid", self.alipay.appid)):
+            _require(bool(value), key, "is required in production mode")
+        _require(self.wechat.token != "sandbox-token", "wechat.token",
+                 "must be the token from WeChat's console in production mode")
+        _require(self.face.provider != "sandbox", "face.provider",
+                 "must not be sandbox in production mode")
+        _require(self.sms.provider != "sandbox", "sms.provider",
+                 "must not be sandbox in production mode")
+        _require(not self.wechat.api_base, "wechat.api_base",
+                 "must be empty in production mode (WeChat's own API)")
+        _require(not self.alipay.gateway or "/sandbox/" not in self.alipay.gateway,
+                 "alipay.gateway", "must not be a sandbox in production mode")
+        _require("/sandbox/" not in self.sms.endpoint, "sms.endpoint",
+                 "must not be a sandbox in production mode")
+
+    @property
+    def sandbox(self) -> bool:
+        """Sandbox mode: simulators served and demo data seeded."""
+        return not self.server.production
 
     @property
     def data_dir(self) -> Path:
@@ -305,7 +378,9 @@ def _build(raw: dict[str, Any]) -> Settings:
         built = section_type(**{k: _coerce(values[k], hints[k], f"{name}.{k}") for k in hints})
         built.check()
         sections[name] = built
-    return Settings(**sections)
+    settings = Settings(**sections)
+    settings.check()
+    return settings
 
 
 def _as_dict(settings: Settings) -> dict[str, dict[str, Any]]:
