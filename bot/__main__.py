@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import os
+import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -57,11 +59,75 @@ def main(argv: list[str] | None = None) -> int:
             overrides = {k: v for k, v in (("host", args.host), ("port", args.port),
                                            ("data_dir", args.data_dir)) if v is not None}
             settings = settings.with_overrides(server=overrides)
+        _preflight(args, settings)
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     runner: Callable[[Settings, argparse.Namespace], int] = COMMANDS[args.command]
-    return runner(settings, args)
+    try:
+        return runner(settings, args)
+    except ConfigError as exc:  # found only when a part was built: still one line
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # an unreachable server, a full disk: the operator needs one line
+        print(f"{args.command} failed: {exc}", file=sys.stderr)
+        return 1
+
+
+# Commands that fake users or data: never pointed at a production service or database.
+SANDBOX_TOOLS = frozenset({"chat", "seed-demo"})
+# Commands that open only the database (the others start Redis and the sandbox keys too).
+DATABASE_ONLY = frozenset({"migrate", "seed-demo", "import"})
+
+
+def _preflight(args: argparse.Namespace, settings: Settings) -> None:
+    """Refuse, naming the key, what would otherwise fail after Redis was started or the
+    database touched; creates nothing."""
+    command = args.command
+    if command in SANDBOX_TOOLS and not settings.sandbox:
+        raise ConfigError(f"server.mode: {command} is a sandbox tool, refused in production "
+                          "mode")
+    if _uses_data_dir(args, settings):
+        _check_data_dir(settings.data_dir)
+    if command == "serve":
+        _check_listen(settings.server.host, settings.server.port)
+
+
+def _uses_data_dir(args: argparse.Namespace, settings: Settings) -> bool:
+    if args.command == "chat" or (args.command == "wechat-menu" and args.print):
+        return False
+    if args.command in DATABASE_ONLY:
+        return not settings.database.url
+    # The services: embedded Redis and SQLite, and the Alipay simulator's keys in sandbox mode.
+    return not settings.database.url or not settings.redis.url or settings.sandbox
+
+
+def _check_data_dir(path: Path) -> None:
+    """The data dir, or the nearest existing directory it would be made in, is writable."""
+    existing = path.absolute()
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(f"server.data_dir: {existing} is not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"server.data_dir: {existing} is not writable")
+
+
+def _check_listen(host: str, port: int) -> None:
+    """The address is free: aiohttp binds only after start-up (Redis, database, seeding)."""
+    try:
+        addresses = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                                       flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ConfigError(f"server.host: {host} cannot be resolved ({exc.strerror})") from None
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp does
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                raise ConfigError(f"server.port: cannot listen on {host}:{port} "
+                                  f"({exc.strerror})") from None
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -103,14 +169,10 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _migrate(settings: Settings, args: argparse.Namespace) -> int:
-    from bot import db
+    async def nothing_more() -> None:
+        """Opening the database applied the migrations."""
 
-    async def run() -> None:
-        url = db.database_url(settings.database.url, settings.data_dir)
-        await db.open_database(url)
-        await db.close_database()
-
-    asyncio.run(run())
+    _with_database(settings, nothing_more)
     print("database schema is up to date")
     return 0
 

@@ -35,16 +35,22 @@ def create_app(settings: Settings, flows: Sequence[Flow] | None = None) -> web.A
     app.add_routes(health.routes)
     app.add_routes(wechat.routes)
     app.add_routes(face.routes)
-    if settings.wechat.sandbox:
-        fake = FakeWeChatAPI(settings.wechat.sandbox_appid, "sandbox-secret")
-        app[WECHAT_SANDBOX] = fake
-        app.add_routes(fake.routes())
-        app.add_routes(FakeAliyunSms.from_config(settings.sms).routes())
-        app.add_routes(sandbox.routes)
-    if settings.face.provider == "sandbox":
-        app[ALIPAY_SANDBOX] = FakeAlipay.for_settings(settings)
-        app.add_routes(app[ALIPAY_SANDBOX].routes())
+    if settings.sandbox:
+        _mount_simulators(app, settings)
     return app
+
+
+def _mount_simulators(app: web.Application, settings: Settings) -> None:
+    """Sandbox mode only: every /sandbox route (simulated WeChat API, Aliyun SMS and Alipay
+    gateway, and the outbox). Production builds none of them: the simulated Alipay's certify
+    page passes anyone who presses its button."""
+    fake = FakeWeChatAPI(settings.wechat.sandbox_appid, "sandbox-secret")
+    app[WECHAT_SANDBOX] = fake
+    app.add_routes(fake.routes())
+    app.add_routes(FakeAliyunSms.from_config(settings.sms).routes())
+    app.add_routes(sandbox.routes)
+    app[ALIPAY_SANDBOX] = FakeAlipay.for_settings(settings)
+    app.add_routes(app[ALIPAY_SANDBOX].routes())
 
 
 async def _services(app: web.Application, flows: Sequence[Flow] | None) -> AsyncIterator[None]:

@@ -270,6 +270,10 @@ class Settings:
                            ("server.public_url", self.server.public_url),
                            ("alipay.appid", self.alipay.appid)):
             _require(bool(value), key, "is required in production mode")
+        _require(is_postgres_url(self.database.url), "database.url",
+                 "must be a PostgreSQL URL in production mode (SQLite is never migrated)")
+        _require(self.server.public_url.startswith("https://"), "server.public_url",
+                 "must be an https:// URL in production mode (users open links to it)")
         _require(self.wechat.token != "sandbox-token", "wechat.token",
                  "must be the token from WeChat's console in production mode")
         _require(self.face.provider != "sandbox", "face.provider",
@@ -389,6 +393,10 @@ def _as_dict(settings: Settings) -> dict[str, dict[str, Any]]:
                  for g in fields(getattr(settings, f.name))}
         for f in fields(settings)
     }
+
+
+def is_postgres_url(url: str) -> bool:
+    return url.startswith(("postgres://", "asyncpg://"))
 
 
 def _require(condition: bool, key: str, message: str) -> None:

@@ -23,6 +23,7 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
 
+from bot.config import is_postgres_url as is_postgres
 from models import MODEL_MODULES
 
 log = logging.getLogger(__name__)
@@ -31,10 +32,6 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 def database_url(url: str, data_dir: Path) -> str:
     return url or f"sqlite://{data_dir / 'traffic.sqlite3'}"
-
-
-def is_postgres(url: str) -> bool:
-    return url.startswith(("postgres://", "asyncpg://"))
 
 
 def tortoise_config(url: str) -> dict[str, Any]:
@@ -49,6 +46,8 @@ def tortoise_config(url: str) -> dict[str, Any]:
 
 async def open_database(url: str) -> None:
     """Connect and bring the schema up to date."""
+    if url.startswith("sqlite://"):  # a fresh data dir: the file's directory comes first
+        Path(url.removeprefix("sqlite://")).parent.mkdir(parents=True, exist_ok=True)
     # Connect first: aerich connects only when Tortoise is not yet initialised, and a context
     # closed by close_database still counts as initialised (a second open would then fail).
     await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)

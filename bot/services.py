@@ -54,8 +54,9 @@ class Services:
         from flows import ALL_FLOWS
 
         settings, wechat = self.settings, self.settings.wechat
+        simulated = settings.sandbox and wechat.sandbox  # never the simulator in production
         api_base = wechat.api_base or (
-            settings.server.base_url + "/sandbox/wechat" if wechat.sandbox else WECHAT_API)
+            settings.server.base_url + "/sandbox/wechat" if simulated else WECHAT_API)
         self.wechat = WeChatChannel(wechat.token, wechat.encoding_aes_key, wechat.sandbox_appid)
         self.wechat_api = WeChatAPI(self.http, self.redis, appid=wechat.sandbox_appid,
                                     secret=wechat.secret or "sandbox-secret", base_url=api_base,
@@ -68,7 +69,7 @@ class Services:
                            turn_lease=settings.session.turn_lease)
         self.failed_matches = FailedMatches(self.redis, LockoutPolicy.from_config(settings.query))
         self.traffic = EmbeddedTrafficPlatform()
-        self.sms_sender = build_sender(settings.sms, self.http)
+        self.sms_sender = build_sender(settings, self.http)
         self.sms_codes = SmsCodes(self.redis, settings.sms)
         self.face = FaceChecks(face_verifier(settings), self.redis, settings.face,
                                settings.server.base_url, self.wake)
@@ -110,7 +111,8 @@ async def running_services(settings: Settings,
 
         await db.open_database(db.database_url(settings.database.url, settings.data_dir))
         stack.push_async_callback(db.close_database)
-        if not settings.database.url and settings.database.seed_demo_when_empty:
+        if (settings.sandbox and not settings.database.url
+                and settings.database.seed_demo_when_empty):
             await seed_demo_if_empty()  # the embedded default: something to try at once
 
         http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))

@@ -10,7 +10,9 @@ routes = web.RouteTableDef()
 
 @routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+    """Alive, and in which mode: an operator sees at once a production host left in sandbox."""
+    return web.json_response({"status": "ok",
+                              "mode": request.app[SERVICES].settings.server.mode})
 
 
 @routes.get("/readyz")

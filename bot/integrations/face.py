@@ -18,7 +18,7 @@ from typing import Any
 from alipay import AliPay
 from alipay.exceptions import AliPayException, AliPayValidationError
 
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.integrations.alipay import alipay_client
 
 log = logging.getLogger(__name__)
@@ -106,5 +106,9 @@ class AlipayFaceVerifier(FaceVerifier):
 
 
 def face_verifier(settings: Settings) -> FaceVerifier:
-    """The configured verifier: Alipay itself, or the local Alipay simulator."""
-    return AlipayFaceVerifier(alipay_client(settings, sandbox=settings.face.provider == "sandbox"))
+    """The configured verifier: Alipay itself, or the local Alipay simulator (sandbox mode
+    only: a simulator's pass button in production would let anyone register as anyone)."""
+    sandbox = settings.face.provider == "sandbox"
+    if sandbox and not settings.sandbox:
+        raise ConfigError("face.provider: must not be sandbox in production mode")
+    return AlipayFaceVerifier(alipay_client(settings, sandbox=sandbox))

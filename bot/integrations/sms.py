@@ -30,7 +30,7 @@ import aiohttp
 from arq.connections import ArqRedis
 from yarl import URL
 
-from bot.config import SmsConfig
+from bot.config import ConfigError, Settings, SmsConfig
 from bot.masking import mask_phone
 from models.outbox import OutboxMessage
 from models.verification import Method, Outcome, Verification
@@ -167,12 +167,16 @@ class AliyunSmsSender(SmsSender):
         return URL(f"{self._endpoint}?{query}", encoded=True)
 
 
-def build_sender(config: SmsConfig, http: aiohttp.ClientSession) -> SmsSender:
-    """The sender chosen by ``sms.provider``."""
+def build_sender(settings: Settings, http: aiohttp.ClientSession) -> SmsSender:
+    """The sender chosen by ``sms.provider``; the sandbox outbox only in sandbox mode (in
+    production its codes would never reach a phone, yet be readable at /sandbox/outbox)."""
+    config = settings.sms
     if config.provider == "aliyun":
         return AliyunSmsSender(http, endpoint=config.endpoint, access_key_id=config.access_key_id,
                                access_key_secret=config.access_key_secret,
                                sign_name=config.sign_name)
+    if not settings.sandbox:
+        raise ConfigError("sms.provider: must not be sandbox in production mode")
     return SandboxSmsSender({config.code_template: config.template_text}, config.sign_name)
 
 

@@ -15,7 +15,8 @@ from tests.support.servers import free_port
 
 async def test_healthz_and_readyz_answer_ok(harness: Harness):
     response = await harness.client.get("/healthz")
-    assert (response.status, await response.json()) == (200, {"status": "ok"})
+    assert (response.status, await response.json()) == (200, {"status": "ok",
+                                                             "mode": "sandbox"})
     response = await harness.client.get("/readyz")
     assert response.status == 200
     assert await response.json() == {"status": "ok", "redis": "ok", "database": "ok"}
