@@ -135,6 +135,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from bot.app import configure_logging, create_app
+    from bot.masking import PathOnlyAccessLogger
 
     configure_logging(settings.server.log_level)
     # Each message allocates many short-lived objects: collect the young generation less
@@ -143,7 +144,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
     web.run_app(create_app(settings), host=settings.server.host, port=settings.server.port,
-                print=lambda text: print(text, flush=True), loop=uvloop.new_event_loop())
+                print=lambda text: print(text, flush=True), loop=uvloop.new_event_loop(),
+                access_log_class=PathOnlyAccessLogger)
     return 0
 
 

@@ -6,13 +6,14 @@ import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
+from typing import TextIO
 
 from aiohttp import web
 
 from bot.config import Settings
 from bot.engine import Flow
 from bot.jobs import worker_running
-from bot.masking import PersonalDataFilter
+from bot.masking import MalformedRequestFilter, PersonalDataFilter
 from bot.sandbox.alipay import FakeAlipay
 from bot.sandbox.aliyun_sms import FakeAliyunSms
 from bot.sandbox.wechat_api import FakeWeChatAPI
@@ -88,8 +89,14 @@ async def guarded(request: web.Request, handler) -> web.StreamResponse:
     return response
 
 
-def configure_logging(level: str) -> None:
-    handler = logging.StreamHandler()
+_MALFORMED_REQUESTS = MalformedRequestFilter()
+
+
+def configure_logging(level: str, stream: TextIO | None = None) -> None:
+    """One root handler (stderr, or ``stream``) that every logger's records reach, masked by
+    PersonalDataFilter; aiohttp's parser errors become one line without the raw request."""
+    handler = logging.StreamHandler(stream)
     handler.addFilter(PersonalDataFilter())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    logging.getLogger("aiohttp.server").addFilter(_MALFORMED_REQUESTS)  # added once

@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app import ALIPAY_SANDBOX, WECHAT_SANDBOX, create_app
 from bot.config import Settings
 from bot.engine import Flow
+from bot.masking import PathOnlyAccessLogger
 from bot.sandbox.alipay import FakeAlipay
 from bot.sandbox.wechat_api import FakeWeChatAPI
 from bot.sandbox.wechat_client import WeChatUser
@@ -53,6 +54,7 @@ class Harness:
 @contextlib.asynccontextmanager
 async def running_harness(settings: Settings,
                           flows: Sequence[Flow] | None = None) -> AsyncIterator[Harness]:
-    server = TestServer(create_app(settings, flows), host="127.0.0.1", port=settings.server.port)
+    server = TestServer(create_app(settings, flows), host="127.0.0.1", port=settings.server.port,
+                        access_log_class=PathOnlyAccessLogger)  # as `serve` runs it
     async with TestClient(server) as client:
         yield Harness(client, settings)
