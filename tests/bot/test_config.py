@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, Settings, load_settings
+from tests.support.production import production_environ
 
 SECRET = "do-not-print-me-0123456789"
 
@@ -113,3 +114,61 @@ def test_with_overrides_validates_like_the_file():
     assert isinstance(settings.with_overrides(server={"port": 9003}), Settings)
     with pytest.raises(ConfigError, match=r"server\.port"):
         settings.with_overrides(server={"port": "not a port"})
+
+
+# ---- modes: production takes no sandbox provider and no embedded store ----------------------
+
+SIMULATOR = "http://127.0.0.1:8080/sandbox"
+
+
+@pytest.mark.parametrize(("mode", "wechat_appid", "face", "sms", "refused"), [
+    ("sandbox", "", "sandbox", "sandbox", None),
+    ("sandbox", "wx0123456789abcdef", "sandbox", "sandbox", None),
+    ("sandbox", "", "alipay", "sandbox", None),
+    ("sandbox", "", "sandbox", "aliyun", None),
+    ("sandbox", "wx0123456789abcdef", "alipay", "aliyun", None),
+    ("production", "wx0123456789abcdef", "alipay", "aliyun", None),
+    ("production", "", "alipay", "aliyun", "wechat.appid"),
+    ("production", "wx0123456789abcdef", "sandbox", "aliyun", "face.provider"),
+    ("production", "wx0123456789abcdef", "alipay", "sandbox", "sms.provider"),
+    ("production", "", "sandbox", "sandbox", "wechat.appid"),
+])
+def test_the_provider_and_mode_matrix(mode: str, wechat_appid: str, face: str, sms: str,
+                                      refused: str | None):
+    environ = production_environ(BOT__SERVER__MODE=mode, BOT__WECHAT__APPID=wechat_appid,
+                                 BOT__WECHAT__SECRET="test-wechat-secret" if wechat_appid else "",
+                                 BOT__FACE__PROVIDER=face, BOT__SMS__PROVIDER=sms)
+    if refused is None:
+        settings = load_settings(environ)
+        assert (settings.server.mode, settings.sandbox) == (mode, mode == "sandbox")
+        assert (settings.face.provider, settings.sms.provider) == (face, sms)
+    else:
+        message = config_error(environ)
+        assert message.startswith(f"{refused}: ")
+        assert "production mode" in message
+
+
+@pytest.mark.parametrize(("overrides", "named"), [
+    ({"BOT__WECHAT__TOKEN": "sandbox-token"}, "wechat.token"),
+    ({"BOT__WECHAT__API_BASE": f"{SIMULATOR}/wechat"}, "wechat.api_base"),
+    ({"BOT__ALIPAY__GATEWAY": f"{SIMULATOR}/alipay/gateway.do"}, "alipay.gateway"),
+    ({"BOT__SMS__ENDPOINT": f"{SIMULATOR}/aliyun-sms/"}, "sms.endpoint"),
+    ({"BOT__DATABASE__URL": ""}, "database.url"),
+    ({"BOT__DATABASE__URL": "sqlite:///srv/bot/traffic.sqlite3"}, "database.url"),
+    ({"BOT__REDIS__URL": ""}, "redis.url"),
+    ({"BOT__SERVER__PUBLIC_URL": ""}, "server.public_url"),
+    ({"BOT__SERVER__PUBLIC_URL": "http://jiaojing.example.test"}, "server.public_url"),
+    ({"BOT__ALIPAY__APPID": ""}, "alipay.appid"),
+    ({"BOT__SMS__CODE_PEPPER": ""}, "sms.code_pepper"),
+    ({"BOT__SERVER__MODE": "staging"}, "server.mode"),
+])
+def test_production_names_each_missing_key_and_sandbox_fallback(overrides: dict[str, str],
+                                                                named: str):
+    message = config_error(production_environ(**overrides))
+    assert message.startswith(f"{named}: ")
+    assert "test-password" not in message  # the database URL's password
+
+
+def test_regression_face_provider_alipay_without_keys_is_refused_in_sandbox_mode_too():
+    """It used to pass the check, start Redis, seed demo data and then die with a traceback."""
+    assert config_error({"BOT__FACE__PROVIDER": "alipay"}).startswith("alipay.appid: ")
