@@ -1,17 +1,28 @@
-"""Pausing users who keep failing to match a vehicle or a licence.
+"""Pausing queries that keep failing to match, per user and per target.
 
 A query needs plate + last 6 VIN characters, or name + licence number + file number: repeated
-misses look like guessing, so after ``limit`` failed matches within ``window`` seconds a user
-may not query for ``pause`` seconds. The decision and the notice are pure functions; Redis
-keeps the failure times (a sorted set per user) and the end of a pause (a key with a TTL).
+misses look like guessing. Two counts run side by side over the same ``window``:
+- per user (the conversation key, e.g. "wechat:openid"): ``limit`` misses pause that user;
+- per target (a plate number, a licence number), from anyone: ``target_limit`` misses pause
+  queries of that target for everyone but its registered owner. A new openid resets the
+  first count but not the second, so guessing spread over many openids still stops.
+Misses of plates and licences that do not exist count the same way, and the paused answer
+reads the same, so a pause never tells whether a target exists.
+
+The decision and the notices are pure functions; Redis keeps the failure times (a sorted set
+per user and per target) and the end of each pause (a key with a TTL). Targets appear in key
+names only as an HMAC with a server key: licence numbers are ID numbers.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from redis.asyncio import Redis
 
@@ -20,54 +31,105 @@ from bot.config import QueryConfig
 
 @dataclass(frozen=True)
 class LockoutPolicy:
-    limit: int
+    limit: int  # misses per user
+    target_limit: int  # misses per target, from anyone
     window: int  # seconds
     pause: int  # seconds
 
     @classmethod
     def from_config(cls, query: QueryConfig) -> LockoutPolicy:
-        return cls(query.failed_match_limit, query.failed_match_window, query.failed_match_pause)
+        return cls(query.failed_match_limit, query.target_failed_match_limit,
+                   query.failed_match_window, query.failed_match_pause)
 
 
-def pause_end(failures_in_window: int, now: float, policy: LockoutPolicy) -> float | None:
+class TargetKind(StrEnum):
+    PLATE = "plate"
+    LICENCE = "licence"
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a query tries to match: a plate number or a licence number, as its field
+    normalised it. A plate is counted whatever plate type was chosen with it, so guesses
+    cannot be spread over plate types."""
+
+    kind: TargetKind
+    value: str
+
+
+def pause_end(failures_in_window: int, limit: int, now: float, pause: int) -> float | None:
     """When the pause that this failure starts ends (epoch seconds); None below the limit."""
-    return now + policy.pause if failures_in_window >= policy.limit else None
+    return now + pause if failures_in_window >= limit else None
+
+
+def _until(until: datetime, now: datetime) -> str:
+    return f"{'' if until.date() == now.date() else '次日'}{until:%H:%M}"
 
 
 def pause_notice(until: datetime, now: datetime) -> str:
     """What a paused user reads; pass both times in the local time zone the user lives in."""
-    day = "" if until.date() == now.date() else "次日"
     return (f"查询未匹配次数过多，为保护车主和驾驶人信息，查询功能已暂停，"
-            f"请于{day}{until:%H:%M}后再试。")
+            f"请于{_until(until, now)}后再试。")
+
+
+_TARGET_WORDS = {TargetKind.PLATE: ("该号牌", "车主"), TargetKind.LICENCE: ("该驾驶证号", "驾驶人")}
+
+
+def target_pause_notice(kind: TargetKind, until: datetime, now: datetime) -> str:
+    """What anyone but the owner reads while a target is paused. It names neither the target
+    nor anything about it, so it reads the same whether the target exists or not."""
+    target, owner = _TARGET_WORDS[kind]
+    return (f"{target}近期查询未匹配次数过多，已临时保护，请于{_until(until, now)}后再试。"
+            f"{owner}本人实名注册后可直接查询。")
 
 
 class FailedMatches:
-    """Failed matches per user (``who`` is the conversation key, e.g. "wechat:openid")."""
+    """Failed matches per user (``who``) and per target, and the pauses they start."""
 
-    def __init__(self, redis: Redis, policy: LockoutPolicy, prefix: str = "query-lockout:") -> None:
+    def __init__(self, redis: Redis, policy: LockoutPolicy, *, key: bytes,
+                 prefix: str = "query-lockout:") -> None:
         self._redis = redis
         self._policy = policy
+        self._key = key  # HMAC key for target names
         self._prefix = prefix
 
     async def paused_until(self, who: str) -> datetime | None:
-        raw = await self._redis.get(self._prefix + "pause:" + who)
+        return await self._pause_of(who)
+
+    async def target_paused_until(self, target: Target) -> datetime | None:
+        return await self._pause_of(self._target_name(target))
+
+    async def record(self, who: str, target: Target) -> datetime | None:
+        """Count one failed match for the user and for the target; returns the end of the
+        user's pause if this failure starts one (a target's pause shows on its next query)."""
+        now, policy, member = time.time(), self._policy, uuid.uuid4().hex
+        names = (who, self._target_name(target))
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for name in names:
+                failures = self._prefix + "failures:" + name
+                pipe.zadd(failures, {member: now})
+                pipe.zremrangebyscore(failures, "-inf", now - policy.window)
+                pipe.zcard(failures)
+                pipe.expire(failures, policy.window)
+            counts = (await pipe.execute())[2::4]
+        ends = {name: pause_end(count, limit, now, policy.pause)
+                for name, count, limit in zip(names, counts, (policy.limit, policy.target_limit),
+                                              strict=True)}
+        pausing = {name: until for name, until in ends.items() if until is not None}
+        if pausing:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                for name, until in pausing.items():
+                    pipe.set(self._prefix + "pause:" + name, until, ex=policy.pause)
+                    pipe.delete(self._prefix + "failures:" + name)  # afterwards counts start afresh
+                await pipe.execute()
+        user_until = ends[who]
+        return None if user_until is None else datetime.fromtimestamp(user_until, UTC)
+
+    async def _pause_of(self, name: str) -> datetime | None:
+        raw = await self._redis.get(self._prefix + "pause:" + name)
         return None if raw is None else datetime.fromtimestamp(float(raw), UTC)
 
-    async def record(self, who: str) -> datetime | None:
-        """Count one failed match; returns the end of the pause it starts, if it starts one."""
-        now, policy = time.time(), self._policy
-        failures = self._prefix + "failures:" + who
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(failures, {uuid.uuid4().hex: now})
-            pipe.zremrangebyscore(failures, "-inf", now - policy.window)
-            pipe.zcard(failures)
-            pipe.expire(failures, policy.window)
-            _, _, count, _ = await pipe.execute()
-        until = pause_end(count, now, policy)
-        if until is None:
-            return None
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(self._prefix + "pause:" + who, until, ex=policy.pause)
-            pipe.delete(failures)  # the pause is the penalty; afterwards the count starts afresh
-            await pipe.execute()
-        return datetime.fromtimestamp(until, UTC)
+    def _target_name(self, target: Target) -> str:
+        """"target:<digest>": no user key starts so (they start with the channel)."""
+        message = f"query-lockout\n{target.kind}\n{target.value}".encode()
+        return "target:" + hmac.new(self._key, message, hashlib.sha256).hexdigest()[:32]

@@ -67,7 +67,8 @@ class Services:
         self.inbox = Inbox(self.engine, self.pipelined_redis, self.deliver_later,
                            budget=wechat.reply_budget, dedupe_ttl=wechat.dedupe_ttl,
                            turn_lease=settings.session.turn_lease)
-        self.failed_matches = FailedMatches(self.redis, LockoutPolicy.from_config(settings.query))
+        self.failed_matches = FailedMatches(self.redis, LockoutPolicy.from_config(settings.query),
+                                            key=settings.sms.pepper)
         self.traffic = EmbeddedTrafficPlatform()
         self.sms_sender = build_sender(settings, self.http)
         self.sms_codes = SmsCodes(self.redis, settings.sms)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot.engine import Context, Flow, Outcome, State
 from bot.fields import FileNumberField, LicenceNumberField, NameField
+from bot.lockout import Target, TargetKind
 from flows import violation_list
 from flows.summaries import licence_summary
 from flows.violation_list import Listing
@@ -16,8 +17,15 @@ async def _licence(ctx: Context) -> DriverLicence | None:
     return await ctx.services.traffic.licence(data["name"], data["number"], data["file_number"])
 
 
+async def _holds(ctx: Context, id_number: str) -> bool:
+    licence = await ctx.services.traffic.licence_of(id_number)
+    return licence is not None and licence.number == ctx.data["number"]
+
+
 async def _match(ctx: Context, _: str) -> Outcome:
-    return await violation_list.match(ctx, _licence, retry="name")
+    target = Target(TargetKind.LICENCE, ctx.data["number"])
+    return await violation_list.match(ctx, _licence, retry="name", target=target,
+                                      owned_by=_holds)
 
 
 async def _listing(ctx: Context, page: int, size: int) -> Listing | None:

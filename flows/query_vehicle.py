@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.engine import Choice, Context, Flow, Outcome, State
 from bot.fields import PlateNumberField, PlateTypeField, Vin6Field
+from bot.lockout import Target, TargetKind
 from flows import violation_list
 from flows.violation_list import Listing
 from models.enums import PlateType
@@ -26,8 +27,16 @@ async def _vehicle(ctx: Context) -> Vehicle | None:
                                               data["plate_number"], data["vin6"])
 
 
+async def _owns(ctx: Context, id_number: str) -> bool:
+    wanted = (PlateType(ctx.data["plate_type"]), ctx.data["plate_number"])
+    vehicles = await ctx.services.traffic.vehicles_of(id_number)
+    return any((vehicle.plate_type, vehicle.plate_number) == wanted for vehicle in vehicles)
+
+
 async def _match(ctx: Context, _: str) -> Outcome:
-    return await violation_list.match(ctx, _vehicle, retry="plate_type")
+    target = Target(TargetKind.PLATE, ctx.data["plate_number"])
+    return await violation_list.match(ctx, _vehicle, retry="plate_type", target=target,
+                                      owned_by=_owns)
 
 
 async def _listing(ctx: Context, page: int, size: int) -> Listing | None:

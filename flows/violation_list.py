@@ -1,7 +1,8 @@
 """What the violation-query journeys share: the match with its lock-out, the list and the detail.
 
 A journey asks for its proof (plate + VIN, or name + licence number + file number), then calls
-``match`` with a function that finds its vehicle or licence, and includes ``states(load)``:
+``match`` with a function that finds its vehicle or licence, the target it names (for the
+per-target pause, bot/lockout.py) and a test of ownership, and includes ``states(load)``:
 ``load`` finds the record again from the journey's data and returns one page of its
 violations. The session keeps the proof, the page number and the ids on the shown page.
 """
@@ -16,10 +17,11 @@ from functools import partial
 
 from tortoise.timezone import localtime
 
+from bot.accounts import user_of
 from bot.engine import Choice, Context, Done, Outcome, State, Stay
 from bot.fields import Field, InvalidInput
 from bot.integrations.traffic import Page
-from bot.lockout import pause_notice
+from bot.lockout import Target, pause_notice, target_pause_notice
 from bot.messages import Reply
 from bot.rules import ViolationFacts, online_processing_refusal
 from models.violation import Violation
@@ -40,6 +42,8 @@ class Listing:
 
 Loader = Callable[[Context, int, int], Awaitable[Listing | None]]
 Finder = Callable[[Context], Awaitable[object | None]]
+# Whether the person with this ID number owns the journey's vehicle or holds its licence.
+OwnerTest = Callable[[Context, str], Awaitable[bool]]
 
 
 def _who(ctx: Context) -> str:
@@ -52,17 +56,28 @@ async def paused(ctx: Context) -> str | None:
     return None if until is None else pause_notice(localtime(until), localtime())
 
 
-async def match(ctx: Context, find: Finder, retry: str) -> Outcome:
+async def match(ctx: Context, find: Finder, retry: str, *, target: Target,
+                owned_by: OwnerTest) -> Outcome:
     """Show the list when ``find`` matches; otherwise count the failure and ask again from
-    ``retry``, never saying which input was wrong or whether the vehicle or licence exists."""
+    ``retry``, never saying which input was wrong or whether the vehicle or licence exists.
+    A paused target is refused before ``find`` runs, except to its registered owner."""
+    failed_matches = ctx.services.failed_matches
+    target_until = await failed_matches.target_paused_until(target)
+    if target_until is not None and not await _is_owner(ctx, owned_by):
+        return Done(target_pause_notice(target.kind, localtime(target_until), localtime()))
     if await find(ctx) is not None:
         ctx.data["page"] = 0
         return LIST
-    until = await ctx.services.failed_matches.record(_who(ctx))
+    until = await failed_matches.record(_who(ctx), target)
     if until is not None:
         return Done(pause_notice(localtime(until), localtime()))
     ctx.say(NO_MATCH)
     return retry
+
+
+async def _is_owner(ctx: Context, owned_by: OwnerTest) -> bool:
+    user = await user_of(ctx.channel, ctx.user_id)
+    return user is not None and await owned_by(ctx, user.id_number)
 
 
 def states(load: Loader, *, processable_note: str = NOT_OWN) -> dict[str, State]:

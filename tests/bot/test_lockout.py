@@ -10,17 +10,18 @@ import pytest
 from tortoise.timezone import localtime
 
 from bot.config import Settings
-from bot.lockout import LockoutPolicy, pause_end, pause_notice
+from bot.lockout import LockoutPolicy, TargetKind, pause_end, pause_notice, target_pause_notice
 from flows.violation_list import NO_MATCH
 from tests.support.privacy import ScannedUser
 from tests.support.records import BEIJING, make_licence, make_vehicle, make_violation
 
-POLICY = LockoutPolicy(limit=5, window=3600, pause=3600)
+POLICY = LockoutPolicy(limit=5, target_limit=5, window=3600, pause=3600)
 
 
 def test_the_fifth_failure_in_the_window_starts_the_pause():
-    assert pause_end(4, 1000.0, POLICY) is None
-    assert pause_end(5, 1000.0, POLICY) == 4600.0
+    assert pause_end(4, POLICY.limit, 1000.0, POLICY.pause) is None
+    assert pause_end(5, POLICY.limit, 1000.0, POLICY.pause) == 4600.0
+    assert pause_end(6, POLICY.limit, 1000.0, POLICY.pause) == 4600.0
 
 
 def test_the_notice_says_until_when_and_whether_tomorrow():
@@ -28,6 +29,25 @@ def test_the_notice_says_until_when_and_whether_tomorrow():
     assert "请于15:20后再试" in pause_notice(now + timedelta(hours=1), now)
     late = datetime(2026, 6, 1, 23, 40, tzinfo=BEIJING)
     assert "请于次日00:40后再试" in pause_notice(late + timedelta(hours=1), late)
+
+
+def test_the_target_limit_comes_from_its_own_key(settings: Settings):
+    query = settings.with_overrides(query={"failed_match_limit": 7,
+                                           "target_failed_match_limit": 3}).query
+    policy = LockoutPolicy.from_config(query)
+    assert (policy.limit, policy.target_limit) == (7, 3)
+    assert pause_end(2, policy.target_limit, 1000.0, policy.pause) is None
+    assert pause_end(3, policy.target_limit, 1000.0, policy.pause) == 1000.0 + policy.pause
+
+
+def test_the_target_notice_says_protected_until_when_and_nothing_about_the_target():
+    now = datetime(2026, 6, 1, 23, 40, tzinfo=BEIJING)
+    plate = target_pause_notice(TargetKind.PLATE, now + timedelta(hours=1), now)
+    licence = target_pause_notice(TargetKind.LICENCE, now + timedelta(minutes=10), now)
+    assert plate == ("该号牌近期查询未匹配次数过多，已临时保护，请于次日00:40后再试。"
+                     "车主本人实名注册后可直接查询。")
+    assert licence == ("该驾驶证号近期查询未匹配次数过多，已临时保护，请于23:50后再试。"
+                       "驾驶人本人实名注册后可直接查询。")
 
 
 # ---- over the endpoint ----------------------------------------------------------------------

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
+from redis.asyncio import Redis
 
+from bot.accounts import Person, register
 from bot.fields import id_check_char
 from flows.violation_list import NO_MATCH
 from models.enums import LicenceClass, LicenceStatus, ViolationState
+from models.user import VerifiedBy
 from tests.support.privacy import ScannedUser
 from tests.support.records import (
     id_number,
@@ -23,6 +27,7 @@ NAME_PROMPT = "请输入驾驶人姓名"
 NUMBER_PROMPT = "请输入18位驾驶证号"
 FILE_PROMPT = "请输入驾驶证上的12位档案编号"
 HOLDER = "欧阳晓明"
+LICENCE_PAUSED = "该驾驶证号近期查询未匹配次数过多，已临时保护"
 
 
 @pytest.fixture
@@ -143,3 +148,62 @@ async def test_back_cancel_and_menu_inside_the_journey(harness, bob):
     await bob.send("查询驾驶证违法和记分")
     assert "请回复数字选择服务" in await bob.send("菜单")
     assert "没有理解您的意思" in await bob.send(HOLDER)
+
+
+# ---- guessing over many openids ---------------------------------------------------------------
+
+
+async def guess_from_openids(harness, number: str, openids: int, each: int,
+                             label: str) -> list[str]:
+    """``each`` wrong file numbers for licence ``number`` from each of ``openids`` new users."""
+    replies = []
+    for user in range(openids):
+        guesser = ScannedUser(harness.user(f"openid-{label}-{user}"), secrets=(HOLDER,))
+        for guess in range(each):
+            replies.append(await ask(guesser, HOLDER, number, f"9999{user}{guess:07d}"))
+    return replies
+
+
+async def test_regression_guesses_over_five_openids_pause_the_licence(harness):
+    """20 wrong file numbers for one licence from 5 openids (4 each, under the per-user limit)
+    were all answered, and then the right one showed the licence and its violations."""
+    licence = await make_licence(holder_name=HOLDER)
+    await make_violation(await make_vehicle(), licence_number=licence.number)
+    await register("wechat", "openid-holder",
+                   Person(licence.number, HOLDER, licence.holder_phone, VerifiedBy.FACE))
+
+    replies = await guess_from_openids(harness, licence.number, openids=5, each=4,
+                                      label="guesser")
+
+    assert all(reply.startswith(NO_MATCH) for reply in replies[:5])
+    assert all(LICENCE_PAUSED in reply and NO_MATCH not in reply for reply in replies[5:])
+    newcomer = ScannedUser(harness.user("openid-newcomer"), secrets=(HOLDER,))
+    refused = await ask(newcomer, HOLDER, licence.number, licence.file_number)
+    assert LICENCE_PAUSED in refused and "违法记录" not in refused
+    # the registered holder still gets through, and other licences are not paused
+    holder = ScannedUser(harness.user("openid-holder"), secrets=(HOLDER,))
+    assert "共1条违法记录" in await ask(holder, HOLDER, licence.number, licence.file_number)
+    other = await make_licence(holder_name=HOLDER)
+    assert "暂无违法记录" in await ask(newcomer, HOLDER, other.number, other.file_number)
+
+
+async def test_a_paused_unknown_licence_reads_the_same_and_redis_keeps_no_number(
+        harness, redis: Redis):
+    """Misses of a licence number nobody holds count too and read the same when paused; the
+    licence number (an ID number) is in no Redis key or value."""
+    licence = await make_licence(holder_name=HOLDER)
+    unknown = id_number(998, date(2001, 9, 9))
+    await guess_from_openids(harness, licence.number, openids=5, each=1, label="known")
+    await guess_from_openids(harness, unknown, openids=5, each=1, label="unknown")
+
+    asker = ScannedUser(harness.user("openid-asker"), secrets=(HOLDER,))
+    known = await ask(asker, HOLDER, licence.number, licence.file_number)
+    nobody = await ask(asker, HOLDER, unknown, licence.file_number)
+
+    assert LICENCE_PAUSED in known
+    assert re.sub(r"(次日)?\d\d:\d\d", "", known) == re.sub(r"(次日)?\d\d:\d\d", "", nobody)
+    async for key in redis.scan_iter("query-lockout:*"):
+        assert licence.number.encode() not in key and unknown.encode() not in key
+        value = (await redis.get(key) if (await redis.type(key)) == b"string"
+                 else repr(await redis.zrange(key, 0, -1)).encode())
+        assert licence.number.encode() not in value and unknown.encode() not in value

@@ -7,14 +7,17 @@ from decimal import Decimal
 
 import pytest
 
+from bot.accounts import Person, register
 from flows.violation_list import NO_MATCH, NOT_OWN
 from models.enums import PlateType, Procedure, VehicleKind, ViolationKind, ViolationState
+from models.user import VerifiedBy
 from tests.support.privacy import ScannedUser
 from tests.support.records import local, make_vehicle, make_violation, make_violations, vin
 
 PLATE_TYPE_PROMPT = "请选择号牌种类"
 PLATE_PROMPT = "请输入号牌号码"
 VIN_PROMPT = "请输入车架号"
+PLATE_PAUSED = "该号牌近期查询未匹配次数过多，已临时保护"
 GOOD_VIN = vin(1)
 BAD_CHECK_DIGIT = GOOD_VIN[:8] + ("1" if GOOD_VIN[8] != "1" else "2") + GOOD_VIN[9:]
 
@@ -259,3 +262,87 @@ async def test_regression_a_circled_digit_on_the_list_gets_the_hint_not_an_error
     assert "请回复列表中的序号" in reply
     assert "系统繁忙" not in reply
     assert "违法详情" in await alice.send("１")  # full-width digits still pick
+
+
+# ---- guessing a VIN over many openids ---------------------------------------------------------
+
+
+def without_time(reply: str) -> str:
+    return re.sub(r"(次日)?\d\d:\d\d", "<time>", reply)
+
+
+async def guess_from_openids(harness, plate: str, openids: int, each: int) -> list[str]:
+    """``each`` wrong VIN suffixes for ``plate`` from each of ``openids`` new users."""
+    replies = []
+    for user in range(openids):
+        guesser = ScannedUser(harness.user(f"openid-guesser-{plate}-{user}"))
+        for guess in range(each):
+            replies.append(await ask(guesser, "2", plate, f"9{user}{guess:04d}"))
+    return replies
+
+
+async def test_regression_vin_guesses_over_five_openids_pause_the_plate(harness):
+    """20 wrong VINs for one plate from 5 openids (4 each, under the per-user limit) were all
+    answered, and then the right VIN listed the violations."""
+    vehicle = await make_vehicle(plate_number="渝K70001")
+    await make_violation(vehicle)
+    await register("wechat", "openid-owner",
+                   Person(vehicle.owner_id_number, vehicle.owner_name, vehicle.owner_phone,
+                          VerifiedBy.FACE))
+
+    replies = await guess_from_openids(harness, "渝K70001", openids=5, each=4)
+
+    assert all(reply.startswith(NO_MATCH) for reply in replies[:5])
+    assert all(PLATE_PAUSED in reply and NO_MATCH not in reply for reply in replies[5:])
+    newcomer = ScannedUser(harness.user("openid-newcomer"))
+    refused = await ask(newcomer, "2", "渝K70001", vehicle.vin[-6:])
+    assert PLATE_PAUSED in refused and "违法记录" not in refused
+    assert "请于" in refused and "后再试" in refused
+    # the pause is the plate's, whatever plate type it is asked with
+    assert PLATE_PAUSED in await ask(newcomer, "1", "渝K70001", vehicle.vin[-6:])
+    # the registered owner still gets through, and other plates are not paused
+    owner = ScannedUser(harness.user("openid-owner"), secrets=(vehicle.owner_name,))
+    assert "共1条违法记录" in await ask(owner, "2", "渝K70001", vehicle.vin[-6:])
+    other = await make_vehicle(plate_number="渝K70002")
+    assert "暂无违法记录" in await ask(newcomer, "2", "渝K70002", other.vin[-6:])
+
+
+async def test_a_paused_unknown_plate_reads_the_same_as_a_paused_known_one(harness):
+    """Misses of a plate that does not exist count too, and its pause says the same words,
+    so the pause tells nothing about whether a plate exists."""
+    await make_vehicle(plate_number="渝K70011")
+    await guess_from_openids(harness, "渝K70011", openids=5, each=1)
+    await guess_from_openids(harness, "渝K70012", openids=5, each=1)  # no such vehicle
+
+    asker = ScannedUser(harness.user("openid-asker"))
+    known = await ask(asker, "2", "渝K70011", "123456")
+    unknown = await ask(asker, "2", "渝K70012", "123456")
+
+    assert PLATE_PAUSED in known
+    assert without_time(known) == without_time(unknown)
+    assert "渝K7001" not in known
+    # refusals of a paused plate are not misses of the asker
+    assert await harness.services.failed_matches.paused_until("wechat:openid-asker") is None
+
+
+async def test_an_owners_own_misses_pause_the_plate_for_others_but_not_for_the_owner(harness):
+    vehicle = await make_vehicle(plate_number="渝K70021")
+    await register("wechat", "openid-owner",
+                   Person(vehicle.owner_id_number, vehicle.owner_name, vehicle.owner_phone,
+                          VerifiedBy.FACE))
+    owner = ScannedUser(harness.user("openid-owner"), secrets=(vehicle.owner_name,))
+    for guess in range(4):
+        assert (await ask(owner, "2", "渝K70021", f"99{guess:04d}")).startswith(NO_MATCH)
+    assert (await ask(harness.user("openid-other"), "2", "渝K70021", "990004")).startswith(
+        NO_MATCH)  # the fifth miss of the plate: paused from now on
+
+    assert PLATE_PAUSED in await ask(harness.user("openid-other"), "2", "渝K70021",
+                                     vehicle.vin[-6:])
+    assert "暂无违法记录" in await ask(owner, "2", "渝K70021", vehicle.vin[-6:])
+    # a registered user who owns another vehicle is no owner of this one
+    stranger = await make_vehicle(plate_number="渝K70022")
+    await register("wechat", "openid-stranger",
+                   Person(stranger.owner_id_number, stranger.owner_name, stranger.owner_phone,
+                          VerifiedBy.FACE))
+    assert PLATE_PAUSED in await ask(harness.user("openid-stranger"), "2", "渝K70021",
+                                     vehicle.vin[-6:])
