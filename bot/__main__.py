@@ -13,6 +13,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
+from asyncpg import PostgresError
+from redis.exceptions import RedisError
+
 from bot.config import ConfigError, Settings, load_settings
 
 T = TypeVar("T")
@@ -69,8 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:  # found only when a part was built: still one line
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    except OSError as exc:  # an unreachable server, a full disk: the operator needs one line
-        print(f"{args.command} failed: {exc}", file=sys.stderr)
+    except (OSError, RedisError, PostgresError) as exc:
+        # An unreachable or refusing server, a full disk: the operator needs one line. The
+        # messages name hosts and users, never passwords.
+        print(f"{args.command} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
 
 

@@ -14,6 +14,7 @@ from bot.__main__ import main
 from flows import ALL_FLOWS, MENU_LAYOUT
 from tests.bot.test_records_import import good_rows, write_csv
 from tests.support.production import production_environ
+from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "do-not-print-me-0123456789"
@@ -144,3 +145,12 @@ def test_a_port_in_use_is_named_before_anything_starts(environ: Callable[..., Pa
     assert line.endswith(f"server.port: cannot listen on 127.0.0.1:{port} "
                          "(Address already in use)")
     assert not data_dir.exists()
+
+
+def test_an_unreachable_database_is_one_line_not_a_traceback(environ: Callable[..., Path],
+                                                             capsys: pytest.CaptureFixture[str]):
+    environ(BOT__DATABASE__URL=f"postgres://bot:{SECRET}@127.0.0.1:{free_port()}/traffic")
+    assert main(["migrate"]) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("migrate failed: ConnectionRefusedError: ")
+    assert SECRET not in line
