@@ -54,7 +54,8 @@ class Harness:
 @contextlib.asynccontextmanager
 async def running_harness(settings: Settings,
                           flows: Sequence[Flow] | None = None) -> AsyncIterator[Harness]:
-    server = TestServer(create_app(settings, flows), host="127.0.0.1", port=settings.server.port,
-                        access_log_class=PathOnlyAccessLogger)  # as `serve` runs it
+    server = TestServer(create_app(settings, flows), host="127.0.0.1", port=settings.server.port)
+    # Started here because TestServer drops runner options given to its constructor.
+    await server.start_server(access_log_class=PathOnlyAccessLogger)  # as `serve` runs it
     async with TestClient(server) as client:
         yield Harness(client, settings)
