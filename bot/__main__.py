@@ -88,10 +88,13 @@ DATABASE_ONLY = frozenset({"migrate", "seed-demo", "import"})
 def _preflight(args: argparse.Namespace, settings: Settings) -> None:
     """Refuse, naming the key, what would otherwise fail after Redis was started or the
     database touched; creates nothing."""
+    from bot.integrations.alipay import check_keys
+
     command = args.command
     if command in SANDBOX_TOOLS and not settings.sandbox:
         raise ConfigError(f"server.mode: {command} is a sandbox tool, refused in production "
                           "mode")
+    check_keys(settings)
     if _uses_data_dir(args, settings):
         _check_data_dir(settings.data_dir)
     if command == "serve":

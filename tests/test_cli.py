@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
+from bot.integrations.alipay import public_key_of
 from flows import ALL_FLOWS, MENU_LAYOUT
 from tests.bot.test_records_import import good_rows, write_csv
 from tests.support.production import production_environ
@@ -154,3 +155,23 @@ def test_an_unreachable_database_is_one_line_not_a_traceback(environ: Callable[.
     [line] = capsys.readouterr().err.splitlines()
     assert line.startswith("migrate failed: ConnectionRefusedError: ")
     assert SECRET not in line
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("BOT__ALIPAY__APP_PRIVATE_KEY", SECRET),
+    ("BOT__ALIPAY__ALIPAY_PUBLIC_KEY", SECRET),
+    ("BOT__ALIPAY__APP_PRIVATE_KEY", "public"),  # a public key where the private one goes
+])
+def test_an_alipay_key_the_sdk_cannot_load_is_named_at_start_up(
+        key: str, value: str, environ: Callable[..., Path], capsys: pytest.CaptureFixture[str],
+        alipay_sandbox_keys: dict[str, str]):
+    private = alipay_sandbox_keys["app"]
+    keys = {"BOT__ALIPAY__APP_PRIVATE_KEY": private,
+            "BOT__ALIPAY__ALIPAY_PUBLIC_KEY": public_key_of(private)}
+    keys[key] = public_key_of(private) if value == "public" else value
+    data_dir = environ(BOT__FACE__PROVIDER="alipay", BOT__ALIPAY__APPID="2021000000000001",
+                       **keys)
+    line = one_error_line(capsys, ["serve"])
+    assert f"alipay.{key.split('__')[-1].lower()}: not an RSA" in line
+    assert SECRET not in line
+    assert not data_dir.exists()

@@ -14,6 +14,7 @@ import textwrap
 from pathlib import Path
 
 from alipay import AliPay
+from Cryptodome.PublicKey import RSA
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -33,6 +34,23 @@ def pem(key: str, *, private: bool) -> str:
     label = "PRIVATE KEY" if private else "PUBLIC KEY"
     body = "\n".join(textwrap.wrap("".join(text.split()), 64))
     return f"-----BEGIN {label}-----\n{body}\n-----END {label}-----\n"
+
+
+def check_keys(settings: Settings) -> None:
+    """Raise ConfigError naming an [alipay] key the SDK cannot use, at start-up rather than
+    at the first face check (by then Redis is started and the database migrated)."""
+    for key, private in (("app_private_key", True), ("alipay_public_key", False)):
+        value = getattr(settings.alipay, key)
+        if not value:
+            continue
+        try:
+            loaded = RSA.importKey(pem(value, private=private))  # the SDK's own parser
+        except (ValueError, IndexError, TypeError):
+            loaded = None
+        if loaded is None or (private and not loaded.has_private()):
+            kind = "private" if private else "public"
+            raise ConfigError(f"alipay.{key}: not an RSA {kind} key (PEM, or the bare base64 "
+                              "from Alipay's console)")
 
 
 def new_private_key() -> str:
