@@ -104,8 +104,8 @@ async def running_services(settings: Settings,
     async with contextlib.AsyncExitStack() as stack:
         redis_url = settings.redis.url
         if not redis_url:
-            embedded = EmbeddedRedis(settings.data_dir)
-            stack.callback(embedded.stop)
+            # Supervised: restarted from its append-only file if it dies while we run.
+            embedded = await stack.enter_async_context(EmbeddedRedis(settings.data_dir))
             redis_url = embedded.url
         redis = ArqRedis.from_url(redis_url)
         stack.push_async_callback(redis.aclose)

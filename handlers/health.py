@@ -1,5 +1,7 @@
 """Liveness and readiness probes for the load balancer."""
 
+import asyncio
+
 from aiohttp import web
 
 from bot import db
@@ -17,12 +19,14 @@ async def healthz(request: web.Request) -> web.Response:
 
 @routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
-    """Ready only when both Redis and the database answer."""
+    """Ready only when both Redis and the database answer, each within redis.timeout (a hung
+    Redis must not hang the probe)."""
     services = request.app[SERVICES]
     checks = {}
     for name, probe in (("redis", services.redis.ping), ("database", db.ping)):
         try:
-            await probe()
+            async with asyncio.timeout(services.settings.redis.timeout):
+                await probe()
             checks[name] = "ok"
         except Exception as exc:  # any failure means not ready; say which part
             checks[name] = f"error: {type(exc).__name__}"

@@ -16,6 +16,10 @@ from bot.engine import Flow
 from bot.pipelined_redis import PipelinedRedis
 from bot.redis_server import EmbeddedRedis
 from tests.support.harness import Harness, running_harness
+from tests.support.leaks import (
+    pytest_sessionfinish,  # noqa: F401  fails a run leaving servers
+    run_root,
+)
 from tests.support.servers import postgres_missing, postgres_server
 
 
@@ -25,20 +29,20 @@ def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item):
 
 
 @pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
-    yield server.url
-    server.stop()
+async def redis_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """The run's Redis: the embedded one `serve` uses (AOF, unix socket, supervised)."""
+    async with EmbeddedRedis(tmp_path_factory.mktemp("redis")) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+def postgres_url(pytestconfig: pytest.Config) -> Iterator[str]:
     reason = postgres_missing()
     if reason:
         if os.environ.get("CI"):
             pytest.fail(f"CI must run the PostgreSQL tests: {reason}")
         pytest.skip(reason)
-    with postgres_server() as url:
+    with postgres_server(parent=run_root(pytestconfig)) as url:
         yield url
 
 

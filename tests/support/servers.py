@@ -42,9 +42,10 @@ def _as_postgres(command: list[str]) -> list[str]:
 
 
 @contextlib.contextmanager
-def postgres_server() -> Iterator[str]:
-    """Start a throw-away PostgreSQL; yields the URL of its (empty) default database."""
-    root = Path(tempfile.mkdtemp(prefix="pg-test-"))
+def postgres_server(parent: Path | None = None) -> Iterator[str]:
+    """Start a throw-away PostgreSQL (its directory in ``parent``, default the system's temp
+    dir); yields the URL of its (empty) default database."""
+    root = Path(tempfile.mkdtemp(prefix="pg-test-", dir=parent))
     data = root / "data"
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
