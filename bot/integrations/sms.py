@@ -2,7 +2,8 @@
 
 Codes are 6 digits, kept only as an HMAC in Redis for ``code_ttl`` seconds, and die after
 ``max_attempts`` wrong tries. Sends per phone number are limited over sliding windows of a
-minute, an hour and 24 hours, counted only when a send is accepted. The message itself goes
+minute, an hour and 24 hours, and sends per requester (codes, and distinct phones they went
+to) over 24 hours; all counted only when a send is accepted. The message itself goes
 out as the ``send_sms`` job, never inside a chat reply, and every code leaves an audit row
 (models.verification) that is settled when the code is used, voided, superseded or expires.
 """
@@ -200,33 +201,46 @@ class OutgoingSms:
 # Sliding windows, in seconds, for the per-minute, per-hour and per-day limits.
 MINUTE, HOUR, DAY = 60, 3600, 86400
 
-# Count sends in each window; if one is full, answer how long until it is not. Otherwise
-# record this send and replace the subject's code, answering the out_id it superseded.
-# KEYS: sends sorted set (per phone), code hash (per purpose + subject).
-# ARGV: now, out_id, code hash, expires_at, key ttl, then window/limit pairs.
+# Count sends in each of the phone's windows and the requester's codes and distinct phones in
+# a day; if one is full, answer how long until it is not (the longest wait, and its name).
+# Otherwise record this send everywhere and replace the subject's code, answering the out_id it
+# superseded. All in one script, so two requests cannot both pass a limit with one place left.
+# KEYS: sends (per phone), code hash (per purpose + subject), sends (per subject), phones (per
+# subject: phone digest -> time of its last send).
+# ARGV: now, out_id, code hash, expires_at, key ttl, phone digest, day, subject's codes per
+# day, subject's phones per day, then window/limit/name triples for the phone.
 _REQUEST = """
-local now = tonumber(ARGV[1])
-local wait, blocked, longest = 0, 0, 0
-for i = 6, #ARGV, 2 do
-  local window, limit = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
-  longest = math.max(longest, window)
-  local recent = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. (now - window), '+inf', 'WITHSCORES')
+local now, day = tonumber(ARGV[1]), tonumber(ARGV[7])
+local wait, blocked, longest = 0, '', day
+local function check(key, window, limit, name)
+  local recent = redis.call('ZRANGEBYSCORE', key, '(' .. (now - window), '+inf', 'WITHSCORES')
   local count = #recent / 2
   if count >= limit then
     local frees_at = tonumber(recent[2 * (count - limit + 1)]) + window
-    if frees_at - now > wait then wait, blocked = frees_at - now, window end
+    if frees_at - now > wait then wait, blocked = frees_at - now, name end
   end
 end
-if blocked > 0 then return {0, tostring(wait), blocked} end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - longest)
-redis.call('ZADD', KEYS[1], now, ARGV[2])
-redis.call('EXPIRE', KEYS[1], longest)
+for i = 10, #ARGV, 3 do
+  longest = math.max(longest, tonumber(ARGV[i]))
+  check(KEYS[1], tonumber(ARGV[i]), tonumber(ARGV[i + 1]), ARGV[i + 2])
+end
+check(KEYS[3], day, tonumber(ARGV[8]), 'requester-codes')
+local last = redis.call('ZSCORE', KEYS[4], ARGV[6])
+if not last or tonumber(last) <= now - day then  -- a phone already texted today is no new one
+  check(KEYS[4], day, tonumber(ARGV[9]), 'requester-phones')
+end
+if blocked ~= '' then return {0, tostring(wait), blocked} end
+for key, member in pairs({[KEYS[1]] = ARGV[2], [KEYS[3]] = ARGV[2], [KEYS[4]] = ARGV[6]}) do
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - longest)
+  redis.call('ZADD', key, now, member)
+  redis.call('EXPIRE', key, longest)
+end
 local superseded = redis.call('HGET', KEYS[2], 'out_id') or ''
 redis.call('DEL', KEYS[2])
 redis.call('HSET', KEYS[2], 'hash', ARGV[3], 'expires_at', ARGV[4], 'attempts', 0,
            'out_id', ARGV[2])
 redis.call('EXPIRE', KEYS[2], ARGV[5])
-return {1, superseded, 0}
+return {1, superseded, ''}
 """
 
 # Check a candidate hash against the stored one; a match, expiry or the last wrong try deletes
@@ -289,7 +303,15 @@ class CodeCheck:
 
 
 class SmsCodes:
-    """One-time codes per (purpose, subject), e.g. ("register", "wechat:<openid>")."""
+    """One-time codes per (purpose, subject), e.g. ("register", "wechat:<openid>").
+
+    A requester (``subject``) gets at most ``per_user_codes_per_day`` codes, sent to at most
+    ``per_user_phones_per_day`` distinct phones, in any 24 hours: one chat identity cannot
+    text many people. A new openid starts those counts afresh, though, so what bounds an
+    attacker with many openids is the per-phone limit (each phone gets at most ``per_day``
+    codes whoever asks) and the per-ID-number limit on registration attempts (the phone a
+    registration texts is the one on record for the ID number typed).
+    """
 
     def __init__(self, redis: ArqRedis, config: SmsConfig, *, clock: Clock = time.time,
                  prefix: str = "sms:") -> None:
@@ -297,15 +319,16 @@ class SmsCodes:
         self._config = config
         self._clock = clock
         self._prefix = prefix
-        self._limits = [(MINUTE, config.per_minute), (HOUR, config.per_hour),
-                        (DAY, config.per_day)]
+        self._limits = [(MINUTE, config.per_minute, "phone-minute"),
+                        (HOUR, config.per_hour, "phone-hour"), (DAY, config.per_day, "phone-day")]
         self._request_script = redis.register_script(_REQUEST)
         self._verify_script = redis.register_script(_VERIFY)
         self._discard_script = redis.register_script(_DISCARD)
 
     async def request(self, *, purpose: str, subject: str, phone: str,
                       subject_id_number: str) -> CodeRequest:
-        """Issue a new code and queue its SMS, unless the phone's send limits are reached.
+        """Issue a new code and queue its SMS, unless the phone's or the requester's send
+        limits are reached.
 
         ``subject`` asked for the code (the channel user); ``subject_id_number`` is the person
         whose identity the code proves, recorded on the audit row. A new code replaces the
@@ -314,15 +337,20 @@ class SmsCodes:
         now, out_id = self._clock(), uuid.uuid4().hex
         code = f"{secrets.randbelow(10**6):06d}"
         ttl = self._config.code_ttl
-        windows = [str(number) for pair in self._limits for number in pair]
+        config, phone_digest = self._config, self._digest(phone)
+        windows = [str(item) for triple in self._limits for item in triple]
         allowed, detail, blocked = await self._request_script(
-            keys=[self._sends_key(phone), self._code_key(purpose, subject)],
+            keys=[f"{self._prefix}sends:{phone_digest}", self._code_key(purpose, subject),
+                  f"{self._prefix}requester-sends:{subject}",
+                  f"{self._prefix}requester-phones:{subject}"],
             args=[repr(now), out_id, self._hash(purpose, subject, code), repr(now + ttl), ttl,
-                  *windows])
+                  phone_digest, DAY, config.per_user_codes_per_day,
+                  config.per_user_phones_per_day, *windows])
         if not allowed:
-            wait = math.ceil(float(detail))
-            log.info("sms code for %s refused by the %d s limit", mask_phone(phone), blocked)
-            return CodeRequest(False, _refusal(int(blocked), wait), retry_after=wait)
+            wait, limit = math.ceil(float(detail)), blocked.decode()
+            log.info("sms code for %s refused by the %s limit", mask_phone(phone), limit)
+            return CodeRequest(False, _refusal(limit, wait, config.per_user_phones_per_day),
+                               retry_after=wait)
         superseded = detail.decode()
         if superseded:
             await self._settle(superseded, Outcome.EXPIRED, "superseded by a new code")
@@ -384,14 +412,18 @@ class SmsCodes:
     def _code_key(self, purpose: str, subject: str) -> str:
         return f"{self._prefix}code:{purpose}:{subject}"
 
-    def _sends_key(self, phone: str) -> str:
-        """Keyed by a digest, so Redis holds no phone numbers in key names."""
-        digest = hmac.new(self._config.pepper, phone.encode(), hashlib.sha256).hexdigest()
-        return f"{self._prefix}sends:{digest[:32]}"
+    def _digest(self, phone: str) -> str:
+        """What stands for a phone in Redis, so Redis holds no phone numbers."""
+        return hmac.new(self._config.pepper, phone.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def _refusal(window: int, wait: int) -> str:
+def _refusal(limit: str, wait: int, phones_per_day: int) -> str:
+    """The refusal for the limit (a name from the request script) that is full longest."""
     after = f"{math.ceil(wait / 60)} 分钟" if wait <= HOUR else f"{math.ceil(wait / HOUR)} 小时"
-    if window == MINUTE:
+    if limit == "phone-minute":
         return f"发送过于频繁，请 {after}后再试"
+    if limit == "requester-codes":
+        return f"您24小时内获取验证码次数已达上限，请 {after}后再试"
+    if limit == "requester-phones":
+        return f"您24小时内已向{phones_per_day}个不同手机号发送验证码，已达上限，请 {after}后再试"
     return f"该手机号获取验证码次数已达上限，请 {after}后再试"

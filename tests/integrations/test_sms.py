@@ -18,7 +18,7 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.config import ConfigError, load_settings
-from bot.integrations.sms import CheckOutcome, SmsCodes
+from bot.integrations.sms import DAY, CheckOutcome, SmsCodes
 from models.outbox import OutboxMessage
 from models.verification import Method, Outcome, Verification
 from tests.support.harness import Harness
@@ -155,6 +155,69 @@ async def test_ten_codes_a_day(harness: Harness, codes: SmsCodes, clock: Clock):
     assert refused.message == "该手机号获取验证码次数已达上限，请 14 小时后再试"
     clock.advance(14 * 3600)
     assert (await ask(codes)).ok
+
+
+async def test_regression_one_openid_cannot_text_many_phones(
+        harness: Harness, codes: SmsCodes, clock: Clock):
+    """One openid sent codes to two different people's phones 3 s apart, and could go on to
+    any number of phones: the limits were per phone only."""
+    assert (await ask(codes, phone="13900000001")).ok
+    clock.advance(3)
+    assert (await ask(codes, phone="13900000002", purpose="follow")).ok  # purposes count together
+    clock.advance(3)
+
+    refused = await ask(codes, phone="13900000003")
+    assert not refused.ok and refused.retry_after == DAY - 6
+    assert refused.message == "您24小时内已向2个不同手机号发送验证码，已达上限，请 24 小时后再试"
+    clock.advance(60)
+    assert (await ask(codes, phone="13900000001")).ok  # a phone texted today is no new one
+    assert (await ask(codes, phone="13900000003", subject="wechat:bob")).ok  # bob's own count
+    assert await OutboxMessage.filter(kind="sms", recipient="13900000003").count() <= 1
+
+    clock.advance(DAY - 66)  # both phones still had a code within the last 24 hours
+    assert not (await ask(codes, phone="13900000004")).ok
+    clock.advance(3)  # the second phone's day is over: room for one new phone
+    assert (await ask(codes, phone="13900000004")).ok
+    assert not (await ask(codes, phone="13900000005")).ok
+
+
+async def test_ten_codes_a_day_per_requester_whatever_the_phones(
+        harness: Harness, codes: SmsCodes, clock: Clock):
+    for sent in range(10):  # alternating two phones, well inside each phone's own limits
+        assert (await ask(codes, phone=("13900000001", "13900000002")[sent % 2])).ok
+        clock.advance(1800)
+
+    refused = await ask(codes, phone="13900000001")  # 5 h after the first of the ten
+    assert not refused.ok and refused.retry_after == DAY - 5 * 3600
+    assert refused.message == "您24小时内获取验证码次数已达上限，请 19 小时后再试"
+    assert (await ask(codes, phone="13900000001", subject="wechat:bob")).ok  # the phone may
+    clock.advance(DAY - 5 * 3600 - 1)
+    assert not (await ask(codes, phone="13900000002")).ok
+    clock.advance(1)
+    assert (await ask(codes, phone="13900000002")).ok
+    assert await Verification.filter(requester=ALICE).count() == 11  # refusals leave no row
+
+
+async def test_concurrent_requests_cannot_pass_the_phones_limit_together(
+        harness: Harness, codes: SmsCodes):
+    answers = await asyncio.gather(*(ask(codes, phone=f"1390000000{n}") for n in range(6)))
+    assert sum(answer.ok for answer in answers) == 2
+    assert await Verification.filter(requester=ALICE).count() == 2
+
+
+@pytest.mark.parametrize("limits", [{"per_user_codes_per_day": 3, "per_user_phones_per_day": 1}])
+async def test_the_requester_limits_come_from_config(harness: Harness, clock: Clock,
+                                                     limits: dict):
+    config = dataclasses.replace(harness.settings.sms, **limits)
+    codes = SmsCodes(harness.services.redis, config, clock=clock)
+    assert (await ask(codes)).ok
+    refused = await ask(codes, phone="13900000001")
+    assert refused.message == "您24小时内已向1个不同手机号发送验证码，已达上限，请 24 小时后再试"
+    for _ in range(2):
+        clock.advance(60)
+        assert (await ask(codes)).ok
+    clock.advance(60)
+    assert (await ask(codes)).message.startswith("您24小时内获取验证码次数已达上限")
 
 
 async def test_code_expires_after_five_minutes(harness: Harness, codes: SmsCodes, clock: Clock):
