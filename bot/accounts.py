@@ -2,19 +2,23 @@
 
 One person (ID number) is one ``User``; each chat identity (WeChat openid, Alipay user id)
 is bound to at most one user, so someone who registers on WeChat and later on Alipay is one
-user with two identities. The database's unique constraints decide races (one user per ID
-number, one binding per identity); these functions only recover from losing one.
+user with two identities, and a person has a limited number of identities per channel (see
+``register``). The database's unique constraints decide races (one user per ID number, one
+binding per identity) and the user's row lock orders registrations of one person; these
+functions only recover from losing a race. Every binding made or ended leaves a
+``BindingEvent`` for audit.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from tortoise import timezone
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from models.user import ChannelIdentity, User, VerifiedBy
+from models.user import BindingAction, BindingEvent, ChannelIdentity, User, VerifiedBy
 
 
 @dataclass(frozen=True)
@@ -33,34 +37,69 @@ async def user_of(channel: str, external_id: str) -> User | None:
                              identities__external_id=external_id).first()
 
 
-async def register(channel: str, external_id: str, person: Person) -> User:
+@dataclass(frozen=True)
+class Registration:
+    """A registration done: the user, when the identity was bound, and the other identities
+    on the same channel whose binding it ended (to be told)."""
+
+    user: User
+    bound_at: datetime
+    replaced: tuple[str, ...] = ()
+
+
+async def register(channel: str, external_id: str, person: Person, *,
+                   bindings_per_channel: int) -> Registration:
     """Bind the identity to the person's user, creating the user on their first registration.
+
+    Policy: a person (ID number) has at most ``bindings_per_channel`` bound identities on
+    each channel (WeChat openids, Alipay user ids). When they register from one more account
+    on a channel, the newest registration wins, because it has just proved the identity (a
+    face check, or an SMS code to the phone on police record): the oldest bindings beyond the
+    limit are ended. The caller tells each ended account in chat; the new binding and each
+    ended one are recorded as ``BindingEvent`` rows for audit. Bindings on other channels are
+    untouched. Everything happens in one transaction holding the user's row lock, so
+    concurrent registrations of one person never leave more than the limit.
 
     A person already known by ID number (from another channel, or unregistered earlier) keeps
     their user row: the newly verified name, phone and method replace the old ones.
     """
     try:
-        return await _bind(channel, external_id, person)
+        return await _bind(channel, external_id, person, bindings_per_channel)
     except IntegrityError:
         # Lost a race: this identity was bound meanwhile (a double submit), or another
         # identity created this person's user first, and then binding again succeeds.
-        return await user_of(channel, external_id) or await _bind(channel, external_id, person)
+        identity = await (ChannelIdentity.filter(channel=channel, external_id=external_id)
+                          .prefetch_related("user").first())
+        if identity is not None:
+            return Registration(identity.user, identity.bound_at)
+        return await _bind(channel, external_id, person, bindings_per_channel)
 
 
-async def _bind(channel: str, external_id: str, person: Person) -> User:
+async def _bind(channel: str, external_id: str, person: Person, limit: int) -> Registration:
     verified = {"real_name": person.real_name, "phone": person.phone,
                 "verified_by": person.verified_by, "unregistered_at": None}
     async with in_transaction() as conn:
-        # The row lock orders this against an unregister of the same person's last identity.
+        # The row lock orders this against other registrations of the same person and an
+        # unregister of their last identity.
         user = await (User.select_for_update().using_db(conn)
                       .get_or_none(id_number=person.id_number))
         if user is None:
             user = await User.create(id_number=person.id_number, **verified, using_db=conn)
         else:
             await user.update_from_dict(verified).save(using_db=conn)
-        await ChannelIdentity.create(channel=channel, external_id=external_id, user=user,
-                                     using_db=conn)
-    return user
+        identity = await ChannelIdentity.create(channel=channel, external_id=external_id,
+                                                user=user, using_db=conn)
+        others = await (ChannelIdentity.filter(user=user, channel=channel)
+                        .exclude(id=identity.id).order_by("-bound_at", "-id").using_db(conn))
+        ended = others[limit - 1:]
+        if ended:
+            await (ChannelIdentity.filter(id__in=[other.id for other in ended])
+                   .using_db(conn).delete())
+        for bound, action in [(identity, BindingAction.BOUND),
+                              *((other, BindingAction.REPLACED) for other in ended)]:
+            await BindingEvent.create(user=user, channel=channel, external_id=bound.external_id,
+                                      action=action, at=identity.bound_at, using_db=conn)
+    return Registration(user, identity.bound_at, tuple(other.external_id for other in ended))
 
 
 async def unregister(channel: str, external_id: str) -> bool:
@@ -76,6 +115,8 @@ async def unregister(channel: str, external_id: str) -> bool:
             return False
         user = await User.select_for_update().using_db(conn).get(id=identity.user_id)
         await identity.delete(using_db=conn)
+        await BindingEvent.create(user=user, channel=channel, external_id=external_id,
+                                  action=BindingAction.UNBOUND, using_db=conn)
         if not await ChannelIdentity.exists(user_id=user.id, using_db=conn):
             user.unregistered_at = timezone.now()
             await user.save(update_fields=["unregistered_at"], using_db=conn)

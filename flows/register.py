@@ -5,27 +5,43 @@ service settles the result and wakes this journey (the next step arrives as a pu
 message typed meanwhile lands in the same waiting state. After ``face.max_failures`` failed
 checks the user may prove their identity instead by an SMS code sent to the phone **on
 police record** for that ID, never to the phone they typed.
+
+Only proven phones are stored: after the SMS fallback the phone on record (the code proved
+it); after a face pass the typed phone, once an SMS code sent to it comes back. Identity
+checks (face checks and fallback codes) are limited per ID number from anyone
+(bot.identity_attempts); the binding policy is ``accounts.register``'s.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from tortoise.timezone import localtime
+
 from bot import accounts
-from bot.accounts import Person
-from bot.engine import Choice, Context, Done, Flow, Outcome, State, Stay
+from bot.accounts import Person, Registration
+from bot.engine import Choice, Context, Done, Flow, Handler, Outcome, State, Stay
 from bot.fields import IdNumberField, NameField, PhoneField, SmsCodeField
+from bot.identity_attempts import IdentityAttempts, attempts_notice
 from bot.integrations.face import FaceUnavailable
 from bot.masking import mask_id_number, mask_name, mask_phone
 from bot.messages import Link, Reply
 from bot.rules import RecordHolder, on_record, phone_on_record, sms_fallback_allowed
-from models.user import User, VerifiedBy
+from models.user import VerifiedBy
 from models.verification import Outcome as CheckOutcome
 
 PURPOSE = "register"
+PHONE_PURPOSE = "register_phone"  # the code that proves the typed phone after a face pass
 FACE, FALLBACK, SMS_CODE = "face", "fallback", "sms_code"
+PHONE_CODE, NEW_PHONE = "phone_code", "new_phone"
 RESEND = "重新发送"
+CHANGE_PHONE = "更换手机号"
 NOT_ON_RECORD = "未查询到该身份证号的驾驶证或机动车登记信息，请到窗口办理。"
 FACE_UNAVAILABLE = "刷脸认证服务暂时不可用，请稍后再试。"
 TO_WINDOW = "刷脸认证多次未通过，请携带身份证件到公安交管部门窗口办理实名注册。"
+CHANNEL_NAMES = {"wechat": "微信", "alipay": "支付宝"}
 
 
 def _who(ctx: Context) -> str:
@@ -57,8 +73,27 @@ async def _check_record(ctx: Context, _: str) -> Outcome:
     return await _begin_face(ctx)
 
 
+async def _identity_check(ctx: Context, begin: Handler) -> Outcome:
+    """Count an identity check of the ID number (from anyone) and start it with ``begin``;
+    over the day's limit nothing starts. A check that did not start (``begin`` answered
+    with anything but a next state) is not counted."""
+    attempts = IdentityAttempts.from_settings(ctx.services.redis, ctx.services.settings)
+    attempt = await attempts.start(ctx.data["id_number"])
+    if not attempt.allowed:
+        return Done(attempts_notice(localtime(attempt.refused_until), localtime(),
+                                    attempts.limit))
+    outcome = await begin(ctx, None)
+    if not isinstance(outcome, str):
+        await attempts.cancel(ctx.data["id_number"], attempt.token)
+    return outcome
+
+
 async def _begin_face(ctx: Context, _: object = None) -> Outcome:
     """Start a face check; the prompt of the waiting state shows its link."""
+    return await _identity_check(ctx, _face_link)
+
+
+async def _face_link(ctx: Context, _: object) -> Outcome:
     try:
         ctx.data["face_link"] = await ctx.services.face.begin(
             requester=_who(ctx), purpose=PURPOSE, name=ctx.data["name"],
@@ -81,7 +116,7 @@ async def _face_result(ctx: Context, typed: str | None) -> Outcome:
     if check and outcome is CheckOutcome.PENDING and typed is not None:
         outcome = await ctx.services.face.settle(check.reference, wake=False)
     if outcome is CheckOutcome.PASSED:
-        return await _registered(ctx, VerifiedBy.FACE)
+        return await _face_passed(ctx)
     if outcome is CheckOutcome.PENDING:
         return Stay("尚未收到刷脸认证结果。如已完成认证，请稍候；如未完成，请点击链接进行认证。")
     if outcome is CheckOutcome.EXPIRED:
@@ -98,49 +133,106 @@ async def _face_result(ctx: Context, typed: str | None) -> Outcome:
     return await _begin_face(ctx)
 
 
+async def _face_passed(ctx: Context) -> Outcome:
+    """The identity is proven; the typed phone is not yet: a code goes to it. A code the
+    phone's limits refuse now can be asked for again in the next state."""
+    ctx.say("刷脸认证通过。请再验证您的手机号码。")
+    outcome = await PHONE_PROOF.send(ctx)
+    if isinstance(outcome, Stay):
+        ctx.say(outcome.message)
+        return PHONE_CODE
+    return outcome
+
+
 async def _fallback_prompt(ctx: Context) -> str:
     return (f"刷脸认证已{ctx.data['failures']}次未通过。您可以改用短信验证：验证码将发送至"
             f"您在公安交管部门登记的手机号 {mask_phone(ctx.data['record_phone'])}。")
 
 
-async def _send_code(ctx: Context, _: object = None) -> Outcome:
-    sent = await ctx.services.sms_codes.request(
-        purpose=PURPOSE, subject=_who(ctx), phone=ctx.data["record_phone"],
-        subject_id_number=ctx.data["id_number"])
-    if not sent.ok:
-        return Stay(sent.message)
-    ctx.say(sent.message)
-    return SMS_CODE
-
-
 async def _fallback(ctx: Context, picked: str) -> Outcome:
-    return await (_send_code(ctx) if picked == "sms" else _begin_face(ctx))
+    return await (_send_identity_code(ctx) if picked == "sms" else _begin_face(ctx))
 
 
-async def _check_code(ctx: Context, code: str) -> Outcome:
-    check = await ctx.services.sms_codes.verify(purpose=PURPOSE, subject=_who(ctx), code=code)
-    if not check.ok:
-        return Stay(check.message)
-    return await _registered(ctx, VerifiedBy.SMS)
+async def _send_identity_code(ctx: Context, _: object = None) -> Outcome:
+    """A code to the phone on record is an identity check: counted like a face check."""
+    return await _identity_check(ctx, IDENTITY_CODE.send)
 
 
-async def _registered(ctx: Context, verified_by: VerifiedBy) -> Done:
+@dataclass(frozen=True)
+class _CodeStep:
+    """An SMS code sub-step: a code to the phone kept under ``phone_key`` in the journey's
+    data, answered in ``state``; ``passed`` runs when the right code comes back."""
+
+    state: str
+    purpose: str
+    phone_key: str
+    passed: Callable[[Context], Awaitable[Outcome]]
+
+    async def send(self, ctx: Context, _: object = None) -> Outcome:
+        sent = await ctx.services.sms_codes.request(
+            purpose=self.purpose, subject=_who(ctx), phone=ctx.data[self.phone_key],
+            subject_id_number=ctx.data["id_number"])
+        if not sent.ok:
+            return Stay(sent.message)
+        ctx.say(sent.message)
+        return self.state
+
+    async def check(self, ctx: Context, code: str) -> Outcome:
+        check = await ctx.services.sms_codes.verify(purpose=self.purpose, subject=_who(ctx),
+                                                    code=code)
+        if not check.ok:
+            return Stay(check.message)
+        return await self.passed(ctx)
+
+
+async def _registered(ctx: Context, verified_by: VerifiedBy, phone: str) -> Done:
+    """Register with the proven phone; accounts that lost their binding are told in chat."""
     data = ctx.data
-    user = await accounts.register(ctx.channel, ctx.user_id, Person(
-        data["id_number"], data["name"], data["phone"], verified_by))
-    return Done(_summary(user))
+    done = await accounts.register(
+        ctx.channel, ctx.user_id, Person(data["id_number"], data["name"], phone, verified_by),
+        bindings_per_channel=ctx.services.settings.register.bindings_per_channel)
+    for external_id in done.replaced:
+        # The send_reply job deliver_later queues: a customer-service message, retried.
+        await ctx.services.redis.enqueue_job(
+            "send_reply", ctx.channel, external_id,
+            Reply(replaced_notice(ctx.channel, done.bound_at)).to_json())
+    return Done(_summary(ctx.channel, done))
 
 
-def _summary(user: User) -> str:
-    return "\n".join([
+def replaced_notice(channel: str, at: datetime) -> str:
+    """What an account whose binding a newer registration ended is told."""
+    return (f"您的身份信息已于{localtime(at):%Y年%m月%d日 %H:%M}在另一个"
+            f"{CHANNEL_NAMES.get(channel, '')}账号上完成实名注册，本账号的实名绑定已解除。"
+            "如是本人操作，无需处理（也可在本账号重新实名注册）；如非本人操作，请尽快携带"
+            "身份证件到公安交管部门窗口核实处理。")
+
+
+def _summary(channel: str, done: Registration) -> str:
+    user = done.user
+    lines = [
         "实名注册成功！",
         f"姓名：{mask_name(user.real_name)}",
         f"身份证号：{mask_id_number(user.id_number)}",
-        f"手机号：{mask_phone(user.phone)}",
+        f"手机号：{mask_phone(user.phone)}（已通过短信验证）",
         f"认证方式：{user.verified_by.label}",
-        "现在可以在“我的账户”中查看本人的驾驶证和车辆。",
-    ])
+    ]
+    if done.replaced:
+        lines.append(f"您的身份此前绑定的另一个{CHANNEL_NAMES.get(channel, '')}账号已解除"
+                     "实名绑定，并已收到通知。")
+    lines.append("现在可以在“我的账户”中查看本人的驾驶证和车辆。")
+    return "\n".join(lines)
 
+
+async def _proved_by_sms(ctx: Context) -> Outcome:
+    return await _registered(ctx, VerifiedBy.SMS, ctx.data["record_phone"])
+
+
+async def _proved_phone(ctx: Context) -> Outcome:
+    return await _registered(ctx, VerifiedBy.FACE, ctx.data["phone"])
+
+
+IDENTITY_CODE = _CodeStep(SMS_CODE, PURPOSE, "record_phone", _proved_by_sms)
+PHONE_PROOF = _CodeStep(PHONE_CODE, PHONE_PURPOSE, "phone", _proved_phone)
 
 FLOW = Flow(
     name="register",
@@ -177,8 +269,21 @@ FLOW = Flow(
         SMS_CODE: State(
             prompt=f"请输入短信中的6位验证码（没有收到？回复“{RESEND}”）：",
             field=SmsCodeField(),
-            then=_check_code,
-            commands={RESEND: _send_code},
+            then=IDENTITY_CODE.check,
+            commands={RESEND: _send_identity_code},
+        ),
+        PHONE_CODE: State(
+            prompt=f"请输入发送到您手机的6位验证码，以确认手机号码为本人使用（没有收到？回复"
+                   f"“{RESEND}”；号码有误？回复“{CHANGE_PHONE}”）：",
+            field=SmsCodeField(),
+            then=PHONE_PROOF.check,
+            commands={RESEND: PHONE_PROOF.send, CHANGE_PHONE: NEW_PHONE},
+        ),
+        NEW_PHONE: State(
+            prompt="请输入本人手机号码：",
+            field=PhoneField(),
+            save="phone",
+            then=PHONE_PROOF.send,
         ),
     },
 )

@@ -43,3 +43,28 @@ class ChannelIdentity(Model):
     class Meta:
         table = "channel_identity"
         unique_together = (("channel", "external_id"),)
+
+
+class BindingAction(LabeledEnum):
+    BOUND = "bound", "绑定"
+    UNBOUND = "unbound", "解除绑定"  # the account holder unregistered
+    REPLACED = "replaced", "被新注册替换"  # a newer registration of the person took its place
+
+
+class BindingEvent(Model):
+    """Audit of chat bindings made and ended, kept for good.
+
+    One row per identity bound, unbound or replaced, kept after the binding is gone. Personal
+    data stays on the user row; a chat identity is named by its pseudonymous id only.
+    """
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="binding_events", on_delete=fields.RESTRICT)
+    channel = fields.CharField(max_length=16)
+    external_id = fields.CharField(max_length=64, db_index=True)
+    action = fields.CharEnumField(BindingAction, max_length=8)
+    at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "binding_event"

@@ -7,21 +7,25 @@ import asyncio
 import time
 
 import pytest
+from tortoise.timezone import localtime
 
 from bot.config import Settings
 from bot.inbox import LEASE_PREFIX
 from bot.integrations.sms import SmsCodes
-from flows.register import NOT_ON_RECORD
-from models.user import ChannelIdentity, User, VerifiedBy
+from flows.register import NOT_ON_RECORD, PHONE_PURPOSE, replaced_notice
+from models.user import BindingAction, BindingEvent, ChannelIdentity, User, VerifiedBy
 from models.verification import Method, Outcome, Verification
 from tests.support.face import certify_id_of, open_page, press
 from tests.support.privacy import ScannedUser
 from tests.support.records import id_number, make_licence, make_vehicle
 from tests.support.registration import (
+    FACE_PASSED,
+    PHONE_CODE_PROMPT,
     REGISTERED,
     face_check,
     link_in,
     link_on_page,
+    prove_phone,
     pushes,
     register_by_face,
     sms_code,
@@ -31,15 +35,16 @@ from tests.support.registration import (
 NAME = "张三丰"
 ID = id_number(501)
 TYPED_PHONE = "13700000000"
+OTHER_PHONE = "13500000000"
 RECORD_PHONE = "13900000001"
 FACE_WAIT = "尚未收到刷脸认证结果"
 
 
 @pytest.fixture
-def settings(settings: Settings) -> Settings:
+def settings(settings: Settings, request: pytest.FixtureRequest) -> Settings:
     # The polling job settles checks whose browser never came back; a typed message right
-    # after the face page must still find the check pending.
-    return settings.with_overrides(face={"poll_interval": 2.0})
+    # after the face page must still find the check pending. A test may add overrides.
+    return settings.with_overrides(face={"poll_interval": 2.0}, **getattr(request, "param", {}))
 
 
 @pytest.fixture
@@ -61,8 +66,10 @@ async def test_a_passed_face_check_registers_and_the_journey_continues_by_itself
 
     assert "认证完成" in page
     [pushed] = await pushes(harness, "openid-alice", 1)
-    assert REGISTERED in pushed
-    assert "张**" in pushed and "5001**********" in pushed and "137****0000" in pushed
+    assert FACE_PASSED in pushed and "验证码已发送至 137****0000" in pushed
+    done = await prove_phone(harness, alice, TYPED_PHONE, 0)
+    assert REGISTERED in done
+    assert "张**" in done and "5001**********" in done and "137****0000" in done
     user = await User.get(id_number=ID)
     assert (user.real_name, user.phone, user.verified_by) == (NAME, TYPED_PHONE, VerifiedBy.FACE)
     assert await ChannelIdentity.filter(user=user, external_id="openid-alice").exists()
@@ -84,11 +91,12 @@ async def test_a_message_typed_on_coming_back_before_the_push_continues_the_jour
     await redis.lrem(queue, 1, ticket)
     await redis.delete(LEASE_PREFIX + ticket)
 
-    assert REGISTERED in await typed
+    assert PHONE_CODE_PROMPT in await typed
     assert "认证完成" in await came_back
-    assert (await User.get(id_number=ID)).verified_by is VerifiedBy.FACE
     await asyncio.sleep(0.3)
     assert await pushes(harness, "openid-alice", 0) == []  # nothing left to push
+    assert REGISTERED in await prove_phone(harness, alice, TYPED_PHONE, 0)
+    assert (await User.get(id_number=ID)).verified_by is VerifiedBy.FACE
 
 
 async def test_a_message_typed_after_passing_with_the_browser_closed_registers_at_once(
@@ -100,7 +108,7 @@ async def test_a_message_typed_after_passing_with_the_browser_closed_registers_a
 
     reply = await alice.send("好了吗")
 
-    assert REGISTERED in reply
+    assert FACE_PASSED in reply and PHONE_CODE_PROMPT in reply
     await asyncio.sleep(0.3)  # a push from the settlement would have arrived by now
     assert await pushes(harness, "openid-alice", 0) == []
 
@@ -115,7 +123,7 @@ async def test_a_message_typed_before_the_check_is_done_waits_for_the_polling_jo
     assert FACE_WAIT in reply and link_in(reply) == link
     await press(http, link, await open_page(http, link), "T")  # then the browser is closed
     [pushed] = await pushes(harness, "openid-alice", 1)
-    assert REGISTERED in pushed
+    assert FACE_PASSED in pushed and PHONE_CODE_PROMPT in pushed
 
 
 async def test_a_wrong_check_digit_gets_the_field_hint(harness, licence, alice):
@@ -159,9 +167,9 @@ async def test_three_failed_face_checks_fall_back_to_an_sms_to_the_phone_on_reco
     code = await sms_code(harness, RECORD_PHONE)
     assert not await harness.outbox(TYPED_PHONE)
     done = await alice.send(code)
-    assert REGISTERED in done and "短信验证" in done
+    assert REGISTERED in done and "短信验证" in done and "139****0001" in done
     user = await User.get(id_number=ID)
-    assert (user.verified_by, user.phone) == (VerifiedBy.SMS, TYPED_PHONE)
+    assert (user.verified_by, user.phone) == (VerifiedBy.SMS, RECORD_PHONE)
     checks = await Verification.filter(subject_id_number=ID).order_by("id")
     assert [(c.method, c.outcome) for c in checks] == [
         *[(Method.FACE, Outcome.FAILED)] * 3, (Method.SMS, Outcome.PASSED)]
@@ -212,6 +220,7 @@ async def test_opening_the_face_link_twice_registers_once(harness, licence, alic
     link = link_in(await start(alice, NAME, ID, TYPED_PHONE))
     await face_check(harness, link, "T")
     await pushes(harness, "openid-alice", 1)
+    assert REGISTERED in await prove_phone(harness, alice, TYPED_PHONE, 0)
 
     again = await open_page(harness.client.session, link)
     assert "本次认证已完成" in again
@@ -246,17 +255,112 @@ async def test_a_face_result_for_another_users_reference_registers_nobody(harnes
     assert FACE_WAIT in await alice.send("好了")
 
 
-async def test_a_second_channel_identity_binds_to_the_same_user(harness, licence, alice):
+async def test_regression_one_id_number_on_two_openids_tells_the_first(harness, licence,
+                                                                        alice):
+    """Found: one ID number was registered on two openids with no word to either. Now the
+    newest registration wins; the first account is told in chat, the new one in its reply,
+    and both events are kept for audit."""
     await register_by_face(harness, alice, NAME, ID, TYPED_PHONE)
-    other = ScannedUser(harness.user("openid-alice-2"), secrets=(NAME, ID))
+    other = ScannedUser(harness.user("openid-alice-2"), secrets=(NAME, ID, OTHER_PHONE))
 
-    await register_by_face(harness, other, NAME, ID, "13500000000")
+    done = await register_by_face(harness, other, NAME, ID, OTHER_PHONE)
 
+    assert "您的身份此前绑定的另一个微信账号已解除实名绑定" in done
     user = await User.get(id_number=ID)
-    assert await User.all().count() == 1
-    assert {i.external_id for i in await ChannelIdentity.filter(user=user)} == {
-        "openid-alice", "openid-alice-2"}
-    assert user.phone == "13500000000"
+    [identity] = await ChannelIdentity.filter(user=user)
+    assert (identity.external_id, user.phone) == ("openid-alice-2", OTHER_PHONE)
+    told = (await pushes(harness, "openid-alice", 2))[-1]  # after the face-passed push
+    assert told == replaced_notice("wechat", identity.bound_at)
+    assert f"{localtime(identity.bound_at):%Y年%m月%d日 %H:%M}在另一个微信账号上" in told
+    assert "本账号的实名绑定已解除" in told and "如非本人操作" in told
+    assert "请输入您的姓名" in await alice.click("REGISTER")  # no longer registered
+    events = await BindingEvent.filter(user=user).order_by("id")
+    assert [(event.external_id, event.action) for event in events] == [
+        ("openid-alice", BindingAction.BOUND), ("openid-alice-2", BindingAction.BOUND),
+        ("openid-alice", BindingAction.REPLACED)]
+
+
+@pytest.mark.parametrize("settings", [{"register": {"bindings_per_channel": 2}}],
+                         indirect=True)
+async def test_a_second_binding_within_the_limit_tells_nobody(harness, licence, alice):
+    await register_by_face(harness, alice, NAME, ID, TYPED_PHONE)
+    other = ScannedUser(harness.user("openid-alice-2"), secrets=(NAME, ID, OTHER_PHONE))
+
+    done = await register_by_face(harness, other, NAME, ID, OTHER_PHONE)
+
+    assert "已解除" not in done
+    assert await ChannelIdentity.all().count() == 2
+    await asyncio.sleep(0.3)
+    assert len(await pushes(harness, "openid-alice", 1)) == 1  # only its own face result
+
+
+async def test_regression_registration_attempts_per_id_number_survive_new_openids(
+        harness, licence):
+    """Found: registration attempts were unlimited per ID number, a new openid reset any
+    limit. Now every identity check of an ID number counts, whoever starts it."""
+    limit = harness.settings.register.attempts_per_id_per_day
+    for n in range(limit):
+        # Not scanned: a sandbox certify id (32 hex digits) can look like a phone number.
+        assert "<a href" in await start(harness.user(f"openid-{n}"), NAME, ID, TYPED_PHONE)
+
+    late = ScannedUser(harness.user("openid-late"), secrets=(NAME, ID))
+    reply = await start(late, NAME, ID, TYPED_PHONE)
+
+    assert f"该身份证号24小时内的身份核验次数已达上限（{limit}次）" in reply
+    assert "窗口办理实名注册" in reply and "<a href" not in reply
+    assert await Verification.filter(subject_id_number=ID).count() == limit
+    keys = b" ".join(await harness.services.redis.keys("*"))
+    assert ID.encode() not in keys  # counted under an HMAC of the number
+    bob_id = id_number(502)
+    await make_licence(number=bob_id, holder_name="李四")
+    bob = ScannedUser(harness.user("openid-bob"), secrets=("李四", bob_id))
+    assert "<a href" in await start(bob, "李四", bob_id, "13600000000")  # another person
+
+
+async def test_sms_fallback_codes_count_as_attempts_and_refused_sends_do_not(
+        harness, licence, alice):
+    await _fail_face_three_times(harness, alice)  # 3 attempts
+    assert "验证码已发送" in await alice.send("1")  # 4
+    assert "发送过于频繁" in await alice.send("重新发送")  # refused by the phone's limit: no count
+    bob = ScannedUser(harness.user("openid-bob"), secrets=(NAME, ID))
+    assert "<a href" in await start(bob, NAME, ID, TYPED_PHONE)  # 5
+
+    carol = ScannedUser(harness.user("openid-carol"), secrets=(NAME, ID))
+    assert "身份核验次数已达上限" in await start(carol, NAME, ID, TYPED_PHONE)
+
+
+async def test_regression_typed_phone_is_not_stored_unproven(harness, licence, alice):
+    """Found: the account stored the typed phone, never verified. After a face pass the
+    typed phone is stored only once its own code comes back (a mistyped one can be
+    changed); after the SMS fallback the phone on record is stored (see the fallback test)."""
+    await face_check(harness, link_in(await start(alice, NAME, ID, TYPED_PHONE)), "T")
+    [pushed] = await pushes(harness, "openid-alice", 1)
+    assert "验证码已发送至 137****0000" in pushed
+    code = await sms_code(harness, TYPED_PHONE)
+    assert not await User.exists()  # a face pass alone stores nothing
+
+    assert "验证码错误，还可尝试 4 次" in await alice.send(f"{(int(code) + 1) % 10**6:06d}")
+    assert "请输入本人手机号码" in await alice.send("更换手机号")
+    assert "验证码已发送至 135****0000" in await alice.send(OTHER_PHONE)
+    assert not await User.exists()
+    done = await alice.send(await sms_code(harness, OTHER_PHONE))
+
+    assert REGISTERED in done and "135****0000" in done
+    user = await User.get(id_number=ID)
+    assert (user.phone, user.verified_by) == (OTHER_PHONE, VerifiedBy.FACE)
+    proofs = await Verification.filter(purpose=PHONE_PURPOSE).order_by("id")
+    assert [proof.outcome for proof in proofs] == [Outcome.EXPIRED, Outcome.PASSED]
+
+
+async def test_a_typed_phone_equal_to_the_one_on_record_is_proven_by_its_code_too(
+        harness, licence):
+    bob = ScannedUser(harness.user("openid-bob"), secrets=(NAME, ID, RECORD_PHONE))
+    await face_check(harness, link_in(await start(bob, NAME, ID, RECORD_PHONE)), "T")
+    await pushes(harness, "openid-bob", 1)
+    assert not await User.exists()
+
+    assert REGISTERED in await prove_phone(harness, bob, RECORD_PHONE, 0)
+    assert (await User.get(id_number=ID)).phone == RECORD_PHONE
 
 
 async def _fail_face_three_times(harness, user: ScannedUser) -> str:

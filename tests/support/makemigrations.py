@@ -25,6 +25,7 @@ async def make(url: str, name: str) -> None:
         return
     await command.init()
     await command.upgrade(run_in_transaction=True)
+    await command.init()  # again: aerich reads the last version's models before upgrading
     written = await command.migrate(name, no_input=True)
     print(f"wrote {written}" if written else "no changes")
 

@@ -7,11 +7,14 @@ import asyncio
 import html
 import re
 
+from bot.sandbox.wechat_client import WeChatUser
 from models.outbox import OutboxMessage
 from tests.support.face import open_page, press
 from tests.support.privacy import ScannedUser, assert_masked
 
 REGISTERED = "实名注册成功"
+FACE_PASSED = "刷脸认证通过"
+PHONE_CODE_PROMPT = "以确认手机号码为本人使用"
 _LINK = re.compile(r'<a href="([^"]+)">')
 
 
@@ -61,7 +64,7 @@ async def sms_code(harness, phone: str, count: int = 1, seconds: float = 10) -> 
     raise AssertionError(f"no SMS number {count} to the phone")
 
 
-async def start(user: ScannedUser, name: str, id_number: str, phone: str) -> str:
+async def start(user: ScannedUser | WeChatUser, name: str, id_number: str, phone: str) -> str:
     """From the menu button to the reply after the phone number (the face link, or why not)."""
     assert "请输入您的姓名" in await user.click("REGISTER")
     assert "请输入18位身份证号码" in await user.send(name)
@@ -69,10 +72,21 @@ async def start(user: ScannedUser, name: str, id_number: str, phone: str) -> str
     return await user.send(phone)
 
 
+async def prove_phone(harness, user: ScannedUser, phone: str, sent_before: int) -> str:
+    """Enter the code of the SMS that follows ``sent_before`` earlier ones to ``phone``;
+    returns the reply."""
+    return await user.send(await sms_code(harness, phone, count=sent_before + 1))
+
+
 async def register_by_face(harness, user: ScannedUser, name: str, id_number: str,
-                           phone: str) -> None:
-    """A whole registration with a passed face check; returns once the result was pushed."""
+                           phone: str) -> str:
+    """A whole registration with a passed face check and the typed phone proven by its code;
+    returns the reply that says it is done."""
     before = await OutboxMessage.filter(kind="wechat.text", recipient=user.user.openid).count()
+    sent_before = len(await harness.outbox(phone))
     await face_check(harness, link_in(await start(user, name, id_number, phone)), "T")
     texts = await pushes(harness, user.user.openid, before + 1)
-    assert REGISTERED in texts[-1]
+    assert FACE_PASSED in texts[-1] and PHONE_CODE_PROMPT in texts[-1]
+    done = await prove_phone(harness, user, phone, sent_before)
+    assert REGISTERED in done
+    return done
