@@ -15,9 +15,15 @@ import asyncio
 import io
 import json
 import logging
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import quote, quote_plus, urlencode
 
+import aiohttp
 import pytest
 
 from bot.app import configure_logging
@@ -47,7 +53,10 @@ from tests.support.registration import (
     sms_code,
     start,
 )
+from tests.support.servers import free_port
 from tests.support.wechat_requests import message, signed
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _secrets() -> set[str]:
@@ -247,3 +256,41 @@ async def test_no_log_line_shows_personal_data(harness, captured_logs):
     assert not any("?" in line for line in access)
     assert written.count(" aiohttp.server: malformed HTTP request from ") == 4
     assert "Error handling request" not in written
+
+
+async def test_serve_logs_paths_only_and_masks_what_it_writes(tmp_path: Path):
+    """`python -m bot serve` as operators run it: its own logging set-up and access log."""
+    port = free_port()
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
+    log = tmp_path / "serve.log"  # a file: seeding at DEBUG would fill a pipe and block
+    with log.open("w") as stderr:
+        serve = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve", "--port", str(port), "--data-dir",
+             str(tmp_path / "data")],
+            cwd=ROOT, env=environ | {"BOT__SERVER__LOG_LEVEL": "DEBUG"},
+            stdout=subprocess.DEVNULL, stderr=stderr)
+    query = urlencode({"signature": "f" * 40, "timestamp": "1", "nonce": "n0nce",
+                       "echostr": "e" * 16, "cert_no": ZHANG_WEI.id_number,
+                       "cert_name": ZHANG_WEI.name})
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(300):  # 30 s to start, unless it exits
+                if serve.poll() is not None:
+                    break
+                try:
+                    async with http.get(f"http://127.0.0.1:{port}/healthz?{query}") as response:
+                        assert response.status == 200
+                        break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.1)
+            async with http.get(f"http://127.0.0.1:{port}/wechat?{query}") as response:
+                assert response.status == 403
+    finally:
+        serve.send_signal(signal.SIGINT)
+        serve.wait(timeout=30)
+    written = log.read_text()
+    assert serve.returncode == 0, written[-2000:]
+    assert '"GET /healthz" 200 ' in written and '"GET /wechat" 403 ' in written
+    for secret in ("f" * 40, "n0nce", "e" * 16):
+        assert secret not in written
+    assert not leaks(written)
