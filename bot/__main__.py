@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import gc
 import os
+import signal
 import socket
 import sys
 import time
@@ -161,18 +162,19 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     import uvloop
 
     from bot.app import configure_logging
-    from bot.jobs import build_worker
+    from bot.jobs import worker_running
     from bot.services import running_services
 
     configure_logging(settings.server.log_level)
 
     async def run() -> None:
-        async with running_services(settings) as services:
-            worker = build_worker(services)
-            try:
-                await worker.async_run()
-            finally:
-                await worker.close()
+        """Until SIGTERM or SIGINT, then jobs in progress finish. Like serve's worker, it waits
+        out a Redis that goes away."""
+        stop = asyncio.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+        async with running_services(settings) as services, worker_running(services):
+            await stop.wait()
 
     uvloop.run(run())
     return 0
