@@ -57,7 +57,8 @@ class Services:
         simulated = settings.sandbox and wechat.sandbox  # never the simulator in production
         api_base = wechat.api_base or (
             settings.server.base_url + "/sandbox/wechat" if simulated else WECHAT_API)
-        self.wechat = WeChatChannel(wechat.token, wechat.encoding_aes_key, wechat.sandbox_appid)
+        self.wechat = WeChatChannel(wechat.token, wechat.encoding_aes_key, wechat.sandbox_appid,
+                                    mode=wechat.message_mode, window=wechat.timestamp_window)
         self.wechat_api = WeChatAPI(self.http, self.redis, appid=wechat.sandbox_appid,
                                     secret=wechat.secret or "sandbox-secret", base_url=api_base,
                                     refresh_margin=wechat.token_refresh_margin)

@@ -1,55 +1,81 @@
 """The WeChat callback URL: handshake (GET) and messages (POST).
 
 WeChat shows "该公众号暂时无法提供服务" for any error or timeout, so every path here answers
-200: a reply, or "success" (no reply). Only a request that fails the signature check gets
-403, and nothing of it is processed.
+200: a reply, or "success" (no reply). A request that is not from WeChat as configured gets
+403 (bad signature, stale timestamp, wrong message mode, a signed query string replayed with
+another body), and nothing of it is processed. A body that does not arrive within
+server.read_timeout gets 408; a client gone mid-body, 499 in the access log.
 """
 
+import asyncio
+import hashlib
 import logging
+import time
 
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from bot.channels.wechat import NO_REPLY, UNSUPPORTED, Forbidden, Malformed
+from bot.channels.wechat import NO_REPLY, UNSUPPORTED, Forbidden, Malformed, Stamp
 from bot.inbox import SORRY
 from bot.messages import InboundKind
+from bot.pipelined_redis import PipelinedRedis
 from bot.services import SERVICES
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 XML = "application/xml"
+CLIENT_GONE = 499
+# Remember a signed request's (timestamp, nonce) with a digest of its body while the timestamp
+# is acceptable: 1 when first seen, or seen with this very body (WeChat's own retry repeats
+# query and body), 0 when seen with another body (a query string copied and reused).
+_FIRST_OR_RETRY = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 1 end
+if redis.call('GET', KEYS[1]) == ARGV[1] then return 1 end
+return 0
+"""
 
 
 @routes.get("/wechat")
 async def handshake(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     try:
-        return web.Response(text=services.wechat.handshake(request.query))
-    except Forbidden:
-        return web.Response(status=403, text="forbidden")
+        return web.Response(text=services.wechat.handshake(request.query, time.time()))
+    except Forbidden as exc:
+        return _forbidden(exc)
 
 
 @routes.post("/wechat")
 async def receive(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    limit = services.settings.wechat.max_body_bytes
-    body = await _read_at_most(request, limit + 1)
+    limit, timeout = services.settings.wechat.max_body_bytes, services.settings.server.read_timeout
+    try:
+        async with asyncio.timeout(timeout):
+            body = await _read_at_most(request, limit + 1)
+    except TimeoutError:  # the access log says so: no line of our own
+        return await _answer_and_close(request, web.Response(status=408, text="request timeout"))
+    except ConnectionError:
+        # Gone mid-body: nobody reads this answer; the access log's line (nginx's "client
+        # closed request" status) is all that is worth logging, never a traceback.
+        log.debug("a WeChat client went away before its request body arrived")
+        return web.Response(status=CLIENT_GONE)
     if len(body) > limit:
         log.warning("dropped a WeChat body over %d bytes", limit)
         return web.Response(body=NO_REPLY)
     try:
-        envelope = services.wechat.parse(request.query, body)
-    except Forbidden:
-        return web.Response(status=403, text="forbidden")
+        envelope = services.wechat.parse(request.query, body, time.time())
+    except Forbidden as exc:
+        return _forbidden(exc)
     except Malformed as exc:
         log.warning("unreadable WeChat message: %s", exc)
         return web.Response(body=NO_REPLY)
-    kind = envelope.inbound.kind
-    if kind is InboundKind.UNSUBSCRIBE:
-        return web.Response(body=NO_REPLY)
-    if kind is InboundKind.OTHER:
-        return _xml(services.wechat.render(envelope, UNSUPPORTED))
     try:
+        if not await _first_or_retry(services.pipelined_redis, envelope.stamp, body):
+            return _forbidden(Forbidden("a signed query string reused with another body"))
+        kind = envelope.inbound.kind
+        if kind is InboundKind.UNSUBSCRIBE:
+            return web.Response(body=NO_REPLY)
+        if kind is InboundKind.OTHER:
+            return _xml(services.wechat.render(envelope, UNSUPPORTED))
         reply = await services.inbox.deliver(envelope.inbound)
     except RedisError:
         log.exception("Redis unavailable while handling a WeChat message")
@@ -57,6 +83,31 @@ async def receive(request: web.Request) -> web.Response:
     if reply is None:
         return web.Response(body=NO_REPLY)
     return _xml(services.wechat.render(envelope, reply))
+
+
+async def _first_or_retry(redis: PipelinedRedis, stamp: Stamp, body: bytes) -> bool:
+    """False for a (timestamp, nonce) already seen with another body: one Redis round trip.
+
+    In plain mode the signature covers the timestamp and nonce only, so anyone who saw one
+    signed query string could send any body with it while the timestamp stays fresh.
+    """
+    digest = hashlib.blake2b(body, digest_size=16).digest()
+    return bool(await redis.script(_FIRST_OR_RETRY)(keys=[stamp.key],
+                                                   args=[digest, stamp.fresh_for]))
+
+
+async def _answer_and_close(request: web.Request, response: web.Response) -> web.Response:
+    """Send ``response``, then close the connection at once: aiohttp would otherwise go on
+    reading what is left of the body for up to 10 s (its lingering close)."""
+    await response.prepare(request)
+    await response.write_eof()
+    request.protocol.force_close()  # the transport sends what it holds, then closes
+    return response
+
+
+def _forbidden(exc: Forbidden) -> web.Response:
+    log.info("refused a WeChat request: %s", exc)  # the reason only, never the query's values
+    return web.Response(status=403, text="forbidden")
 
 
 async def _read_at_most(request: web.Request, size: int) -> bytes:

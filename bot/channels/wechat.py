@@ -1,7 +1,9 @@
 """WeChat official-account wire format: signatures, safe-mode AES and message XML.
 
-Everything here is pure (no I/O): the handler reads the request, this module turns it into
-an ``Inbound`` or says why it cannot, and turns a ``Reply`` back into the XML WeChat wants.
+Everything here is pure (no I/O, the clock passed in): the handler reads the request, this
+module turns it into an ``Inbound`` or says why it cannot, and turns a ``Reply`` back into the
+XML WeChat wants. Remembering (timestamp, nonce) pairs against replays needs Redis, so the
+handler does that with the ``Stamp`` this module hands it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from bot.messages import Inbound, InboundKind, Reply
 
 CHANNEL = "wechat"
 NO_REPLY = b"success"
+MODES = ("plain", "compatible", "safe")
+MAX_NONCE = 64  # WeChat's nonces are about 10 digits; a long one would only bloat Redis keys
+MAX_UINT64 = 2**64 - 1
 _DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 UNSUPPORTED = Reply("暂时只能处理文字消息，请发送文字或回复“菜单”。")
 
@@ -33,11 +38,26 @@ _EVENTS = {
 
 
 class Forbidden(Exception):
-    """The request is not from WeChat (bad or missing signature): answer 403, do nothing."""
+    """The request is not from WeChat as configured (bad or missing signature, a timestamp
+    outside the window, a body in a mode the console does not use): answer 403, do nothing."""
 
 
 class Malformed(Exception):
     """Signed but unreadable (broken XML, entity tricks, bad ciphertext): answer "success"."""
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """A signed request's (timestamp, nonce) and how long its timestamp stays acceptable:
+    the handler remembers the pair for that long, to refuse it with another body."""
+
+    timestamp: str
+    nonce: str
+    fresh_for: int  # seconds until the timestamp leaves the window, at least 1
+
+    @property
+    def key(self) -> str:
+        return f"wechat:stamp:{self.timestamp}:{self.nonce}"
 
 
 @dataclass(frozen=True)
@@ -48,28 +68,52 @@ class Envelope:
     sender: str
     recipient: str
     encrypted: bool
+    stamp: Stamp
 
 
 class WeChatChannel:
-    def __init__(self, token: str, encoding_aes_key: str = "", appid: str = "") -> None:
+    """``mode`` is the console's message encryption mode: "plain" (明文) takes plaintext
+    bodies only, "safe" (安全) AES bodies only, "compatible" (兼容) either. A body in a mode
+    the console does not use is Forbidden (403), not Malformed ("success"): WeChat never
+    sends one, and in safe mode a plaintext body is exactly what a forger sends, since the
+    query signature covers only the token, timestamp and nonce, never the body. 403 also
+    makes a mismatched console setting show at once (the console's URL check and WeChat's
+    own error page) instead of a service that silently answers nothing.
+
+    ``window``: seconds a request's timestamp may differ from ``now``; WeChat signs every
+    request afresh, so an older (or newer) one is a replay or a forgery.
+    """
+
+    def __init__(self, token: str, encoding_aes_key: str = "", appid: str = "", *,
+                 mode: str = "plain", window: int = 300) -> None:
+        if mode not in MODES:
+            raise ValueError(f"message mode {mode!r} is not one of {MODES}")
+        if mode != "plain" and not encoding_aes_key:
+            raise ValueError(f"{mode} message mode needs an EncodingAESKey")
         self._token = token
         self._crypto = WeChatCrypto(token, encoding_aes_key, appid) if encoding_aes_key else None
+        self._mode = mode
+        self._window = window
 
-    def handshake(self, query: Mapping[str, str]) -> str:
-        """The echostr to return for the console's URL check, if the signature is right."""
-        self._check_signature(query)
+    def handshake(self, query: Mapping[str, str], now: float) -> str:
+        """The echostr to return for the console's URL check, if signed and fresh."""
+        self._authenticate(query, now)
         return query.get("echostr", "")
 
-    def parse(self, query: Mapping[str, str], body: bytes) -> Envelope:
-        self._check_signature(query)
+    def parse(self, query: Mapping[str, str], body: bytes, now: float) -> Envelope:
+        stamp = self._authenticate(query, now)
         encrypted = query.get("encrypt_type") == "aes"
+        if encrypted and self._mode == "plain":
+            raise Forbidden("an encrypted body in plain message mode")
+        if not encrypted and self._mode == "safe":
+            raise Forbidden("a plaintext body in safe message mode")
         _refuse_entities(body)
         if encrypted:
             body = self._decrypt(query, body)
             _refuse_entities(body)
         fields = _fields(body)
         return Envelope(_inbound(fields), fields["FromUserName"], fields.get("ToUserName", ""),
-                        encrypted)
+                        encrypted, stamp)
 
     def render(self, envelope: Envelope, reply: Reply) -> bytes:
         # Addressed here: create_reply(message=...) ignores anything but wechatpy's own messages.
@@ -79,12 +123,19 @@ class WeChatChannel:
             xml = self._crypto.encrypt_message(xml, secrets.token_hex(8), str(int(time.time())))
         return xml.encode() if isinstance(xml, str) else xml
 
-    def _check_signature(self, query: Mapping[str, str]) -> None:
+    def _authenticate(self, query: Mapping[str, str], now: float) -> Stamp:
+        """Signed by our token, with a timestamp within the window of ``now`` and a nonce
+        (without both, the signature is sha1 of the token alone: valid forever)."""
+        timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
+        if not (_is_number(timestamp, 12) and 0 < len(nonce) <= MAX_NONCE):
+            raise Forbidden("no timestamp or nonce, or a malformed one")
         try:
-            check_signature(self._token, query.get("signature", ""), query.get("timestamp", ""),
-                            query.get("nonce", ""))
+            check_signature(self._token, query.get("signature", ""), timestamp, nonce)
         except InvalidSignatureException:
             raise Forbidden("bad signature") from None
+        if abs(int(timestamp) - now) > self._window:
+            raise Forbidden("timestamp outside the window")
+        return Stamp(timestamp, nonce, int(timestamp) + self._window - int(now) + 1)
 
     def _decrypt(self, query: Mapping[str, str], body: bytes) -> bytes:
         if self._crypto is None:
@@ -140,22 +191,30 @@ def _fields(xml: bytes) -> dict[str, str]:
 def _inbound(fields: dict[str, str]) -> Inbound:
     sender, kind, created = (fields.get(name, "") for name in
                              ("FromUserName", "MsgType", "CreateTime"))
-    if not (sender and kind and _is_number(created)):
+    if not (sender and kind and _is_uint64(created)):
         raise Malformed("no sender, type or creation time")
     by_time = f"{sender}:{created}"
     if kind.lower() == "event":
-        event = fields.get("Event", "").lower()  # subscribe by QR code: EventKey qrscene_<id>
-        return Inbound(CHANNEL, sender, _EVENTS.get(event, InboundKind.OTHER), by_time,
-                       event_key=fields.get("EventKey", ""))
+        # Two events in one second (two menu clicks) are two: WeChat's retry of one repeats
+        # all four fields. Subscribe by QR code: EventKey qrscene_<id>.
+        event, event_key = fields.get("Event", "").lower(), fields.get("EventKey", "")
+        return Inbound(CHANNEL, sender, _EVENTS.get(event, InboundKind.OTHER),
+                       f"{by_time}:{event}:{event_key}", event_key=event_key)
     msg_id = fields.get("MsgId", "0")
-    if not _is_number(msg_id):
-        raise Malformed("MsgId is not a number")
-    key = f"msg:{int(msg_id)}" if int(msg_id) else by_time  # events and some types have none
+    if not _is_uint64(msg_id):
+        raise Malformed("MsgId is not a 64-bit number")
+    key = f"msg:{int(msg_id)}" if int(msg_id) else by_time  # some message types have none
     if kind.lower() == "text":
         return Inbound(CHANNEL, sender, InboundKind.TEXT, key, text=fields.get("Content", ""))
     return Inbound(CHANNEL, sender, InboundKind.OTHER, key)
 
 
-def _is_number(text: str) -> bool:
-    """ASCII digits only: str.isdigit() also takes "²" and "①", which int() refuses."""
-    return text.isascii() and text.isdigit()
+def _is_number(text: str, max_digits: int) -> bool:
+    """ASCII digits only, and few enough for int() (which refuses over 4,300 digits with a
+    ValueError): str.isdigit() also takes "²" and "①", which int() refuses too."""
+    return 0 < len(text) <= max_digits and text.isascii() and text.isdigit()
+
+
+def _is_uint64(text: str) -> bool:
+    """WeChat's MsgId and CreateTime are unsigned 64-bit numbers."""
+    return _is_number(text, 20) and int(text) <= MAX_UINT64

@@ -1,5 +1,6 @@
 """A WeChat server stand-in for one user: builds signed (optionally encrypted) XML requests
-with wechatpy's own crypto and reads the replies, as WeChat would.
+with wechatpy's own crypto and reads the replies, as WeChat would. Every request is signed
+with the current time and a fresh nonce, as the service refuses stale and replayed ones.
 
 Used by `python -m bot chat`, by the journey tests (send text, click menu keys) and by the
 benchmark.
@@ -45,7 +46,7 @@ class WeChatUser:
         self.token = token
         self.openid = openid
         self.crypto = WeChatCrypto(token, encoding_aes_key, appid) if encoding_aes_key else None
-        self._clock = int(time.time())
+        self._last_event: dict[tuple[str, str], int] = {}
 
     async def send(self, text: str) -> str:
         return (await self.post(self.text_xml(text))).text
@@ -61,6 +62,11 @@ class WeChatUser:
         return self._xml("text", f"<Content>{_cdata(text)}</Content><MsgId>{msg_id}</MsgId>")
 
     def event_xml(self, event: str, key: str = "", create_time: int | None = None) -> str:
+        """An event; the same event and key again within a second gets the next second, since
+        the service takes an event with the same CreateTime, Event and EventKey for a retry."""
+        if create_time is None:
+            create_time = max(self._last_event.get((event, key), 0) + 1, int(time.time()))
+            self._last_event[event, key] = create_time
         body = f"<Event>{_cdata(event)}</Event><EventKey>{_cdata(key)}</EventKey>"
         return self._xml("event", body, create_time)
 
@@ -86,9 +92,9 @@ class WeChatUser:
         return params, body
 
     def _xml(self, kind: str, inner: str, create_time: int | None = None) -> str:
-        if create_time is None:
-            self._clock = max(self._clock + 1, int(time.time()))
-            create_time = self._clock
+        """A message body; CreateTime is now unless given (text messages are told apart by
+        their MsgId)."""
+        create_time = int(time.time()) if create_time is None else create_time
         return (f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>"
                 f"<FromUserName>{_cdata(self.openid)}</FromUserName>"
                 f"<CreateTime>{create_time}</CreateTime><MsgType><![CDATA[{kind}]]></MsgType>"

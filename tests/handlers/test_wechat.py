@@ -1,13 +1,19 @@
-"""The WeChat callback URL over real HTTP: handshake, plaintext and safe mode, bad input,
-retries, per-user order, the reply budget and a restart in the middle of a journey."""
+"""The WeChat callback URL over real HTTP: handshake, plaintext and safe mode, freshness and
+replays, bad input, slow and broken bodies, retries, per-user order, the reply budget and a
+restart in the middle of a journey."""
 
 import asyncio
+import hashlib
+import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 
 import pytest
+from aiohttp import web
 from redis.asyncio import Redis
+from yarl import URL
 
+from bot.app import create_app
 from bot.channels.wechat import UNSUPPORTED
 from bot.config import Settings
 from bot.engine import UNIVERSAL_HINT, Flow
@@ -15,15 +21,17 @@ from bot.sandbox.wechat_client import WeChatUser, signature
 from flows import ALL_FLOWS, guide
 from tests.support.harness import Harness, running_harness
 from tests.support.probe import PROBE_KEY, Probe
-from tests.support.wechat_requests import AES_KEY, message
+from tests.support.wechat_requests import AES_KEY, message, signed
 
 MENU_PROMPT = "请回复数字选择服务"
+GUIDE_PROMPT = "您想了解哪方面的内容"
 
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    """Safe mode available (a fixed EncodingAESKey); plaintext requests still work."""
-    return settings.with_overrides(wechat={"encoding_aes_key": AES_KEY})
+    """Compatible message mode (a fixed EncodingAESKey): plaintext and AES both work."""
+    return settings.with_overrides(wechat={"encoding_aes_key": AES_KEY,
+                                           "message_mode": "compatible"})
 
 
 @pytest.fixture
@@ -42,6 +50,11 @@ async def untouched(redis: Redis) -> bool:
                 if key.startswith((b"inbox:", b"turns:", b"turn:", b"session:"))]
 
 
+def quiet(caplog: pytest.LogCaptureFixture) -> bool:
+    """No traceback and no error in the log."""
+    return not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+
+
 def said(reply: str) -> str:
     """A reply without the hint line the engine adds on a journey's first step."""
     return reply.removesuffix("\n" + UNIVERSAL_HINT)
@@ -54,7 +67,7 @@ async def listening(user: WeChatUser) -> None:
 # ---- handshake and safe mode ----------------------------------------------------------------
 
 async def test_the_handshake_echoes_when_signed_and_is_forbidden_otherwise(harness: Harness):
-    token, timestamp, nonce = harness.settings.wechat.token, "1700000000", "abc"
+    token, timestamp, nonce = harness.settings.wechat.token, str(int(time.time())), "abc"
     good = {"timestamp": timestamp, "nonce": nonce, "echostr": "4711",
             "signature": signature(token, timestamp, nonce)}
     response = await harness.client.get("/wechat", params=good)
@@ -88,6 +101,108 @@ async def test_a_bad_msg_signature_is_forbidden_in_safe_mode(harness: Harness, r
     assert await untouched(redis)
 
 
+class TestSafeMode:
+    @pytest.fixture
+    def settings(self, settings: Settings) -> Settings:
+        return settings.with_overrides(wechat={"message_mode": "safe"})
+
+    async def test_regression_safe_mode_refuses_plaintext(self, harness: Harness, redis: Redis,
+                                                          probe: Probe):
+        """A plaintext body was processed and answered in plaintext: with the signature over
+        the timestamp and nonce only, anyone holding one signed query string could forge."""
+        alice = harness.user()
+        for xml in (alice.event_xml("CLICK", PROBE_KEY), alice.text_xml("菜单")):
+            answer = await alice.post(xml)
+            assert (answer.status, answer.body) == (403, b"forbidden")
+        assert probe.starts == 0
+        assert await untouched(redis)
+        encrypted = harness.user(encrypted=True)
+        assert said(await encrypted.click(PROBE_KEY)) == "请说话"
+
+
+class TestPlainMode:
+    @pytest.fixture
+    def settings(self, settings: Settings) -> Settings:
+        return settings.with_overrides(wechat={"message_mode": "plain"})
+
+    async def test_an_encrypted_body_is_refused_in_plain_mode(self, harness: Harness,
+                                                             redis: Redis, probe: Probe):
+        alice = harness.user(encrypted=True)
+        answer = await alice.post(alice.event_xml("CLICK", PROBE_KEY))
+        assert answer.status == 403
+        assert probe.starts == 0
+        assert await untouched(redis)
+        assert said(await harness.user().click(PROBE_KEY)) == "请说话"
+
+
+# ---- freshness and replays ------------------------------------------------------------------
+
+async def post_signed(harness: Harness, query: dict[str, str], body: str):
+    return await harness.client.post("/wechat", params=query | {"openid": "openid-alice"},
+                                     data=body.encode())
+
+
+async def test_regression_timestamp_from_2001_is_refused(harness: Harness, redis: Redis,
+                                                          probe: Probe):
+    """A timestamp of 2001 (or anything beyond the window) was accepted with any body."""
+    token, window = harness.settings.wechat.token, harness.settings.wechat.timestamp_window
+    click = harness.user().event_xml("CLICK", PROBE_KEY)
+    now = int(time.time())
+    for timestamp in (1_000_000_000, now - window - 2, now + window + 2):
+        response = await post_signed(harness, signed(token, timestamp), click)
+        assert (response.status, await response.text()) == (403, "forbidden"), timestamp
+        response = await harness.client.get("/wechat", params=signed(token, timestamp)
+                                            | {"echostr": "4711"})
+        assert response.status == 403 and "4711" not in await response.text()
+    assert probe.starts == 0
+    assert await untouched(redis)
+    assert (await post_signed(harness, signed(token, now - window + 5), click)).status == 200
+    assert probe.starts == 1
+
+
+async def test_regression_empty_timestamp_and_nonce_is_refused(harness: Harness, redis: Redis,
+                                                                probe: Probe):
+    """With both empty, the signature is sha1 of the token alone: valid for ever."""
+    token = harness.settings.wechat.token
+    query = {"timestamp": "", "nonce": "", "signature": hashlib.sha1(token.encode()).hexdigest()}
+    response = await post_signed(harness, query, harness.user().event_xml("CLICK", PROBE_KEY))
+    assert response.status == 403
+    response = await harness.client.get("/wechat", params=query | {"echostr": "4711"})
+    assert response.status == 403
+    assert probe.starts == 0
+    assert await untouched(redis)
+
+
+async def test_regression_query_string_replayed_with_other_body_is_refused(
+        harness: Harness, redis: Redis, probe: Probe):
+    """A signed query string copied from a log was accepted with any body and any openid."""
+    alice = harness.user()
+    await listening(alice)
+    query, body = alice.request(alice.text_xml("你好"))
+    first = await harness.client.post("/wechat", params=query, data=body)
+    assert said(alice.content(await first.read())) == "收到：你好"
+    for forged in (alice.text_xml("转账"), harness.user("openid-mallory").text_xml("你好"),
+                   alice.event_xml("CLICK", guide.FLOW.click_key)):
+        response = await harness.client.post("/wechat", params=query, data=forged)
+        assert (response.status, await response.text()) == (403, "forbidden")
+    retry = await harness.client.post("/wechat", params=query, data=body)  # WeChat's own retry
+    assert (retry.status, await retry.read()) == (200, await first.read())
+    assert probe.heard == ["你好"]
+    assert not await redis.exists("session:wechat:openid-mallory")
+    stamp = f"wechat:stamp:{query['timestamp']}:{query['nonce']}"
+    assert 0 < await redis.ttl(stamp) <= harness.settings.wechat.timestamp_window + 1
+
+
+async def test_an_encrypted_query_string_replayed_with_other_body_is_refused(harness: Harness,
+                                                                           probe: Probe):
+    alice = harness.user(encrypted=True)
+    query, body = alice.request(alice.event_xml("CLICK", PROBE_KEY))
+    assert (await harness.client.post("/wechat", params=query, data=body)).status == 200
+    _, other = alice.request(alice.event_xml("CLICK", PROBE_KEY))  # its own msg_signature
+    assert (await harness.client.post("/wechat", params=query, data=other)).status == 403
+    assert probe.starts == 1
+
+
 # ---- bad input ------------------------------------------------------------------------------
 
 async def test_a_bad_or_missing_signature_is_forbidden_and_nothing_is_processed(
@@ -116,7 +231,20 @@ UNREADABLE = {
     "entity expansion": BILLION_LAUGHS,
     "over 64 KiB": message("openid-alice", "text", f"<Content>{'长' * 30000}</Content>"),
     "bad numbers": message("openid-alice", "text", "<Content>x</Content><MsgId>x</MsgId>"),
+    "MsgId over 64 bits": message("openid-alice", "text",
+                                  f"<Content>x</Content><MsgId>{2**64}</MsgId>"),
 }
+
+
+async def test_regression_5000_digit_msgid_is_malformed(harness: Harness, redis: Redis,
+                                                        caplog: pytest.LogCaptureFixture):
+    """It passed the digits check, then int() raised and the log got a traceback."""
+    alice = harness.user()
+    answer = await alice.post(message(alice.openid, "text",
+                                      f"<Content>x</Content><MsgId>{'7' * 5000}</MsgId>"))
+    assert (answer.status, answer.body) == (200, b"success")
+    assert quiet(caplog)
+    assert await untouched(redis)
 
 
 @pytest.mark.parametrize("encrypted", [False, True], ids=["plaintext", "safe mode"])
@@ -181,6 +309,19 @@ async def test_concurrent_duplicates_are_processed_once(harness: Harness, probe:
     assert [said(a.text) for a in answers] == ["收到：你好"] * 3
     assert answers[0].body == answers[1].body == answers[2].body
     assert probe.heard == ["你好"]
+
+
+async def test_regression_two_events_in_one_second_are_two(harness: Harness, probe: Probe):
+    """CLICK QUERY_VEHICLE then CLICK GUIDE with one CreateTime: the second got the first's
+    reply, because events were deduped by FromUserName + CreateTime only."""
+    alice = harness.user()
+    created = int(time.time())
+    first = await alice.post(alice.event_xml("CLICK", PROBE_KEY, create_time=created))
+    second = await alice.post(alice.event_xml("CLICK", guide.FLOW.click_key,
+                                              create_time=created))
+    assert said(first.text) == "请说话"
+    assert GUIDE_PROMPT in second.text
+    assert probe.starts == 1
 
 
 async def test_a_retried_event_is_processed_once(harness: Harness, probe: Probe):
@@ -270,7 +411,107 @@ async def outbox_texts(harness: Harness, openid: str, *, count: int,
 async def test_a_journey_resumes_after_a_restart(settings: Settings, redis: Redis):
     """Two app instances one after the other on one Redis: the session is all that survives."""
     async with running_harness(settings) as first:
-        assert "您想了解哪方面的内容" in await first.user().click(guide.FLOW.click_key)
+        assert GUIDE_PROMPT in await first.user().click(guide.FLOW.click_key)
     async with running_harness(settings) as second:
         reply = await second.user().send("1")
     assert next(iter(guide.TOPICS.values())) in reply  # the guide's first topic, answered
+
+
+# ---- slow and broken bodies -----------------------------------------------------------------
+
+class TestSlowBodies:
+    """Raw sockets (no client library sends these) against the app served as `serve` serves
+    it: web.run_app keeps running a handler whose client went away, where aiohttp's test
+    server cancels it, which would hide what the handler does then."""
+
+    READ_TIMEOUT = 0.5
+
+    @pytest.fixture
+    def settings(self, settings: Settings) -> Settings:
+        return settings.with_overrides(server={"read_timeout": self.READ_TIMEOUT})
+
+    @pytest.fixture
+    async def url(self, settings: Settings, redis: Redis) -> AsyncIterator[URL]:
+        runner = web.AppRunner(create_app(settings), handler_cancellation=False)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, "127.0.0.1", settings.server.port).start()
+            yield URL(f"http://127.0.0.1:{settings.server.port}/wechat")
+        finally:
+            await runner.cleanup()
+
+    @staticmethod
+    async def connect(url: URL, settings: Settings, head: str, body: bytes = b"") -> tuple[
+            asyncio.StreamReader, asyncio.StreamWriter]:
+        """Open a connection and send a signed POST's head (a header block) and ``body``."""
+        target = url.with_query(signed(settings.wechat.token)).raw_path_qs
+        reader, writer = await asyncio.open_connection(url.host, url.port)
+        writer.write(f"POST {target} HTTP/1.1\r\nHost: {url.host}\r\n"
+                     f"Content-Type: text/xml\r\n{head}\r\n".encode() + body)
+        await writer.drain()
+        return reader, writer
+
+    @staticmethod
+    async def status_within(reader: asyncio.StreamReader, seconds: float) -> int:
+        async with asyncio.timeout(seconds):
+            status_line = await reader.readline()
+        return int(status_line.split()[1])
+
+    async def test_regression_body_shorter_than_content_length_times_out(
+            self, url: URL, settings: Settings, redis: Redis, caplog: pytest.LogCaptureFixture):
+        """The request was held 15 s and more, waiting for bytes that never came."""
+        body = message("openid-alice", "text", "<Content>菜单</Content><MsgId>1</MsgId>")
+        started = time.monotonic()
+        reader, writer = await self.connect(url, settings,
+                                            f"Content-Length: {len(body.encode()) + 100}\r\n",
+                                            body.encode())
+        try:
+            assert await self.status_within(reader, 3) == 408
+            assert time.monotonic() - started < self.READ_TIMEOUT + 1
+            async with asyncio.timeout(1):
+                await reader.read()  # and the connection is closed, not kept waiting
+        finally:
+            writer.close()
+        assert await untouched(redis)
+        assert quiet(caplog)
+
+    async def test_regression_chunked_body_that_never_ends_times_out(
+            self, url: URL, settings: Settings, redis: Redis, caplog: pytest.LogCaptureFixture):
+        """Chunks trickling in, each soon after the last: the whole body is bounded."""
+        reader, writer = await self.connect(url, settings, "Transfer-Encoding: chunked\r\n")
+
+        async def trickle() -> None:
+            while True:
+                writer.write(b"1\r\nx\r\n")
+                await writer.drain()
+                await asyncio.sleep(0.05)
+
+        started = time.monotonic()
+        dripping = asyncio.create_task(trickle())
+        try:
+            assert await self.status_within(reader, 3) == 408
+            assert time.monotonic() - started < self.READ_TIMEOUT + 1
+        finally:
+            dripping.cancel()
+            writer.close()
+        assert await untouched(redis)
+        assert quiet(caplog)
+
+    async def test_regression_client_disconnecting_mid_body_logs_no_traceback(
+            self, url: URL, settings: Settings, redis: Redis, caplog: pytest.LogCaptureFixture):
+        """ConnectionResetError was logged with its traceback as an unhandled error; now the
+        access log's line is the only one above DEBUG."""
+        caplog.set_level(logging.DEBUG)
+        _, writer = await self.connect(url, settings, "Content-Length: 5000\r\n", b"<xml><To")
+        await asyncio.sleep(0.1)
+        caplog.clear()
+        writer.transport.abort()  # gone, mid-body
+        for _ in range(100):
+            if any(record.name == "aiohttp.access" for record in caplog.records):
+                break
+            await asyncio.sleep(0.01)
+        lines = [r for r in caplog.records if r.levelno >= logging.INFO]
+        assert [(r.name, r.levelno) for r in lines] == [("aiohttp.access", logging.INFO)]
+        assert " 499 " in lines[0].getMessage()
+        assert quiet(caplog)
+        assert await untouched(redis)

@@ -1,8 +1,10 @@
 """WeChat requests built by hand, for what WeChatUser (a well-behaved WeChat) never sends:
-odd message types, crafted safe-mode ciphertexts. Signatures come from wechatpy's code."""
+odd message types, crafted safe-mode ciphertexts, mangled bodies, old timestamps. Signatures
+come from wechatpy's code. Used by the tests and by bench/adversarial.py."""
 
 from __future__ import annotations
 
+import random
 import secrets
 import time
 
@@ -24,9 +26,12 @@ def message(openid: str, kind: str, inner: str = "", created: int | str = 170000
             f"{inner}</xml>")
 
 
-def signed(token: str) -> dict[str, str]:
-    """The query string of a request signed as WeChat signs it."""
-    timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
+def signed(token: str, timestamp: int | str | None = None,
+           nonce: str | None = None) -> dict[str, str]:
+    """The query string of a request signed as WeChat signs it: now, with a fresh nonce,
+    unless told otherwise."""
+    timestamp = str(int(time.time()) if timestamp is None else timestamp)
+    nonce = secrets.token_hex(5) if nonce is None else nonce
     return {"timestamp": timestamp, "nonce": nonce,
             "signature": signature(token, timestamp, nonce)}
 
@@ -34,6 +39,26 @@ def signed(token: str) -> dict[str, str]:
 def encrypt(crypto: WeChatCrypto, xml: str) -> str:
     """The Encrypt field WeChat would send for ``xml`` in safe mode."""
     return xmltodict.parse(crypto.encrypt_message(xml, "n0nce", "1700000000"))["xml"]["Encrypt"]
+
+
+def mangle(original: bytes, rng: random.Random) -> bytes:
+    """``original`` with 1 to 4 random edits: bytes cut, replaced, inserted, or the rest
+    dropped (seed ``rng`` to repeat a run)."""
+    body = bytearray(original)
+    for _ in range(rng.randint(1, 4)):
+        if not body:
+            break
+        at = rng.randrange(len(body))
+        match rng.randrange(4):
+            case 0:
+                del body[at:at + rng.randint(1, 8)]
+            case 1:
+                body[at] = rng.randrange(256)
+            case 2:
+                body.insert(at, rng.choice(b"<>/&;![]x0\xe4\xff"))
+            case _:
+                body = body[:at]
+    return bytes(body)
 
 
 def envelope(token: str, encrypted: str) -> tuple[dict[str, str], bytes]:

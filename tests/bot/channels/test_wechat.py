@@ -1,18 +1,28 @@
-"""The WeChat wire format, without I/O: signatures, safe mode, parsing and rendering.
-Requests are built with wechatpy's own crypto and signature code, as WeChat builds them."""
+"""The WeChat wire format, without I/O: signatures, freshness, message modes, safe mode,
+parsing and rendering. Requests are built with wechatpy's own crypto and signature code, as
+WeChat builds them."""
 
 import base64
+import hashlib
 import os
 import random
+import time
 
 import pytest
 import xmltodict
 from wechatpy.crypto import WeChatCrypto
 
-from bot.channels.wechat import Envelope, Forbidden, Malformed, WeChatChannel, reply_text
+from bot.channels.wechat import (
+    Envelope,
+    Forbidden,
+    Malformed,
+    Stamp,
+    WeChatChannel,
+    reply_text,
+)
 from bot.messages import InboundKind, Link, Reply
 from bot.sandbox.wechat_client import ACCOUNT
-from tests.support.wechat_requests import AES_KEY, encrypt, envelope, signed
+from tests.support.wechat_requests import AES_KEY, encrypt, envelope, mangle, signed
 from tests.support.wechat_requests import message as wechat_message
 
 TOKEN = "test-token"
@@ -20,7 +30,8 @@ APPID = "wx-test"
 OPENID = "openid-1"
 CREATED = 1700000000
 
-channel = WeChatChannel(TOKEN, AES_KEY, APPID)
+WINDOW = 300
+channel = WeChatChannel(TOKEN, AES_KEY, APPID, mode="compatible", window=WINDOW)
 crypto = WeChatCrypto(TOKEN, AES_KEY, APPID)
 
 
@@ -36,14 +47,106 @@ BILLION_LAUGHS = """<?xml version="1.0"?>
 <MsgType>text</MsgType><Content>&lol2;</Content><MsgId>1</MsgId></xml>"""
 
 
-def parse(xml: str | bytes) -> Envelope:
-    return channel.parse(signed(TOKEN), xml.encode() if isinstance(xml, str) else xml)
+def parse(xml: str | bytes, on: WeChatChannel = channel) -> Envelope:
+    return on.parse(signed(TOKEN), xml.encode() if isinstance(xml, str) else xml, time.time())
 
 
 def test_the_handshake_echoes_only_when_signed():
-    assert channel.handshake(signed(TOKEN) | {"echostr": "4711"}) == "4711"
+    assert channel.handshake(signed(TOKEN) | {"echostr": "4711"}, time.time()) == "4711"
     with pytest.raises(Forbidden):
-        channel.handshake(signed("another-token") | {"echostr": "4711"})
+        channel.handshake(signed("another-token") | {"echostr": "4711"}, time.time())
+
+
+# ---- freshness ------------------------------------------------------------------------------
+
+NOW = 1_800_000_000
+
+
+@pytest.mark.parametrize("query", [
+    signed(TOKEN, 1_000_000_000),  # 2001
+    signed(TOKEN, NOW - WINDOW - 1),
+    signed(TOKEN, NOW + WINDOW + 1),
+    signed(TOKEN, 0),
+])
+def test_regression_timestamp_from_2001_is_refused(query: dict[str, str]):
+    """Correctly signed, but outside the window: a copied query string, or a forgery."""
+    with pytest.raises(Forbidden):
+        channel.parse(query, TEXT.encode(), NOW)
+    with pytest.raises(Forbidden):
+        channel.handshake(query | {"echostr": "4711"}, NOW)
+
+
+@pytest.mark.parametrize("offset", [-WINDOW, -1, 0, 1, WINDOW])
+def test_a_timestamp_within_the_window_either_way_is_accepted(offset: int):
+    query = signed(TOKEN, NOW + offset)
+    assert channel.parse(query, TEXT.encode(), NOW).inbound.text == "你好"
+    assert channel.handshake(query | {"echostr": "4711"}, NOW) == "4711"
+
+
+def test_regression_empty_timestamp_and_nonce_is_refused():
+    """With neither, the signature is sha1 of the token alone and would be valid forever."""
+    query = {"timestamp": "", "nonce": "", "signature": hashlib.sha1(TOKEN.encode()).hexdigest()}
+    for partial in (query, signed(TOKEN, NOW, ""), signed(TOKEN, "", "n0nce")):
+        with pytest.raises(Forbidden):
+            channel.parse(partial, TEXT.encode(), NOW)
+        with pytest.raises(Forbidden):
+            channel.handshake(partial | {"echostr": "4711"}, NOW)
+
+
+@pytest.mark.parametrize("timestamp", [
+    "1.8e9", "-1800000000", " 1800000000", "１８００００００００", "18000000²", "0x6b49d200",
+    "9" * 5000,  # int() would refuse it with a ValueError
+])
+def test_a_timestamp_that_is_not_ascii_digits_is_refused(timestamp: str):
+    with pytest.raises(Forbidden):
+        channel.parse(signed(TOKEN, timestamp), TEXT.encode(), NOW)
+
+
+def test_a_nonce_over_64_characters_is_refused():
+    assert channel.parse(signed(TOKEN, NOW, "n" * 64), TEXT.encode(), NOW)
+    with pytest.raises(Forbidden):
+        channel.parse(signed(TOKEN, NOW, "n" * 65), TEXT.encode(), NOW)
+
+
+def test_the_stamp_lives_until_the_timestamp_leaves_the_window():
+    """The handler remembers (timestamp, nonce) this long to refuse it with another body."""
+    query = signed(TOKEN, NOW - 100, "abc")
+    stamp = channel.parse(query, TEXT.encode(), NOW + 0.7).stamp
+    assert stamp == Stamp(str(NOW - 100), "abc", WINDOW - 100 + 1)
+    assert stamp.key == f"wechat:stamp:{NOW - 100}:abc"
+    assert channel.parse(signed(TOKEN, NOW + WINDOW), TEXT.encode(), NOW).stamp.fresh_for == \
+        2 * WINDOW + 1
+
+
+# ---- message modes --------------------------------------------------------------------------
+
+plain_mode = WeChatChannel(TOKEN, AES_KEY, APPID, mode="plain")
+safe_mode = WeChatChannel(TOKEN, AES_KEY, APPID, mode="safe")
+
+
+def test_regression_safe_mode_refuses_plaintext():
+    with pytest.raises(Forbidden):
+        parse(TEXT, on=safe_mode)
+    assert safe_mode.parse(*envelope(TOKEN, encrypt(crypto, TEXT)), time.time()).encrypted
+
+
+def test_plain_mode_refuses_encrypted_bodies_even_with_a_key():
+    """WeChat sends no AES in plain mode: it is not from WeChat as configured."""
+    assert not parse(TEXT, on=plain_mode).encrypted
+    for plain in (plain_mode, WeChatChannel(TOKEN)):
+        with pytest.raises(Forbidden):
+            plain.parse(*envelope(TOKEN, encrypt(crypto, TEXT)), time.time())
+
+
+def test_compatible_mode_takes_both():
+    assert not parse(TEXT).encrypted
+    assert channel.parse(*envelope(TOKEN, encrypt(crypto, TEXT)), time.time()).encrypted
+
+
+@pytest.mark.parametrize(("mode", "key"), [("safe", ""), ("compatible", ""), ("secure", AES_KEY)])
+def test_a_mode_needing_a_key_without_one_or_an_unknown_mode_is_an_error(mode: str, key: str):
+    with pytest.raises(ValueError):
+        WeChatChannel(TOKEN, key, APPID, mode=mode)
 
 
 def test_a_text_message_is_deduped_by_its_msg_id():
@@ -60,18 +163,28 @@ def event(name: str, key: str = "") -> str:
                             f"<EventKey><![CDATA[{key}]]></EventKey>")
 
 
-@pytest.mark.parametrize(("xml", "kind"), [
-    (event("subscribe"), InboundKind.SUBSCRIBE),
-    (event("subscribe", "qrscene_42"), InboundKind.SUBSCRIBE),
-    (event("unsubscribe"), InboundKind.UNSUBSCRIBE),
-    (event("CLICK", "GUIDE"), InboundKind.CLICK),
-    (event("VIEW", "https://example.com/"), InboundKind.OTHER),
-    (event("TEMPLATESENDJOBFINISH"), InboundKind.OTHER),
+@pytest.mark.parametrize(("xml", "kind", "name", "key"), [
+    (event("subscribe"), InboundKind.SUBSCRIBE, "subscribe", ""),
+    (event("subscribe", "qrscene_42"), InboundKind.SUBSCRIBE, "subscribe", "qrscene_42"),
+    (event("unsubscribe"), InboundKind.UNSUBSCRIBE, "unsubscribe", ""),
+    (event("CLICK", "GUIDE"), InboundKind.CLICK, "click", "GUIDE"),
+    (event("VIEW", "https://example.com/"), InboundKind.OTHER, "view", "https://example.com/"),
+    (event("TEMPLATESENDJOBFINISH"), InboundKind.OTHER, "templatesendjobfinish", ""),
 ])
-def test_events_are_deduped_by_sender_and_create_time(xml: str, kind: InboundKind):
+def test_events_are_deduped_by_sender_create_time_event_and_key(xml: str, kind: InboundKind,
+                                                                 name: str, key: str):
     inbound = parse(xml).inbound
     assert inbound.kind is kind
-    assert inbound.dedupe_key == f"{OPENID}:{CREATED}"
+    assert inbound.dedupe_key == f"{OPENID}:{CREATED}:{name}:{key}"
+
+
+def test_regression_two_events_in_one_second_are_two():
+    """CLICK QUERY_VEHICLE then CLICK GUIDE with one CreateTime: the second was taken for a
+    retry of the first and got its reply."""
+    keys = {parse(xml).inbound.dedupe_key for xml in
+            (event("CLICK", "QUERY_VEHICLE"), event("CLICK", "GUIDE"), event("subscribe"))}
+    assert len(keys) == 3
+    assert parse(event("CLICK", "GUIDE")).inbound.dedupe_key in keys  # a retry: the same key
 
 
 def test_a_click_carries_its_menu_key():
@@ -96,7 +209,7 @@ def test_other_message_types_are_recognised_but_not_text(xml: str):
 ])
 def test_a_bad_or_missing_signature_is_forbidden(query: dict[str, str]):
     with pytest.raises(Forbidden):
-        channel.parse(query, TEXT.encode())
+        channel.parse(query, TEXT.encode(), time.time())
 
 
 @pytest.mark.parametrize("body", [
@@ -109,7 +222,10 @@ def test_a_bad_or_missing_signature_is_forbidden(query: dict[str, str]):
     b"<xml><MsgType>text</MsgType><Content>no sender</Content></xml>",
     message("text", "<Content>x</Content><MsgId>not-a-number</MsgId>").encode(),
     message("text", "<Content>x</Content><MsgId>²</MsgId>").encode(),  # isdigit(), not int
+    message("text", f"<Content>x</Content><MsgId>{2**64}</MsgId>").encode(),
+    message("text", f"<Content>x</Content><MsgId>{'0' * 21}1</MsgId>").encode(),
     wechat_message(OPENID, "text", "<Content>x</Content>", "①").encode(),
+    wechat_message(OPENID, "text", "<Content>x</Content>", 2**64).encode(),
     message("text", "<MsgType><a>nested</a></MsgType>").encode(),
     TEXT.encode("utf-16"),
 ])
@@ -118,9 +234,22 @@ def test_unreadable_bodies_are_malformed(body: bytes):
         parse(body)
 
 
+def test_regression_5000_digit_msgid_is_malformed():
+    """It passed the digits check, then int() raised ValueError (over 4,300 digits)."""
+    with pytest.raises(Malformed):
+        parse(message("text", f"<Content>x</Content><MsgId>{'7' * 5000}</MsgId>"))
+    with pytest.raises(Malformed):
+        parse(wechat_message(OPENID, "text", "<Content>x</Content><MsgId>1</MsgId>", "7" * 5000))
+
+
+def test_the_largest_64_bit_msg_id_is_accepted():
+    parsed = parse(message("text", f"<Content>x</Content><MsgId>{2**64 - 1}</MsgId>"))
+    assert parsed.inbound.dedupe_key == f"msg:{2**64 - 1}"
+
+
 def test_safe_mode_decrypts_and_answers_encrypted():
     query, body = envelope(TOKEN, encrypt(crypto, TEXT))
-    parsed = channel.parse(query, body)
+    parsed = channel.parse(query, body, time.time())
     assert parsed.encrypted and parsed.inbound.text == "你好"
     answer = channel.render(parsed, Reply("您好", choices=("查询",)))
     outer = xmltodict.parse(answer)["xml"]
@@ -135,7 +264,7 @@ def test_safe_mode_decrypts_and_answers_encrypted():
 def test_a_bad_msg_signature_is_forbidden():
     query, body = envelope(TOKEN, encrypt(crypto, TEXT))
     with pytest.raises(Forbidden):
-        channel.parse(query | {"msg_signature": "0" * 40}, body)
+        channel.parse(query | {"msg_signature": "0" * 40}, body, time.time())
 
 
 @pytest.mark.parametrize("encrypted", [
@@ -150,7 +279,7 @@ def test_a_bad_msg_signature_is_forbidden():
 ])
 def test_signed_but_undecryptable_messages_are_malformed(encrypted: str):
     with pytest.raises(Malformed):
-        channel.parse(*envelope(TOKEN, encrypted))
+        channel.parse(*envelope(TOKEN, encrypted), time.time())
 
 
 @pytest.mark.parametrize("body", [
@@ -164,12 +293,7 @@ def test_signed_but_undecryptable_messages_are_malformed(encrypted: str):
 def test_unreadable_safe_mode_envelopes_are_malformed(body: bytes):
     query, _ = envelope(TOKEN, encrypt(crypto, TEXT))
     with pytest.raises(Malformed):
-        channel.parse(query, body)
-
-
-def test_an_encrypted_message_without_a_configured_key_is_malformed():
-    with pytest.raises(Malformed):
-        WeChatChannel(TOKEN).parse(*envelope(TOKEN, encrypt(crypto, TEXT)))
+        channel.parse(query, body, time.time())
 
 
 def test_plaintext_replies_address_the_sender_and_show_links_as_anchors():
@@ -187,24 +311,12 @@ def test_mangled_messages_are_parsed_or_malformed_never_an_error(encrypted: bool
     rng = random.Random(20261121)
     original = TEXT.encode()
     for _ in range(2000):
-        body = bytearray(original)
-        for _ in range(rng.randint(1, 4)):
-            if not body:
-                break
-            at = rng.randrange(len(body))
-            match rng.randrange(4):
-                case 0:
-                    del body[at:at + rng.randint(1, 8)]
-                case 1:
-                    body[at] = rng.randrange(256)
-                case 2:
-                    body.insert(at, rng.choice(b"<>/&;![]x0\xe4\xff"))
-                case _:
-                    body = body[:at]
+        body = mangle(original, rng)
         try:
             if encrypted:
-                channel.parse(*envelope(TOKEN, encrypt(crypto, body.decode("latin-1"))))
+                safe_mode.parse(*envelope(TOKEN, encrypt(crypto, body.decode("latin-1"))),
+                                time.time())
             else:
-                parse(bytes(body))
+                parse(body, on=plain_mode)
         except Malformed:
             pass
