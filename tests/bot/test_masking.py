@@ -62,6 +62,10 @@ def test_scrub_masks_every_kind_inside_chinese_text():
         ("tel +8613812345678", "tel +86138****5678"),
         ("tel 8613812345678", "tel 86138****5678"),
         ("13812345678,13987654321", "138****5678,139****4321"),
+        ("tel=%2B8613812345678", "tel=%2B86138****5678"),
+        # after an escaped line break, as in a JSON string or a bytes repr
+        ("b'\\r\\n11010519491231002X'", "b'\\r\\n1101**********002X'"),
+        ('"\\u53f713812345678"', '"\\u53f7138****5678"'),
     ],
 )
 def test_scrub_finds_variants(text, expected):
