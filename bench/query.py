@@ -328,6 +328,7 @@ def run(options: Options) -> int:
                    BOT__REDIS__URL="",  # embedded
                    BOT__WECHAT__TOKEN=TOKEN,
                    BOT__WECHAT__ENCODING_AES_KEY=AES_KEY,
+                   BOT__WECHAT__MESSAGE_MODE="safe",
                    BOT__WECHAT__APPID="",
                    BOT__SERVER__LOG_LEVEL="WARNING",
                    BOT__JOBS__IN_PROCESS="true")

@@ -19,8 +19,10 @@ HELP = "输入文字发送；/click KEY 点击菜单；/subscribe 关注；/quit
 
 async def run_chat(settings: Settings, base_url: str, openid: str, *, encrypt: bool) -> int:
     wechat = settings.wechat
-    if encrypt and not wechat.encoding_aes_key:
-        print("safe mode needs wechat.encoding_aes_key", file=sys.stderr)
+    encrypt = encrypt or wechat.message_mode == "safe"  # the service takes AES only then
+    if encrypt and wechat.message_mode == "plain":
+        print("--encrypt needs wechat.message_mode compatible or safe (with encoding_aes_key)",
+              file=sys.stderr)
         return 2
     async with aiohttp.ClientSession() as http:
         user = WeChatUser(http, base_url + "/wechat", wechat.token, openid,
