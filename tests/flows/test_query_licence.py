@@ -170,7 +170,8 @@ async def test_regression_guesses_over_five_openids_pause_the_licence(harness):
     licence = await make_licence(holder_name=HOLDER)
     await make_violation(await make_vehicle(), licence_number=licence.number)
     await register("wechat", "openid-holder",
-                   Person(licence.number, HOLDER, licence.holder_phone, VerifiedBy.FACE))
+                   Person(licence.number, HOLDER, licence.holder_phone, VerifiedBy.FACE),
+                   bindings_per_channel=1)
 
     replies = await guess_from_openids(harness, licence.number, openids=5, each=4,
                                       label="guesser")

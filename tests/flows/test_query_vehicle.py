@@ -11,6 +11,7 @@ from bot.accounts import Person, register
 from flows.violation_list import NO_MATCH, NOT_OWN
 from models.enums import PlateType, Procedure, VehicleKind, ViolationKind, ViolationState
 from models.user import VerifiedBy
+from models.vehicle import Vehicle
 from tests.support.privacy import ScannedUser
 from tests.support.records import local, make_vehicle, make_violation, make_violations, vin
 
@@ -281,14 +282,18 @@ async def guess_from_openids(harness, plate: str, openids: int, each: int) -> li
     return replies
 
 
+async def register_owner(openid: str, vehicle: Vehicle) -> None:
+    person = Person(vehicle.owner_id_number, vehicle.owner_name, vehicle.owner_phone,
+                    VerifiedBy.FACE)
+    await register("wechat", openid, person, bindings_per_channel=1)
+
+
 async def test_regression_vin_guesses_over_five_openids_pause_the_plate(harness):
     """20 wrong VINs for one plate from 5 openids (4 each, under the per-user limit) were all
     answered, and then the right VIN listed the violations."""
     vehicle = await make_vehicle(plate_number="渝K70001")
     await make_violation(vehicle)
-    await register("wechat", "openid-owner",
-                   Person(vehicle.owner_id_number, vehicle.owner_name, vehicle.owner_phone,
-                          VerifiedBy.FACE))
+    await register_owner("openid-owner", vehicle)
 
     replies = await guess_from_openids(harness, "渝K70001", openids=5, each=4)
 
@@ -327,9 +332,7 @@ async def test_a_paused_unknown_plate_reads_the_same_as_a_paused_known_one(harne
 
 async def test_an_owners_own_misses_pause_the_plate_for_others_but_not_for_the_owner(harness):
     vehicle = await make_vehicle(plate_number="渝K70021")
-    await register("wechat", "openid-owner",
-                   Person(vehicle.owner_id_number, vehicle.owner_name, vehicle.owner_phone,
-                          VerifiedBy.FACE))
+    await register_owner("openid-owner", vehicle)
     owner = ScannedUser(harness.user("openid-owner"), secrets=(vehicle.owner_name,))
     for guess in range(4):
         assert (await ask(owner, "2", "渝K70021", f"99{guess:04d}")).startswith(NO_MATCH)
@@ -341,8 +344,6 @@ async def test_an_owners_own_misses_pause_the_plate_for_others_but_not_for_the_o
     assert "暂无违法记录" in await ask(owner, "2", "渝K70021", vehicle.vin[-6:])
     # a registered user who owns another vehicle is no owner of this one
     stranger = await make_vehicle(plate_number="渝K70022")
-    await register("wechat", "openid-stranger",
-                   Person(stranger.owner_id_number, stranger.owner_name, stranger.owner_phone,
-                          VerifiedBy.FACE))
+    await register_owner("openid-stranger", stranger)
     assert PLATE_PAUSED in await ask(harness.user("openid-stranger"), "2", "渝K70021",
                                      vehicle.vin[-6:])
