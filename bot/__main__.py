@@ -10,14 +10,17 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from asyncpg import PostgresError
 from redis.exceptions import RedisError
 
 from bot.config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from bot.engine import Flow
 
 T = TypeVar("T")
 MAX_PROBLEMS_SHOWN = 100  # of a rejected import; the rest are counted
@@ -140,6 +143,13 @@ def _check_listen(host: str, port: int) -> None:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    return serve(settings)
+
+
+def serve(settings: Settings, flows: Sequence[Flow] | None = None) -> int:
+    """Run the web service until SIGTERM or SIGINT: then stop accepting connections, give
+    requests and turns in progress server.drain_timeout to finish, and return 0. ``flows``
+    replaces flows.ALL_FLOWS (tests run the real server with a test journey)."""
     import uvloop
     from aiohttp import web
 
@@ -152,9 +162,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     # message in bench/inbound.py).
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
-    web.run_app(create_app(settings), host=settings.server.host, port=settings.server.port,
-                print=lambda text: print(text, flush=True), loop=uvloop.new_event_loop(),
-                access_log_class=PathOnlyAccessLogger)
+    web.run_app(create_app(settings, flows), host=settings.server.host,
+                port=settings.server.port, print=lambda text: print(text, flush=True),
+                loop=uvloop.new_event_loop(), access_log_class=PathOnlyAccessLogger,
+                shutdown_timeout=settings.server.drain_timeout)
     return 0
 
 

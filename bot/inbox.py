@@ -1,11 +1,21 @@
-"""Delivery of inbound messages to the engine: dedupe, per-user order and the reply budget.
+"""Delivery of inbound messages to the engine: dedupe, per-user order, the reply budget, and
+crash safety.
 
-WeChat retries a message it got no answer to within 5 s, up to 3 tries. Every delivery
-claims its message id in Redis; the first runs the engine, later ones wait for and return
-the same reply. A user's messages take turns in arrival order (a Redis list per user), so
+WeChat retries a message it got no answer to about every 5 s, 3 tries in all. Every delivery
+looks up its message id in Redis: the first claims it (a marker "running:<ticket>") and runs
+the engine; a retry of a finished message gets the same reply. A user's messages take turns
+in arrival order (a Redis list of tickets per user, each alive while its lease key is), so
 two processes never run one user's journey at once. If the engine has not answered within
 the budget, the delivery answers nothing ("success") and the reply goes out later as a
 customer-service message.
+
+Crash safety: the marker and the lease are short (``turn_lease``, a few seconds) and renewed
+by a heartbeat while the delivery waits and runs, so a process killed in a turn leaves a claim
+that lapses before WeChat's next retry. A retry of a message still marked running joins the
+user's queue like a new message; once its turn comes, whoever ran the message before has left
+the queue, so it either finds the reply (the first finished) or takes the message over (the
+first died). The session is written only together with the reply, in one script, so a message
+re-run after a crash starts from the session before it, and is acted on once.
 """
 
 from __future__ import annotations
@@ -15,8 +25,11 @@ import contextlib
 import json
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
+
+from redis import exceptions as redis_errors
 
 from bot.engine import Engine
 from bot.messages import Inbound, Reply
@@ -25,17 +38,12 @@ from bot.session import RedisSessionStore
 
 log = logging.getLogger(__name__)
 
-RUNNING = "running"
+RUNNING_PREFIX = "running:"  # + the ticket of the delivery that runs the message
 DEFERRED = "deferred"
 DONE_PREFIX = "done:"
+LEASE_PREFIX = "turn:"
 SORRY = Reply("系统繁忙，请稍后再试。")
 
-# Mark the message deferred unless the reply arrived meanwhile (then return that reply).
-_DEFER = """
-local current = redis.call('GET', KEYS[1])
-if current == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return false end
-return current
-"""
 # A user's messages take turns: FIFO tickets in a list, each alive while its lease key is.
 # take_turn joins the queue if asked, renews the lease and says whether it is our turn,
 # dropping heads whose holder vanished (a process that died in its turn).
@@ -52,59 +60,101 @@ local function take_turn(queue, ticket, join, lease_prefix, lease_ms)
   end
 end
 """
-# Claim the message id and, if it is new, join its user's queue: {-1} when seen before,
-# {0} when another message of the user goes first, {1, session} when it is our turn.
-_CLAIM = _TAKE_TURN + """
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {-1} end
-if take_turn(KEYS[2], ARGV[3], true, ARGV[4], ARGV[5]) == 0 then return {0} end
-return {1, redis.call('GET', KEYS[3])}
+# Our turn has come for a message (KEYS: marker, queue, session; ARGV: ticket, lease prefix,
+# lease ms). Whoever claimed the message before us queued ahead of us and has left the queue:
+# a marker still (or no longer) running means it died, and the message is ours; a finished or
+# deferred one is returned ({-1, marker}) and we leave. Ours: {1, session}.
+_OURS = """
+local function ours(marker, queue, session, ticket, lease_prefix, lease_ms)
+  local current = redis.call('GET', marker)
+  if current and string.sub(current, 1, #RUNNING) ~= RUNNING then
+    redis.call('LREM', queue, 1, ticket) redis.call('DEL', lease_prefix .. ticket)
+    return {-1, current}
+  end
+  redis.call('SET', marker, RUNNING .. ticket, 'PX', lease_ms)
+  return {1, redis.call('GET', session)}
+end
+""".replace("RUNNING", f"'{RUNNING_PREFIX}'")
+# A delivery arrives: {-1, marker} for a message already answered (or deferred); else it
+# joins the user's queue, claiming the message if nobody runs it: {0} to wait for the turn,
+# or what ``ours`` says when the turn is ours at once.
+_CLAIM = _TAKE_TURN + _OURS + """
+local current = redis.call('GET', KEYS[1])
+if current and string.sub(current, 1, #RUNNING) ~= RUNNING then return {-1, current} end
+if not current then redis.call('SET', KEYS[1], RUNNING .. ARGV[1], 'PX', ARGV[3]) end
+if take_turn(KEYS[2], ARGV[1], true, ARGV[2], ARGV[3]) == 0 then return {0} end
+return ours(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3])
+""".replace("RUNNING", f"'{RUNNING_PREFIX}'")
+# Already in the queue with a message: {0} while it is not our turn, else as ``ours``.
+_MESSAGE_TURN = _TAKE_TURN + _OURS + """
+if take_turn(KEYS[2], ARGV[1], false, ARGV[2], ARGV[3]) == 0 then return {0} end
+return ours(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3])
 """
-# Already in the queue: is it our turn now?
-_TURN = _TAKE_TURN + "return take_turn(KEYS[1], ARGV[1], false, ARGV[2], ARGV[3])"
-# Join the queue for work that is not a message (a wake-up): is it our turn already?
-_JOIN = _TAKE_TURN + "return take_turn(KEYS[1], ARGV[1], true, ARGV[2], ARGV[3])"
+# Work that is not a message (a wake-up): join the queue, or ask again; {1} when our turn.
+_JOIN = _TAKE_TURN + "return {take_turn(KEYS[1], ARGV[1], true, ARGV[2], ARGV[3])}"
+_TURN = _TAKE_TURN + "return {take_turn(KEYS[1], ARGV[1], false, ARGV[2], ARGV[3])}"
+# The heartbeat (KEYS: lease[, marker]; ARGV: running value, lease ms): renew the lease, and
+# the marker while it is ours; 0 when the lease had lapsed (the turn may have been taken).
+_KEEP = """
+if KEYS[2] and redis.call('GET', KEYS[2]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
+return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+"""
+# Mark our message deferred unless the reply arrived meanwhile (then return that reply).
+_DEFER = """
+local current = redis.call('GET', KEYS[1])
+if current == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return false end
+return current
+"""
 # Leave the queue, store the session the step left (or forget it), and store the reply
-# unless the budget already ran out (then the caller sends it itself).
+# unless the delivery has answered already (then mark it deferred: the caller sends it).
 _FINISH = """
 redis.call('LREM', KEYS[2], 1, ARGV[1])
 redis.call('DEL', ARGV[2] .. ARGV[1])
 if ARGV[6] == 'set' then redis.call('SET', KEYS[3], ARGV[7], 'EX', ARGV[8])
 elseif ARGV[6] == 'del' then redis.call('DEL', KEYS[3]) end
-if redis.call('GET', KEYS[1]) == ARGV[3] then
-  redis.call('SET', KEYS[1], ARGV[4], 'EX', ARGV[5]) return 1 end
-return 0
+if redis.call('GET', KEYS[1]) ~= ARGV[3] then return 0 end
+if ARGV[9] == '1' then redis.call('SET', KEYS[1], ARGV[10], 'EX', ARGV[5]) return 0 end
+redis.call('SET', KEYS[1], ARGV[4], 'EX', ARGV[5])
+return 1
 """
 # Leave the queue without a message's bookkeeping (a wake-up, or a cancelled turn).
 _LEAVE = "redis.call('LREM', KEYS[1], 1, ARGV[1]) redis.call('DEL', KEYS[2])"
-LEASE_PREFIX = "turn:"
 
 DeliverLater = Callable[[Inbound, Reply], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class Preloaded:
-    """The raw session read together with the claim (None: the user has no session)."""
-
-    raw: bytes | None
+Poll = Callable[[], Awaitable[list[Any]]]
 
 
 @dataclass(frozen=True)
 class Turn:
-    """One message's place in its conversation's queue (``turns:<conversation>``)."""
+    """One delivery's place in its conversation's queue (``turns:<conversation>``), and the
+    message's marker (``inbox:<channel>:<dedupe key>``; None for a wake-up)."""
 
     queue: str
     ticket: str
+    marker: str | None = None
 
     @property
     def lease(self) -> str:
         return LEASE_PREFIX + self.ticket
+
+    @property
+    def running(self) -> str:
+        return RUNNING_PREFIX + self.ticket
+
+
+@dataclass
+class _Delivery:
+    inbound: Inbound
+    turn: Turn
+    answered: bool = False  # the request got its answer ("success"): the reply goes out later
 
 
 class Inbox:
     """Each message costs two Redis scripts, on a pipelined connection: claim (the message
     id, a place in the user's queue and, when it is our turn, the session) and finish (leave
     the queue, store the session and the reply). The engine's step itself does no session
-    I/O."""
+    I/O. A turn that outlives a third of the lease adds a heartbeat every third of it."""
 
     def __init__(self, engine: Engine, redis: PipelinedRedis, deliver_later: DeliverLater, *,
                  budget: float, dedupe_ttl: int, turn_lease: float) -> None:
@@ -118,125 +168,133 @@ class Inbox:
         self._dedupe_ttl = dedupe_ttl
         self._lease_ms = int(turn_lease * 1000)
         self._claim = redis.script(_CLAIM)
-        self._turn = redis.script(_TURN)
+        self._message_turn = redis.script(_MESSAGE_TURN)
         self._join = redis.script(_JOIN)
+        self._turn = redis.script(_TURN)
+        self._keep = redis.script(_KEEP)
         self._finish = redis.script(_FINISH)
         self._leave_queue = redis.script(_LEAVE)
         self._defer = redis.script(_DEFER)
-        self._running: set[asyncio.Task[Reply]] = set()
+        self._running: set[asyncio.Task[Reply | None]] = set()
 
     async def deliver(self, inbound: Inbound) -> Reply | None:
         """The reply to send back now, or None for "success" (nothing now, maybe later)."""
-        key = f"inbox:{inbound.channel}:{inbound.dedupe_key}"
-        turn = Turn(f"turns:{inbound.conversation}", os.urandom(16).hex())
-        claimed = await self._claim(
-            keys=[key, turn.queue, self._sessions.key(inbound.conversation)],
-            args=[RUNNING, self._lease_ms, turn.ticket, LEASE_PREFIX, self._lease_ms])
+        marker = f"inbox:{inbound.channel}:{inbound.dedupe_key}"
+        turn = Turn(f"turns:{inbound.conversation}", os.urandom(16).hex(), marker)
+        session_key = self._sessions.key(inbound.conversation)
+        claimed = await self._claim(keys=[marker, turn.queue, session_key],
+                                    args=[turn.ticket, LEASE_PREFIX, self._lease_ms])
         if claimed[0] == -1:
-            return await self._reply_of_first(key)
-        preloaded = Preloaded(claimed[1] if len(claimed) > 1 else None) if claimed[0] else None
-        task = asyncio.create_task(self._process(inbound, key, turn, preloaded))
+            return _decode(claimed[1])
+        delivery = _Delivery(inbound, turn)
+        task = asyncio.create_task(self._process(delivery, claimed))
         self._running.add(task)
         task.add_done_callback(self._running.discard)
         done, _ = await asyncio.wait((task,), timeout=self._budget)  # never cancels the task
         if done:
             return task.result()
-        current = await self._defer(keys=[key], args=[RUNNING, DEFERRED, self._dedupe_ttl])
+        delivery.answered = True
+        current = await self._defer(keys=[marker], args=[turn.running, DEFERRED,
+                                                         self._dedupe_ttl])
         return _decode(current)
 
     @contextlib.asynccontextmanager
     async def hold(self, conversation: str) -> AsyncIterator[None]:
         """Take the conversation's turn, in arrival order, for work that is not a message."""
         turn = Turn(f"turns:{conversation}", os.urandom(16).hex())
-        at_head = await self._join(keys=[turn.queue],
-                                   args=[turn.ticket, LEASE_PREFIX, self._lease_ms])
+        args = [turn.ticket, LEASE_PREFIX, self._lease_ms]
+        joined = await self._join(keys=[turn.queue], args=args)
         try:
-            async with self._holding(turn, at_head=bool(at_head)):
+            async with self._holding(turn, joined,
+                                     lambda: self._turn(keys=[turn.queue], args=args)):
                 yield
         finally:
             await self._leave(turn)
 
-    async def drain(self, timeout: float = 10) -> None:
-        """Let messages still being processed finish (on shutdown)."""
+    async def drain(self, timeout: float) -> None:
+        """Let messages still being processed finish (on shutdown), within ``timeout`` s."""
         if self._running:
+            log.info("stopping: %d message(s) still in progress", len(self._running))
             await asyncio.wait(set(self._running), timeout=timeout)
 
-    async def _process(self, inbound: Inbound, key: str, turn: Turn,
-                       preloaded: Preloaded | None) -> Reply:
-        """Run the step in the user's turn; ``preloaded`` is the session read with the claim
-        when the turn was ours at once (else it is read once the turn comes)."""
+    async def _process(self, delivery: _Delivery, claimed: list[Any]) -> Reply | None:
+        """Wait for the turn and run the step in it; None when another delivery of the
+        message answered it (its reply, or nothing if it was deferred)."""
+        inbound, turn = delivery.inbound, delivery.turn
+        assert turn.marker is not None
+        keys = [turn.marker, turn.queue, self._sessions.key(inbound.conversation)]
+        args = [turn.ticket, LEASE_PREFIX, self._lease_ms]
         session_write = ("keep", "")
         try:
-            async with self._holding(turn, at_head=preloaded is not None):
-                session = (self._sessions.decode(preloaded.raw) if preloaded
-                           else await self._sessions.load(inbound.conversation))
+            async with self._holding(turn, claimed,
+                                     lambda: self._message_turn(keys=keys, args=args)) as ours:
+                if ours[0] == -1:
+                    return _decode(ours[1])
+                session = self._sessions.decode(ours[1] if len(ours) > 1 else None)
                 reply, after = await self._engine.step(inbound, session)
             session_write = ("del", "") if after is None else ("set", after.dumps())
         except Exception:
             log.exception("handling a %s message failed", inbound.channel)
             reply = SORRY
         stored = await self._finish(
-            keys=[key, turn.queue, self._sessions.key(inbound.conversation)],
-            args=[turn.ticket, LEASE_PREFIX, RUNNING,
+            keys=keys,
+            args=[turn.ticket, LEASE_PREFIX, turn.running,
                   DONE_PREFIX + json.dumps(reply.to_json(), ensure_ascii=False),
-                  self._dedupe_ttl, *session_write, self._sessions.ttl])
+                  self._dedupe_ttl, *session_write, self._sessions.ttl,
+                  "1" if delivery.answered else "0", DEFERRED])
         if not stored:
             await self._deliver_later(inbound, reply)
         return reply
 
     @contextlib.asynccontextmanager
-    async def _holding(self, turn: Turn, at_head: bool) -> AsyncIterator[None]:
-        """Wait for the turn and keep its lease alive; ``_finish`` gives the turn back."""
-        delay = 0.002
-        while not at_head:
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.05)
-            at_head = bool(await self._turn(keys=[turn.queue],
-                                            args=[turn.ticket, LEASE_PREFIX, self._lease_ms]))
-        # Most turns end long before a third of the lease: renew only if this one does not.
+    async def _holding(self, turn: Turn, answer: list[Any], poll: Poll
+                       ) -> AsyncIterator[list[Any]]:
+        """Wait until ``answer`` (of the script that queued us, then of ``poll``) says it is
+        our turn, and yield it; the heartbeat keeps the lease (and the marker once ours)
+        alive meanwhile. ``_finish`` or ``_leave`` gives the turn back."""
+        with self._heartbeat(turn):
+            try:
+                delay = 0.002
+                while answer[0] == 0:
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 0.05)
+                    answer = await poll()
+                yield answer
+            except asyncio.CancelledError:  # shutting down: not finished, but let others go
+                await self._leave(turn)
+                raise
+
+    @contextlib.contextmanager
+    def _heartbeat(self, turn: Turn) -> Iterator[None]:
+        """Most turns end long before a third of the lease: renew only if this one does not."""
         keeper: list[asyncio.Task[None]] = []
         timer = asyncio.get_running_loop().call_later(
-            self._lease_ms / 3000,
-            lambda: keeper.append(asyncio.create_task(self._keep_lease(turn.lease))))
+            self._lease_ms / 3000, lambda: keeper.append(asyncio.create_task(self._beat(turn))))
         try:
             yield
-        except asyncio.CancelledError:  # shutting down: not finished, but let the next go
-            await self._leave(turn)
-            raise
         finally:
             timer.cancel()
             for task in keeper:
                 task.cancel()
 
-    async def _leave(self, turn: Turn) -> None:
-        await self._leave_queue(keys=[turn.queue, turn.lease], args=[turn.ticket])
-
-    async def _keep_lease(self, key: str) -> None:
+    async def _beat(self, turn: Turn) -> None:
+        keys = [turn.lease] if turn.marker is None else [turn.lease, turn.marker]
         while True:
-            await self._redis.execute("PEXPIRE", key, self._lease_ms)
+            try:
+                if not await self._keep(keys=keys, args=[turn.running, self._lease_ms]):
+                    log.warning("a turn outlived its lease; another delivery may take it over")
+            except redis_errors.RedisError as exc:
+                log.warning("cannot renew a turn's lease: %s", exc)
             await asyncio.sleep(self._lease_ms / 3000)
 
-    async def _reply_of_first(self, key: str) -> Reply | None:
-        """A retry: wait (within the budget) for the first delivery's reply and repeat it."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._budget
-        while True:
-            current = await self._redis.execute("GET", key)
-            if current is None or _text(current) != RUNNING:
-                return _decode(current)
-            if loop.time() >= deadline:
-                return None
-            await asyncio.sleep(0.02)
-
-
-def _text(raw: bytes | str) -> str:
-    return raw.decode() if isinstance(raw, bytes) else raw
+    async def _leave(self, turn: Turn) -> None:
+        await self._leave_queue(keys=[turn.queue, turn.lease], args=[turn.ticket])
 
 
 def _decode(raw: bytes | str | None) -> Reply | None:
     if raw is None:
         return None
-    text = _text(raw)
+    text = raw.decode() if isinstance(raw, bytes) else raw
     if text.startswith(DONE_PREFIX):
         return Reply.from_json(json.loads(text[len(DONE_PREFIX):]))
     return None

@@ -122,5 +122,5 @@ async def running_services(settings: Settings,
 
         services = Services(settings, redis, redis_url, http, flows)
         stack.push_async_callback(services.pipelined_redis.aclose)
-        stack.push_async_callback(services.inbox.drain)
+        stack.push_async_callback(services.inbox.drain, settings.server.drain_timeout)
         yield services

@@ -1,5 +1,5 @@
 """Delivery on a real Redis: retries deduped, one user's messages in order, users in parallel,
-and the reply budget (answer nothing now, deliver later)."""
+the reply budget (answer nothing now, deliver later), and what a killed process leaves."""
 
 import asyncio
 import time
@@ -9,7 +9,7 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.engine import Engine
-from bot.inbox import SORRY, DeliverLater, Inbox
+from bot.inbox import RUNNING_PREFIX, SORRY, DeliverLater, Inbox
 from bot.messages import Inbound, InboundKind, Reply
 from bot.pipelined_redis import PipelinedRedis
 from bot.session import RedisSessionStore
@@ -172,7 +172,7 @@ async def test_past_the_budget_the_reply_is_delivered_later(
     probe.delay = 0.2
     assert await inbox.deliver(text("u1", "慢", 1)) is None  # "success" now
     assert await inbox.deliver(text("u1", "慢", 1)) is None  # a retry while it runs
-    await inbox.drain()
+    await inbox.drain(5)
     assert [(user, reply.text) for user, reply in later] == [("u1", "收到：慢")]
     assert await inbox.deliver(text("u1", "慢", 1)) is None  # a retry after it finished
     assert probe.heard == ["慢"]
@@ -209,3 +209,132 @@ async def test_a_turn_longer_than_its_lease_keeps_it(redis: Redis, pipelined_red
 
     assert [reply.text for reply in replies] == ["收到：一", "收到：二"]
     assert probe.most_at_once == 1
+
+
+# ---- crash safety: short claims, renewed while they run, taken over once their holder died --
+
+LEASE = 0.3  # seconds; the app's default is 4 (below WeChat's 5 s between tries)
+
+
+@pytest.fixture
+def short_lease(redis: Redis, pipelined_redis: PipelinedRedis, probe: Probe,
+                later: Later) -> Inbox:
+    return build_inbox(redis, pipelined_redis, probe, later, turn_lease=LEASE)
+
+
+async def left_by_a_killed_process(redis: Redis, user: str, msg_ids: list[int]) -> None:
+    """What a process killed while it ran (and queued) these messages of ``user`` leaves in
+    Redis: running markers and tickets whose leases its heartbeat renewed just before."""
+    for msg_id in msg_ids:
+        ticket = f"ticket-of-a-dead-process-{msg_id}"
+        await redis.rpush(f"turns:wechat:{user}", ticket)
+        await redis.set(f"turn:{ticket}", "1", px=int(LEASE * 1000))
+        await redis.set(f"inbox:wechat:msg:{msg_id}", RUNNING_PREFIX + ticket,
+                        px=int(LEASE * 1000))
+
+
+async def test_regression_dead_process_ticket_does_not_block_the_user(
+        short_lease: Inbox, probe: Probe, redis: Redis):
+    await start_probe(short_lease, "u1")
+    await left_by_a_killed_process(redis, "u1", [1])
+    started = time.monotonic()
+
+    reply = await short_lease.deliver(text("u1", "二", 2))
+
+    assert reply is not None and reply.text == "收到：二"
+    assert time.monotonic() - started < LEASE + 0.3
+    assert probe.heard == ["二"]
+
+
+async def test_a_retry_of_a_message_whose_process_died_runs_it(
+        short_lease: Inbox, probe: Probe, redis: Redis, later: Later):
+    """The retry finds the dead process's marker still alive: it waits its turn, then takes
+    the message over instead of waiting for a reply that never comes."""
+    await start_probe(short_lease, "u1")
+    await left_by_a_killed_process(redis, "u1", [1])
+
+    reply = await short_lease.deliver(text("u1", "一", 1))
+
+    assert reply is not None and reply.text == "收到：一"
+    assert probe.heard == ["一"]
+    assert await short_lease.deliver(text("u1", "一", 1)) == reply  # a third try: same reply
+    assert probe.heard == ["一"] and later == []
+
+
+async def test_a_retry_after_the_dead_claim_lapsed_runs_the_message(
+        short_lease: Inbox, probe: Probe, redis: Redis):
+    await start_probe(short_lease, "u1")
+    await left_by_a_killed_process(redis, "u1", [1])
+    await asyncio.sleep(LEASE + 0.05)  # WeChat's next try comes after the claim lapsed
+    assert await redis.get("inbox:wechat:msg:1") is None
+
+    reply = await short_lease.deliver(text("u1", "一", 1))
+
+    assert reply is not None and reply.text == "收到：一"
+    assert probe.heard == ["一"]
+
+
+async def test_retries_after_a_crash_keep_the_users_order(short_lease: Inbox, probe: Probe,
+                                                          redis: Redis):
+    await start_probe(short_lease, "u1")
+    words = ["一", "二", "三", "四"]
+    await left_by_a_killed_process(redis, "u1", [1, 2, 3, 4])
+
+    replies = await arriving([text("u1", w, n) for n, w in enumerate(words, 1)], short_lease)
+
+    assert [reply.text for reply in replies] == [f"收到：{w}" for w in words]
+    assert probe.heard == words
+
+
+async def test_a_taken_over_message_past_the_budget_is_delivered_later(
+        redis: Redis, pipelined_redis: PipelinedRedis, probe: Probe, later: Later):
+    """The retry answers "success" while it still waits for the dead claim to lapse, so the
+    reply it then makes goes out as a push, once, and later tries are not run again."""
+    inbox = build_inbox(redis, pipelined_redis, probe, later, budget=LEASE / 3,
+                        turn_lease=LEASE)
+    await start_probe(inbox, "u1")
+    await left_by_a_killed_process(redis, "u1", [1])
+
+    assert await inbox.deliver(text("u1", "一", 1)) is None
+    await inbox.drain(5)
+
+    assert [(user, reply.text) for user, reply in later] == [("u1", "收到：一")]
+    assert await inbox.deliver(text("u1", "一", 1)) is None
+    await inbox.drain(5)
+    assert probe.heard == ["一"] and len(later) == 1
+
+
+async def test_a_message_running_past_its_lease_is_not_run_again_by_a_retry(
+        short_lease: Inbox, probe: Probe, redis_url: str, later: Later):
+    """The heartbeat renews the marker with the lease, while the message waits for its turn
+    and while it runs: a retry elsewhere after the lease waits for the reply."""
+    elsewhere_redis = Redis.from_url(redis_url)
+    elsewhere_pipe = PipelinedRedis(redis_url, timeout=3)
+    elsewhere = build_inbox(elsewhere_redis, elsewhere_pipe, probe, later, turn_lease=LEASE)
+    try:
+        await start_probe(short_lease, "u1")
+        probe.delay = 2 * LEASE
+        first = asyncio.create_task(short_lease.deliver(text("u1", "一", 1)))
+        await asyncio.sleep(0.01)
+        queued = asyncio.create_task(short_lease.deliver(text("u1", "二", 2)))
+        await asyncio.sleep(1.5 * LEASE)  # both claims have outlived one lease
+
+        retries = await asyncio.gather(elsewhere.deliver(text("u1", "一", 1)),
+                                       elsewhere.deliver(text("u1", "二", 2)))
+
+        assert retries == [await first, await queued]
+        assert [reply.text for reply in retries] == ["收到：一", "收到：二"]
+        assert probe.heard == ["一", "二"]
+    finally:
+        await elsewhere_pipe.aclose()
+        await elsewhere_redis.aclose()
+
+
+async def test_a_wake_up_holding_the_turn_past_its_lease_keeps_it(short_lease: Inbox,
+                                                                  probe: Probe):
+    await start_probe(short_lease, "u1")
+    async with short_lease.hold("wechat:u1"):
+        message = asyncio.create_task(short_lease.deliver(text("u1", "一", 1)))
+        await asyncio.sleep(2 * LEASE)
+        assert not message.done() and probe.heard == []
+    assert (await message).text == "收到：一"
