@@ -134,7 +134,8 @@ class SessionConfig:
 
     def check(self) -> None:
         _require(self.ttl > 0, "session.ttl", "must be positive")
-        _require(self.turn_lease > 0, "session.turn_lease", "must be positive")
+        _require(0 < self.turn_lease < 5, "session.turn_lease", "must be between 0 and 5 "
+                 "seconds (a dead process's claim must lapse before WeChat's next try)")
 
 
 @dataclass(frozen=True)

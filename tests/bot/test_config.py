@@ -55,6 +55,7 @@ def test_environment_overrides_are_coerced_to_the_declared_types(tmp_path: Path)
     ({"BOT__SERVER__PORT": "70000"}, "server.port"),
     ({"BOT__JOBS__IN_PROCESS": "maybe"}, "BOT__JOBS__IN_PROCESS"),
     ({"BOT__WECHAT__REPLY_BUDGET": "6"}, "wechat.reply_budget"),
+    ({"BOT__SESSION__TURN_LEASE": "30"}, "session.turn_lease"),
     ({"BOT__REDIS__TIMEOUT": "0"}, "redis.timeout"),
     ({"BOT__WECHAT__TOKNE": "x"}, "wechat.tokne"),
     ({"BOT__WEBCHAT__TOKEN": "x"}, "[webchat]"),
