@@ -21,7 +21,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from types import TracebackType
 
@@ -161,7 +161,7 @@ class EmbeddedRedis:
             log.info("the embedded Redis in %s is run by another process; using it", directory)
             return self
         try:
-            for pid in _redis_servers_in(directory):
+            for pid in [pid for pid, _, cwd in processes({"redis-server"}) if cwd == directory]:
                 log.warning("stopping redis-server %d left running on %s", pid, directory)
                 await _shut_down(pid, self._server.socket_path, timeout=10.0)
             await self._server.start()
@@ -233,18 +233,19 @@ def _try_lock(path: Path) -> int | None:
     return descriptor
 
 
-def _redis_servers_in(directory: Path) -> list[int]:
-    """Live redis-server processes working in ``directory`` (Linux /proc; elsewhere none)."""
+def processes(names: Collection[str]) -> list[tuple[int, str, Path]]:
+    """(pid, name, working dir) of live processes with one of these names (Linux /proc;
+    elsewhere none)."""
     found = []
     with contextlib.suppress(FileNotFoundError):
         for entry in os.scandir("/proc"):
-            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            if not entry.name.isdigit():
                 continue
             try:
-                if (Path(entry.path, "comm").read_text().strip() == "redis-server"
-                        and Path(os.readlink(Path(entry.path, "cwd"))) == directory
-                        and _alive(int(entry.name))):
-                    found.append(int(entry.name))
+                name = Path(entry.path, "comm").read_text().strip()
+                if name in names and _alive(int(entry.name)):
+                    cwd = Path(os.readlink(Path(entry.path, "cwd")))
+                    found.append((int(entry.name), name, cwd))
             except OSError:  # gone meanwhile, or not ours to inspect
                 continue
     return found

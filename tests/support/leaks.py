@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.redis_server import processes
+
 SERVERS = frozenset({"redis-server", "postgres"})
 GRACE = 2.0  # seconds a server being stopped gets to exit before it counts as left running
 _RUN_ROOT = pytest.StashKey[Path]()
@@ -37,29 +39,14 @@ def run_root(config: pytest.Config) -> Path:
 def servers_in(directories: list[Path]) -> list[tuple[int, str, Path]]:
     """(pid, name, working dir) of live redis-server and postgres processes working in
     ``directories``."""
-    found = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            name = Path(entry.path, "comm").read_text().strip()
-            if name not in SERVERS:
-                continue
-            cwd = Path(os.readlink(Path(entry.path, "cwd")))
-            state = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:  # gone meanwhile, or not ours to inspect
-            continue
-        if state != "Z" and any(cwd.is_relative_to(directory) for directory in directories):
-            found.append((int(entry.name), name, cwd))
-    return found
+    return [(pid, name, cwd) for pid, name, cwd in processes(SERVERS)
+            if any(cwd.is_relative_to(directory) for directory in directories)]
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_sessionfinish(session: pytest.Session) -> object:
     """After every other finisher (session fixtures are torn down by then)."""
     result = yield
-    if not Path("/proc").is_dir():
-        return result
     directories = [session.config._tmp_path_factory.getbasetemp()]  # type: ignore[attr-defined]
     if _RUN_ROOT in session.config.stash:
         directories.append(session.config.stash[_RUN_ROOT])
