@@ -51,10 +51,14 @@ async def open_database(url: str) -> None:
     # Connect first: aerich connects only when Tortoise is not yet initialised, and a context
     # closed by close_database still counts as initialised (a second open would then fail).
     await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
-    if is_postgres(url):
-        await migrate(url)
-    else:
-        await Tortoise.generate_schemas(safe=True)
+    try:
+        if is_postgres(url):
+            await migrate(url)
+        else:
+            await Tortoise.generate_schemas(safe=True)
+    except BaseException:  # e.g. the server is unreachable: leave no half-open context
+        await close_database()
+        raise
 
 
 async def migrate(url: str) -> list[str]:

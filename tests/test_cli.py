@@ -155,6 +155,8 @@ def test_an_unreachable_database_is_one_line_not_a_traceback(environ: Callable[.
     [line] = capsys.readouterr().err.splitlines()
     assert line.startswith("migrate failed: ConnectionRefusedError: ")
     assert SECRET not in line
+    environ(BOT__DATABASE__URL="")  # the failed attempt left no half-open ORM context
+    assert main(["migrate"]) == 0
 
 
 @pytest.mark.parametrize(("key", "value"), [
