@@ -44,6 +44,7 @@ from bot.integrations.alipay import SANDBOX_GATEWAY_PATH
 from bot.sandbox.alipay import PRESS_PATH
 from flows.violation_list import NO_MATCH
 from tests.support.privacy import FULL_ID, FULL_PHONE, FULL_VIN, ScannedUser
+from tests.support.queries import query_licence, query_vehicle
 from tests.support.registration import (
     REGISTERED,
     face_check,
@@ -147,20 +148,6 @@ async def _register_after_three_failed_face_checks(harness, user: ScannedUser) -
     return await user.send(await sms_code(harness, LI_NA.phone))
 
 
-async def _query_vehicle(user: ScannedUser, plate_type: str, plate: str, vin6: str) -> str:
-    await user.click("QUERY_VEHICLE")
-    await user.send(plate_type)
-    await user.send(plate)
-    return await user.send(vin6)
-
-
-async def _query_licence(user: ScannedUser, name: str, number: str, file_number: str) -> str:
-    await user.click("QUERY_LICENCE")
-    await user.send(name)
-    await user.send(number)
-    return await user.send(file_number)
-
-
 async def _journeys(harness) -> None:
     """Registration both ways, both queries, their failure paths and My account."""
     zhang = ScannedUser(harness.user("openid-zhang"), secrets=(ZHANG_WEI.name,))
@@ -171,12 +158,12 @@ async def _journeys(harness) -> None:
     assert "我的账户" in await zhang.click("MY_ACCOUNT")
 
     erin = ScannedUser(harness.user("openid-erin"), secrets=tuple(SECRETS))
-    assert CAR.plate_number in await _query_vehicle(erin, "2", CAR.plate_number, CAR.vin[-6:])
-    assert "驾驶证号：" in await _query_licence(erin, WANG_QIANG.name, WANG_QIANG.id_number,
+    assert CAR.plate_number in await query_vehicle(erin, CAR.plate_number, CAR.vin[-6:])
+    assert "驾驶证号：" in await query_licence(erin, WANG_QIANG.name, WANG_QIANG.id_number,
                                             WANG_QIANG.file_number)
-    assert NO_MATCH in await _query_licence(erin, LIU_YANG.name, LIU_YANG.id_number,
+    assert NO_MATCH in await query_licence(erin, LIU_YANG.name, LIU_YANG.id_number,
                                             "500100999999")
-    wrong_vins = [await _query_vehicle(harness_user, "1", TRUCK.plate_number, "000000")
+    wrong_vins = [await query_vehicle(harness_user, TRUCK.plate_number, "000000", plate_type="1")
                   for harness_user in (ScannedUser(harness.user(f"openid-guess-{n}"))
                                        for n in range(6))]
     assert NO_MATCH in wrong_vins[0] and "临时保护" in wrong_vins[-1]  # the plate is paused

@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.lockout import LockoutPolicy, TargetKind, pause_end, pause_notice, target_pause_notice
 from flows.violation_list import NO_MATCH
 from tests.support.privacy import ScannedUser
+from tests.support.queries import query_licence, query_vehicle
 from tests.support.records import BEIJING, make_licence, make_vehicle, make_violation
 
 POLICY = LockoutPolicy(limit=5, target_limit=5, window=3600, pause=3600)
@@ -67,20 +68,6 @@ def settings(settings: Settings, query_overrides: dict) -> Settings:
 @pytest.fixture
 def carol(harness) -> ScannedUser:
     return ScannedUser(harness.user("openid-carol"))
-
-
-async def query_vehicle(user: ScannedUser, plate: str, vin6: str) -> str:
-    await user.click("QUERY_VEHICLE")
-    await user.send("2")
-    await user.send(plate)
-    return await user.send(vin6)
-
-
-async def query_licence(user: ScannedUser, name: str, number: str, file_number: str) -> str:
-    await user.click("QUERY_LICENCE")
-    await user.send(name)
-    await user.send(number)
-    return await user.send(file_number)
 
 
 async def test_five_failed_matches_pause_every_query_journey(harness, carol):

@@ -3,6 +3,7 @@ import json
 import logging
 import sys
 import traceback
+from collections.abc import Iterator
 from urllib.parse import quote, quote_plus
 
 import pytest
@@ -11,6 +12,19 @@ from bot.masking import PersonalDataFilter, mask_id_number, mask_name, mask_phon
 
 ID = "11010519491231002X"
 VIN = "1M8GDM9AXKP042788"
+
+
+@pytest.fixture
+def masked_log() -> Iterator[tuple[logging.Logger, io.StringIO]]:
+    """A logger whose handler writes through the filter into a string."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(PersonalDataFilter())
+    logger = logging.getLogger("tests.bot.masking")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield logger, stream
+    logger.removeHandler(handler)
 
 
 def test_id_and_licence_numbers_keep_first_and_last_four():
@@ -109,17 +123,9 @@ def test_filter_leaves_clean_records_untouched():
     assert record.msg == "plate %s" and record.args == args
 
 
-def test_filter_on_a_handler_masks_what_is_written():
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.addFilter(PersonalDataFilter())
-    logger = logging.getLogger("tests.bot.masking")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
-        logger.info("registered %s phone %s", ID, "13812345678")
-    finally:
-        logger.removeHandler(handler)
+def test_filter_on_a_handler_masks_what_is_written(masked_log):
+    logger, stream = masked_log
+    logger.info("registered %s phone %s", ID, "13812345678")
     assert stream.getvalue() == "registered 1101**********002X phone 138****5678\n"
 
 
@@ -199,20 +205,13 @@ def test_what_users_type_is_hidden_whole(text, expected):
     assert scrub(text) == expected
 
 
-def test_regression_traceback_text_is_scrubbed():
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.addFilter(PersonalDataFilter())
-    logger = logging.getLogger("tests.bot.masking.traceback")
-    logger.addHandler(handler)
+def test_regression_traceback_text_is_scrubbed(masked_log):
+    logger, stream = masked_log
     try:
-        try:
-            raise ValueError(f"bad body b'<Content>{NAME}</Content>' from {NAME} {ID} {PHONE}")
-        except ValueError:
-            logger.exception("request failed")
-        logger.warning("where %s was", PHONE, stack_info=True)
-    finally:
-        logger.removeHandler(handler)
+        raise ValueError(f"bad body b'<Content>{NAME}</Content>' from {NAME} {ID} {PHONE}")
+    except ValueError:
+        logger.exception("request failed")
+    logger.warning("where %s was", PHONE, stack_info=True)
     written = stream.getvalue()
     assert "Traceback (most recent call last)" in written and "Stack (most recent" in written
     assert "ValueError: bad body b'<Content>***</Content>' from 欧*** 1101**********002X" in written
