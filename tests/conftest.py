@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import uvloop
@@ -21,6 +22,9 @@ from tests.support.leaks import (
     run_root,
 )
 from tests.support.servers import postgres_missing, postgres_server
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser
 
 
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item):
@@ -129,3 +133,23 @@ async def _empty_postgres_tables() -> None:
     if rows:
         names = ", ".join(f'"{row["tablename"]}"' for row in rows)
         await conn.execute_script(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    """One headless system chromium per run (tests/support/browser.py); tests open a fresh
+    context each, which is cheap, instead of a browser each, which is not."""
+    from tests.support.browser import FLAGS, chromium_missing, chromium_path
+
+    reason = chromium_missing()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the browser tests: {reason}")
+        pytest.skip(reason)
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=chromium_path(),
+                                                    headless=True, args=list(FLAGS))
+        yield launched
+        await launched.close()
