@@ -131,9 +131,11 @@ class WeChatConfig:
 class SessionConfig:
     ttl: int
     turn_lease: float
+    pending_lifetime: int
 
     def check(self) -> None:
         _require(self.ttl > 0, "session.ttl", "must be positive")
+        _require(self.pending_lifetime > 0, "session.pending_lifetime", "must be positive")
         _require(0 < self.turn_lease < 5, "session.turn_lease", "must be between 0 and 5 "
                  "seconds (a dead process's claim must lapse before WeChat's next try)")
 
