@@ -3,6 +3,7 @@
 MODEL_MODULES = [
     "models.licence",
     "models.outbox",
+    "models.pending",
     "models.user",
     "models.vehicle",
     "models.verification",
