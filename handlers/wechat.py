@@ -37,11 +37,21 @@ return 0
 
 @routes.get("/wechat")
 async def handshake(request: web.Request) -> web.Response:
+    """The console's URL check: echo echostr. Its stamp is remembered like a message's, so
+    its query string cannot carry a message later (the console's own repeat still passes)."""
     services = request.app[SERVICES]
+    echostr = request.query.get("echostr", "")
     try:
-        return web.Response(text=services.wechat.handshake(request.query, time.time()))
+        stamp = services.wechat.authenticate(request.query, time.time())
+        if not await _first_or_retry(services.pipelined_redis, stamp,
+                                     b"GET /wechat\n" + echostr.encode()):
+            raise Forbidden("a signed query string reused with another request")
     except Forbidden as exc:
         return _forbidden(exc)
+    except RedisError:
+        log.warning("Redis unavailable during the WeChat URL check")
+        return web.Response(status=503, text="service unavailable")
+    return web.Response(text=echostr)
 
 
 @routes.post("/wechat")
@@ -61,16 +71,29 @@ async def receive(request: web.Request) -> web.Response:
     if len(body) > limit:
         log.warning("dropped a WeChat body over %d bytes", limit)
         return web.Response(body=NO_REPLY)
+    now = time.time()
     try:
-        envelope = services.wechat.parse(request.query, body, time.time())
+        # Remembered before the body is parsed: a stamp whose first body was unreadable or
+        # refused must not carry another one.
+        stamp = services.wechat.authenticate(request.query, now)
+        first = await _first_or_retry(services.pipelined_redis, stamp, body)
+    except Forbidden as exc:
+        return _forbidden(exc)
+    except RedisError:
+        log.exception("Redis unavailable while handling a WeChat message")
+        first = None  # unknown: the message is not processed, only answered SORRY below
+    if first is False:
+        return _forbidden(Forbidden("a signed query string reused with another body"))
+    try:
+        envelope = services.wechat.parse(request.query, body, now)
     except Forbidden as exc:
         return _forbidden(exc)
     except Malformed as exc:
         log.warning("unreadable WeChat message: %s", exc)
         return web.Response(body=NO_REPLY)
+    if first is None:
+        return _xml(services.wechat.render(envelope, SORRY))
     try:
-        if not await _first_or_retry(services.pipelined_redis, envelope.stamp, body):
-            return _forbidden(Forbidden("a signed query string reused with another body"))
         kind = envelope.inbound.kind
         if kind is InboundKind.UNSUBSCRIBE:
             return web.Response(body=NO_REPLY)

@@ -95,13 +95,8 @@ class WeChatChannel:
         self._mode = mode
         self._window = window
 
-    def handshake(self, query: Mapping[str, str], now: float) -> str:
-        """The echostr to return for the console's URL check, if signed and fresh."""
-        self._authenticate(query, now)
-        return query.get("echostr", "")
-
     def parse(self, query: Mapping[str, str], body: bytes, now: float) -> Envelope:
-        stamp = self._authenticate(query, now)
+        stamp = self.authenticate(query, now)
         encrypted = query.get("encrypt_type") == "aes"
         if encrypted and self._mode == "plain":
             raise Forbidden("an encrypted body in plain message mode")
@@ -123,9 +118,11 @@ class WeChatChannel:
             xml = self._crypto.encrypt_message(xml, secrets.token_hex(8), str(int(time.time())))
         return xml.encode() if isinstance(xml, str) else xml
 
-    def _authenticate(self, query: Mapping[str, str], now: float) -> Stamp:
+    def authenticate(self, query: Mapping[str, str], now: float) -> Stamp:
         """Signed by our token, with a timestamp within the window of ``now`` and a nonce
-        (without both, the signature is sha1 of the token alone: valid forever)."""
+        (without both, the signature is sha1 of the token alone: valid forever). The handler
+        remembers the stamp of every request that passes, the console's URL check (GET) and
+        unreadable bodies too, so a signed query string is never reused with another body."""
         timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
         if not (_is_number(timestamp, 12) and 0 < len(nonce) <= MAX_NONCE):
             raise Forbidden("no timestamp or nonce, or a malformed one")

@@ -182,7 +182,7 @@ async def test_regression_query_string_replayed_with_other_body_is_refused(
     first = await harness.client.post("/wechat", params=query, data=body)
     assert said(alice.content(await first.read())) == "收到：你好"
     for forged in (alice.text_xml("转账"), harness.user("openid-mallory").text_xml("你好"),
-                   alice.event_xml("CLICK", guide.FLOW.click_key)):
+                   alice.event_xml("CLICK", guide.CLICK_KEY)):
         response = await harness.client.post("/wechat", params=query, data=forged)
         assert (response.status, await response.text()) == (403, "forbidden")
     retry = await harness.client.post("/wechat", params=query, data=body)  # WeChat's own retry
@@ -201,6 +201,38 @@ async def test_an_encrypted_query_string_replayed_with_other_body_is_refused(har
     _, other = alice.request(alice.event_xml("CLICK", PROBE_KEY))  # its own msg_signature
     assert (await harness.client.post("/wechat", params=query, data=other)).status == 403
     assert probe.starts == 1
+
+
+async def test_regression_handshake_query_string_reused_for_a_message_is_refused(
+        harness: Harness, redis: Redis, probe: Probe):
+    """The console's URL check (GET) left its (timestamp, nonce) unremembered, so its signed
+    query string, copied within the window, carried any message body once as a POST."""
+    query = signed(harness.settings.wechat.token)
+    first = await harness.client.get("/wechat", params=query | {"echostr": "4711"})
+    assert (first.status, await first.text()) == (200, "4711")
+    click = harness.user().event_xml("CLICK", PROBE_KEY)
+    response = await post_signed(harness, query, click)
+    assert (response.status, await response.text()) == (403, "forbidden")
+    assert probe.starts == 0
+    assert await untouched(redis)
+    again = await harness.client.get("/wechat", params=query | {"echostr": "4711"})
+    assert (again.status, await again.text()) == (200, "4711")  # the console may ask again
+
+
+async def test_regression_query_string_of_an_unreadable_body_reused_is_refused(
+        harness: Harness, redis: Redis, probe: Probe):
+    """A signed request whose body could not be read (or decrypted) left its (timestamp,
+    nonce) unremembered, so the same query string then carried any other body."""
+    alice = harness.user(encrypted=True)
+    query, _ = alice.request(alice.event_xml("CLICK", PROBE_KEY))
+    answer = await harness.client.post("/wechat", params=query, data=b"this is not XML")
+    assert (answer.status, await answer.read()) == (200, b"success")
+    plain = {key: value for key, value in query.items()
+             if key not in ("encrypt_type", "msg_signature")}
+    response = await post_signed(harness, plain, alice.event_xml("CLICK", PROBE_KEY))
+    assert (response.status, await response.text()) == (403, "forbidden")
+    assert probe.starts == 0
+    assert await untouched(redis)
 
 
 # ---- bad input ------------------------------------------------------------------------------
@@ -318,7 +350,7 @@ async def test_regression_two_events_in_one_second_are_two(harness: Harness, pro
     alice = harness.user()
     created = int(time.time())
     first = await alice.post(alice.event_xml("CLICK", PROBE_KEY, create_time=created))
-    second = await alice.post(alice.event_xml("CLICK", guide.FLOW.click_key,
+    second = await alice.post(alice.event_xml("CLICK", guide.CLICK_KEY,
                                               create_time=created))
     assert said(first.text) == "请说话"
     assert GUIDE_PROMPT in second.text
@@ -412,10 +444,10 @@ async def outbox_texts(harness: Harness, openid: str, *, count: int,
 async def test_a_journey_resumes_after_a_restart(settings: Settings, redis: Redis):
     """Two app instances one after the other on one Redis: the session is all that survives."""
     async with running_harness(settings) as first:
-        assert GUIDE_PROMPT in await first.user().click(guide.FLOW.click_key)
+        assert GUIDE_PROMPT in await first.user().click(guide.CLICK_KEY)
     async with running_harness(settings) as second:
         reply = await second.user().send("1")
-    assert next(iter(guide.TOPICS.values())) in reply  # the guide's first topic, answered
+    assert guide.JOURNEYS[ALL_FLOWS[0].name] in reply  # the guide's first topic, answered
 
 
 # ---- slow and broken bodies -----------------------------------------------------------------

@@ -51,10 +51,12 @@ def parse(xml: str | bytes, on: WeChatChannel = channel) -> Envelope:
     return on.parse(signed(TOKEN), xml.encode() if isinstance(xml, str) else xml, time.time())
 
 
-def test_the_handshake_echoes_only_when_signed():
-    assert channel.handshake(signed(TOKEN) | {"echostr": "4711"}, time.time()) == "4711"
+def test_only_requests_signed_with_our_token_are_authentic():
+    query = signed(TOKEN)
+    stamp = channel.authenticate(query, time.time())
+    assert stamp.key == f"wechat:stamp:{query['timestamp']}:{query['nonce']}"
     with pytest.raises(Forbidden):
-        channel.handshake(signed("another-token") | {"echostr": "4711"}, time.time())
+        channel.authenticate(signed("another-token"), time.time())
 
 
 # ---- freshness ------------------------------------------------------------------------------
@@ -73,14 +75,14 @@ def test_regression_timestamp_from_2001_is_refused(query: dict[str, str]):
     with pytest.raises(Forbidden):
         channel.parse(query, TEXT.encode(), NOW)
     with pytest.raises(Forbidden):
-        channel.handshake(query | {"echostr": "4711"}, NOW)
+        channel.authenticate(query, NOW)
 
 
 @pytest.mark.parametrize("offset", [-WINDOW, -1, 0, 1, WINDOW])
 def test_a_timestamp_within_the_window_either_way_is_accepted(offset: int):
     query = signed(TOKEN, NOW + offset)
     assert channel.parse(query, TEXT.encode(), NOW).inbound.text == "你好"
-    assert channel.handshake(query | {"echostr": "4711"}, NOW) == "4711"
+    assert channel.authenticate(query, NOW).fresh_for == WINDOW + offset + 1
 
 
 def test_regression_empty_timestamp_and_nonce_is_refused():
@@ -90,7 +92,7 @@ def test_regression_empty_timestamp_and_nonce_is_refused():
         with pytest.raises(Forbidden):
             channel.parse(partial, TEXT.encode(), NOW)
         with pytest.raises(Forbidden):
-            channel.handshake(partial | {"echostr": "4711"}, NOW)
+            channel.authenticate(partial, NOW)
 
 
 @pytest.mark.parametrize("timestamp", [
