@@ -235,7 +235,7 @@ ZHANG_WEI = DemoPerson("张伟", with_id_check("50010319900307421"), "5001001234
 LI_NA = DemoPerson("李娜", with_id_check("50011219880615322"), "500100234567", "13983002345",
                    LicenceClass.C1, LicenceStatus.NORMAL, 10, "10 points: 3 more are refused")
 WANG_QIANG = DemoPerson("王强", with_id_check("50010619750211123"), "500100345678",
-                        "13983003456", LicenceClass.A2, LicenceStatus.NORMAL, 2,
+                        "13983003456", LicenceClass.A2, LicenceStatus.NORMAL, 6,
                         "A2 licence: no points online")
 LIU_YANG = DemoPerson("刘洋", with_id_check("50010819920923451"), "500100456789", "13983004567",
                       LicenceClass.C1, LicenceStatus.NORMAL, 11, "11 points: 1 more reaches 12")
@@ -260,13 +260,19 @@ TRUCK = DemoVehicle(PlateType.LARGE, "渝B23456", with_vin_check("LZZ1BLSJ0KA246
 LIU_YANG_CAR = DemoVehicle(PlateType.SMALL, "渝A6M789", with_vin_check("LFV2A21K0L3112233"),
                            VehicleKind.SMALL_CAR, LIU_YANG, LIU_YANG.phone,
                            "1 point would reach 12")
+ZHAO_MIN_CAR = DemoVehicle(PlateType.SMALL, "渝A5N246", with_vin_check("LFV3A23K0M3864209"),
+                           VehicleKind.SMALL_CAR, ZHAO_MIN, ZHAO_MIN.phone,
+                           "drunk driving: 12 points, licence suspended")
 MOTORCYCLE = DemoVehicle(PlateType.ORDINARY_MOTORCYCLE, "渝A8E321",
                          with_vin_check("LC6PCJ2X0M0135790"), VehicleKind.MOTORCYCLE, CHEN_JING,
                          CHEN_JING.phone, "motorcycle; owner's licence expired")
 BUS = DemoVehicle(PlateType.LARGE_NEW_ENERGY, "渝A02345D", with_vin_check("LZYTBGBW0R1097531"),
                   VehicleKind.LARGE_CAR, "重庆两江公共交通有限公司", "13983009999",
                   "large new-energy plate, owned by a company")
-DEMO_VEHICLES = (CAR, NEW_ENERGY_CAR, TRUCK, LIU_YANG_CAR, MOTORCYCLE, BUS)
+DEMO_VEHICLES = (CAR, NEW_ENERGY_CAR, TRUCK, LIU_YANG_CAR, MOTORCYCLE, BUS, ZHAO_MIN_CAR)
+# Every fixed licence's points cycle began this many days ago, so its points are the sum of
+# its decisions since then (DEMO_VIOLATIONS; tests/bot/test_demo_data.py checks it).
+DEMO_CYCLE_DAYS = 150
 
 _N, _O, _G = ViolationKind.NON_ON_SITE, ViolationKind.ON_SITE, ViolationKind.GENERAL
 _U, _P, _D = ViolationState.UNPROCESSED, ViolationState.PROCESSED_UNPAID, ViolationState.PAID
@@ -290,6 +296,15 @@ DEMO_VIOLATIONS = (
     DemoViolation(MOTORCYCLE, "1344", _N, _U, 7),
     DemoViolation(BUS, "1039", _N, _U, 3),
     DemoViolation(BUS, "1625", _N, _U, 14),
+    # Decisions that make up the points of 李娜 (10), 刘洋 (11) and 赵敏 (12); after the
+    # documented decision numbers, which therefore stay the same.
+    DemoViolation(NEW_ENERGY_CAR, "1101", _N, _D, 40, 35),
+    DemoViolation(NEW_ENERGY_CAR, "1344", _N, _D, 60, 55),
+    DemoViolation(NEW_ENERGY_CAR, "1625", _N, _D, 100, 95),
+    DemoViolation(LIU_YANG_CAR, "1240", _N, _D, 50, 45),
+    DemoViolation(LIU_YANG_CAR, "1352", _N, _D, 70, 65),
+    DemoViolation(LIU_YANG_CAR, "1625", _N, _D, 120, 110),
+    DemoViolation(ZHAO_MIN_CAR, "1711", _G, _D, 90, 85),
 )
 
 # ---- generation -----------------------------------------------------------------------------
@@ -372,17 +387,25 @@ class DemoData:
 
     # -- licences
 
-    def _licence(self, person: DemoPerson) -> Row:
+    def _licence(self, person: DemoPerson, cycle_start: date | None = None) -> Row:
+        """A licence row; ``cycle_start``, when given, fixes the current points cycle (the
+        validity then follows from it), else validity is drawn and the cycle follows."""
         period = self.rng.choice((6, 10))
-        if person.status is LicenceStatus.EXPIRED:
+        if cycle_start is not None:  # an anniversary of valid_from; an expired one is past
+            years = period if person.status is LicenceStatus.EXPIRED else self.rng.randint(
+                1, period - 1)
+            valid_from = _add_years(cycle_start, -years)
+            valid_to = _add_years(valid_from, period)
+        elif person.status is LicenceStatus.EXPIRED:
             valid_to = self.today - timedelta(days=self.rng.randint(1, 400))
         else:
             valid_to = self.today + timedelta(days=self.rng.randint(30, period * 365 - 30))
-        valid_from = _add_years(valid_to, -period)
-        # The 12-month points cycle restarts on every anniversary of the licence.
-        cycle_start = _add_years(valid_from, self.today.year - valid_from.year)
-        if cycle_start > self.today:
-            cycle_start = _add_years(cycle_start, -1)
+        if cycle_start is None:
+            valid_from = _add_years(valid_to, -period)
+            # The 12-month points cycle restarts on every anniversary of the licence.
+            cycle_start = _add_years(valid_from, self.today.year - valid_from.year)
+            if cycle_start > self.today:
+                cycle_start = _add_years(cycle_start, -1)
         return {"number": person.id_number, "file_number": person.file_number,
                 "holder_name": person.name, "holder_phone": person.phone,
                 "licence_class": person.licence_class, "issuing_authority": ISSUING_AUTHORITY,
@@ -391,7 +414,7 @@ class DemoData:
 
     def _demo_licence(self, person: DemoPerson) -> Row:
         self.taken.update((person.id_number, person.file_number))
-        return self._licence(person)
+        return self._licence(person, self.today - timedelta(days=DEMO_CYCLE_DAYS))
 
     def _random_licence(self) -> Row:
         rng = self.rng

@@ -127,6 +127,21 @@ async def test_the_fixed_identities_can_be_typed_in() -> None:
         assert decision.state is ViolationState.PROCESSED_UNPAID
 
 
+@pytest.mark.usefixtures("database")
+async def test_regression_demo_licence_points_agree_with_their_decisions() -> None:
+    """张伟's licence showed 3 points while he had two 3-point decisions in the cycle; 李娜
+    and 刘洋 had 10 and 11 points without a single decision."""
+    await seed_demo(today=TODAY)
+    for person in DEMO_PEOPLE:
+        licence = await DriverLicence.get(number=person.id_number)
+        decided = await Violation.filter(
+            licence_number=person.id_number, decided_on__gte=licence.cycle_start,
+            state__in=[ViolationState.PROCESSED_UNPAID, ViolationState.PAID],
+        ).values_list("points", flat=True)
+        assert (person.name, licence.points) == (person.name, sum(decided))
+    assert (await DriverLicence.get(number=ZHANG_WEI.id_number)).points == 3
+
+
 def test_a_seed_and_a_day_fix_the_data() -> None:
     def rows(seed: int) -> list:
         data = DemoData(seed, TODAY)
