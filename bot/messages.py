@@ -15,6 +15,27 @@ class InboundKind(StrEnum):
 
 
 @dataclass(frozen=True)
+class Conversation:
+    """One user on one channel: the unit that has a session, a turn and pending items."""
+
+    channel: str
+    user_id: str
+
+    @property
+    def key(self) -> str:
+        """"wechat:<openid>": the one place this string is built."""
+        return f"{self.channel}:{self.user_id}"
+
+    @classmethod
+    def parse(cls, key: str) -> Conversation:
+        """The inverse of ``key`` (user ids may hold colons; channel names never do)."""
+        channel, sep, user_id = key.partition(":")
+        if not (sep and channel and user_id):
+            raise ValueError("not a conversation key")
+        return cls(channel, user_id)
+
+
+@dataclass(frozen=True)
 class Inbound:
     """One message or event from a user, already verified and decoded by its channel."""
 

@@ -2,7 +2,7 @@
 
 from aiohttp import web
 
-from models.outbox import OutboxMessage
+from bot.sandbox.outbox import sent
 
 routes = web.RouteTableDef()
 
@@ -10,13 +10,7 @@ routes = web.RouteTableDef()
 @routes.get("/sandbox/outbox")
 async def outbox(request: web.Request) -> web.Response:
     """Everything the sandboxes sent, newest last; ?recipient=, ?kind=, ?after=<id> filter."""
-    query = OutboxMessage.all()
-    if recipient := request.query.get("recipient"):
-        query = query.filter(recipient=recipient)
-    if kind := request.query.get("kind"):
-        query = query.filter(kind=kind)
     after = request.query.get("after", "")
-    if after.isascii() and after.isdecimal():
-        query = query.filter(id__gt=int(after))
-    messages = await query.order_by("id").limit(500)
-    return web.json_response({"messages": [m.to_json() for m in messages]})
+    messages = await sent(request.query.get("recipient", ""), request.query.get("kind", ""),
+                          int(after) if after.isascii() and after.isdecimal() else 0)
+    return web.json_response({"messages": messages})

@@ -16,11 +16,18 @@ from typing import Any
 import aiohttp
 from redis.asyncio import Redis
 
+from bot.channels.base import Pushed, PushResult, Unreachable
+from bot.channels.wechat import CHANNEL, reply_text
+from bot.messages import Reply
+
 log = logging.getLogger(__name__)
 
 TOKEN_INVALID = {40001, 40014, 42001}
 RATE_LIMITED = 45009
 SYSTEM_BUSY = -1
+# Customer-service messages reach a user only within 48 h of their last message (45015) and
+# within the count WeChat allows after it (45047): the user is not reachable now.
+OUT_OF_WINDOW = {45015, 45047}
 
 
 class WeChatAPIError(Exception):
@@ -128,3 +135,28 @@ def _checked(answer: dict[str, Any]) -> dict[str, Any]:
     if code:
         raise WeChatAPIError(code, str(answer.get("errmsg", "")))
     return answer
+
+
+class WeChat:
+    """The official account as a ``Channel``: a passive reply within ``reply_budget``, any
+    later message as a customer-service message."""
+
+    name = CHANNEL
+    title = "微信"
+
+    def __init__(self, api: WeChatAPI, reply_budget: float) -> None:
+        self.api = api
+        self.reply_budget = reply_budget
+
+    def render_text(self, reply: Reply) -> str:
+        return reply_text(reply)
+
+    async def push(self, user_id: str, reply: Reply) -> PushResult:
+        try:
+            await self.api.send_text(user_id, reply_text(reply))
+        except WeChatAPIError as exc:
+            if exc.code not in OUT_OF_WINDOW:
+                raise
+            log.info("a WeChat user is not reachable now (%d)", exc.code)
+            return Unreachable(f"WeChat {exc.code}")
+        return Pushed()

@@ -2,7 +2,7 @@
 
 Issues access tokens, checks them on every call and records customer-service and template
 messages in the outbox. ``revoke_tokens`` and ``rate_limit`` let tests and operators
-rehearse WeChat's 40001 and 45009 answers.
+rehearse WeChat's 40001, 45009 and 45015 answers.
 """
 
 from __future__ import annotations
@@ -42,6 +42,10 @@ class FakeWeChatAPI:
     def rate_limit(self, calls: int) -> None:
         """Answer the next ``calls`` calls with 45009."""
         self._scripted_errors = [(45009, "reach max api daily quota limit")] * calls
+
+    def out_of_window(self, calls: int) -> None:
+        """Answer the next ``calls`` calls with 45015: the user last wrote over 48 h ago."""
+        self._scripted_errors = [(45015, "response out of time limit")] * calls
 
     def busy(self, calls: int) -> None:
         """Answer the next ``calls`` calls with -1, WeChat's "system busy, try later"."""
