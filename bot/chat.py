@@ -1,13 +1,19 @@
 """`python -m bot chat`: a terminal WeChat user talking to a running server.
 
-Speaks the real signed (optionally encrypted) XML protocol and also prints what the
-sandbox outbox received for this user (customer-service messages, SMS, templates).
+Speaks the real signed (optionally encrypted) XML protocol. While it waits for the next
+typed line it follows the sandbox outbox, so what the service pushes later (customer-service
+messages such as a face check's result, templates, SMS) shows as it arrives, as text, with
+links written as label and URL.
 """
 
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 
@@ -15,6 +21,28 @@ from bot.config import Settings
 from bot.sandbox.wechat_client import WeChatUser
 
 HELP = "输入文字发送；/click KEY 点击菜单；/subscribe 关注；/quit 退出"
+POLL_INTERVAL = 0.5  # seconds between looks at the outbox
+_ANCHOR = re.compile(r'<a\s+href="([^"]*)"\s*>(.*?)</a>', re.DOTALL)
+
+
+def plain(text: str) -> str:
+    """WeChat text as a terminal shows it: each link as "label：URL"."""
+    return _ANCHOR.sub(lambda m: f"{html.unescape(m[2])}：{html.unescape(m[1])}", text)
+
+
+def render(message: dict[str, Any]) -> str:
+    """One outbox entry as the person it went to would read it."""
+    kind, body = message["kind"], message["body"]
+    if kind == "wechat.text":
+        return f"[客服消息] {plain(body['text'])}"
+    if kind == "wechat.template":
+        lines = [f"{name}：{field['value']}" for name, field in body["data"].items()]
+        if body.get("url"):
+            lines.append(f"详情：{body['url']}")
+        return "[模板消息]\n" + "\n".join(lines)
+    if kind == "sms":
+        return f"[短信 → {message['recipient']}] {body['text']}"
+    return f"[{kind} → {message['recipient']}] {body}"
 
 
 async def run_chat(settings: Settings, base_url: str, openid: str, *, encrypt: bool) -> int:
@@ -30,32 +58,38 @@ async def run_chat(settings: Settings, base_url: str, openid: str, *, encrypt: b
                           appid=wechat.sandbox_appid)
         outbox = Outbox(http, base_url, openid)
         await outbox.skip_existing()
-        print(HELP)
-        while True:
-            line = await asyncio.to_thread(sys.stdin.readline)
-            if not line or line.strip() == "/quit":
-                return 0
-            text = line.strip()
-            if not text:
-                continue
-            try:
-                if text.startswith("/click "):
-                    answer = await user.click(text.split(maxsplit=1)[1])
-                elif text == "/subscribe":
-                    answer = await user.subscribe()
-                else:
-                    answer = await user.send(text)
-            except aiohttp.ClientError as exc:
-                print(f"[cannot reach {base_url}: {exc}]")
-                continue
-            print(answer or "[no passive reply]")
-            await asyncio.sleep(0.3)  # let quick jobs (SMS, customer-service) land
-            for line_out in await outbox.new_messages():
-                print(line_out)
+        print(HELP, flush=True)
+        follower = asyncio.create_task(outbox.follow(lambda text: print(text, flush=True)))
+        try:
+            return await _converse(user, base_url)
+        finally:
+            follower.cancel()
+
+
+async def _converse(user: WeChatUser, base_url: str) -> int:
+    while True:
+        line = await asyncio.to_thread(sys.stdin.readline)
+        if not line or line.strip() == "/quit":
+            return 0
+        text = line.strip()
+        if not text:
+            continue
+        try:
+            if text.startswith("/click "):
+                answer = await user.click(text.split(maxsplit=1)[1])
+            elif text == "/subscribe":
+                answer = await user.subscribe()
+            else:
+                answer = await user.send(text)
+        except aiohttp.ClientError as exc:
+            print(f"[cannot reach {base_url}: {exc}]", flush=True)
+            continue
+        print(plain(answer) if answer else "[no passive reply]", flush=True)
 
 
 class Outbox:
-    """New sandbox outbox entries for one recipient."""
+    """New sandbox outbox entries for one recipient (and every SMS: the chat does not know
+    which phone is this user's)."""
 
     def __init__(self, http: aiohttp.ClientSession, base_url: str, recipient: str) -> None:
         self._http = http
@@ -66,15 +100,22 @@ class Outbox:
     async def skip_existing(self) -> None:
         await self.new_messages()
 
+    async def follow(self, show: Callable[[str], None], interval: float = POLL_INTERVAL) -> None:
+        """Show new entries as they arrive, until cancelled."""
+        while True:
+            for text in await self.new_messages():
+                show(text)
+            await asyncio.sleep(interval)
+
     async def new_messages(self) -> list[str]:
         try:
             async with self._http.get(self._url, params={"after": str(self._after)}) as response:
                 messages = (await response.json())["messages"]
         except (aiohttp.ClientError, ValueError, KeyError):
             return []
-        lines = []
+        shown = []
         for message in messages:
             self._after = max(self._after, message["id"])
             if message["recipient"] == self._recipient or message["kind"] == "sms":
-                lines.append(f"[{message['kind']} → {message['recipient']}] {message['body']}")
-        return lines
+                shown.append(render(message))
+        return shown
