@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
 
     chat = commands.add_parser("chat", help="chat with a running server as a WeChat user")
     chat.add_argument("--url", help="server base URL (default: server.base_url)")
+    chat.add_argument("--port", type=int, help="port of a server on server.host (no --url)")
     chat.add_argument("--openid", default="sandbox-user", help="the user's openid")
     chat.add_argument("--encrypt", action="store_true", help="use safe mode (AES)")
 
@@ -203,8 +204,9 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 def _chat(settings: Settings, args: argparse.Namespace) -> int:
     from bot.chat import run_chat
 
-    return asyncio.run(run_chat(settings, args.url or settings.server.base_url, args.openid,
-                                encrypt=args.encrypt))
+    server = settings.server
+    url = args.url or (f"http://{server.host}:{args.port}" if args.port else server.base_url)
+    return asyncio.run(run_chat(settings, url, args.openid, encrypt=args.encrypt))
 
 
 def _with_database(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
