@@ -133,9 +133,10 @@ class EmbeddedRedis:
     """The data dir's Redis for as long as this context runs, restarted when it dies.
 
     One process per data dir owns the server (a lock file says which). A second process on the
-    same data dir (`python -m bot worker` next to `serve`) uses the owner's server. The owner
-    first stops any redis-server still running on the data dir (an orphan of a killed
-    process), so there are never two.
+    same data dir (`python -m bot worker` next to `serve`, or a second `serve`) uses the
+    owner's server, and takes the lock and starts the server itself once the owner is gone
+    (the server dies with its owner). An owner first stops any redis-server still running on
+    the data dir (an orphan of a killed process), so there are never two.
     """
 
     def __init__(self, data_dir: Path, *, check_interval: float = 0.5) -> None:
@@ -156,10 +157,35 @@ class EmbeddedRedis:
     async def __aenter__(self) -> EmbeddedRedis:
         directory = self._server.directory
         directory.mkdir(parents=True, exist_ok=True)
+        if not await self._own():
+            log.info("the embedded Redis in %s is run by another process; using it", directory)
+            self._supervisor = asyncio.create_task(self._take_over())
+            return self
+        self._supervisor = asyncio.create_task(self._supervise())
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                        traceback: TracebackType | None) -> None:
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
+            self._supervisor = None
+        if self._lock is None:
+            return
+        try:
+            await self._server.stop()
+        finally:
+            os.close(self._lock)  # releases the lock
+            self._lock = None
+
+    async def _own(self) -> bool:
+        """Take the lock and start the server (after stopping any orphan); False when another
+        process holds the lock."""
+        directory = self._server.directory
         self._lock = _try_lock(directory / LOCK)
         if self._lock is None:
-            log.info("the embedded Redis in %s is run by another process; using it", directory)
-            return self
+            return False
         try:
             for pid in [pid for pid, _, cwd in processes({"redis-server"}) if cwd == directory]:
                 log.warning("stopping redis-server %d left running on %s", pid, directory)
@@ -167,23 +193,25 @@ class EmbeddedRedis:
             await self._server.start()
         except BaseException:
             os.close(self._lock)
-            raise
-        self._supervisor = asyncio.create_task(self._supervise())
-        return self
-
-    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                        traceback: TracebackType | None) -> None:
-        if self._lock is None:
-            return
-        if self._supervisor is not None:
-            self._supervisor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._supervisor
-        try:
-            await self._server.stop()
-        finally:
-            os.close(self._lock)  # releases the lock
             self._lock = None
+            raise
+        return True
+
+    async def _take_over(self) -> None:
+        """While another process owns the server: once its lock is free (the owner stopped or
+        died, and its server with it), own and supervise the server here."""
+        while True:
+            await asyncio.sleep(self._check_interval)
+            try:
+                if not await self._own():
+                    continue
+            except RedisStartError as exc:
+                log.error("could not take over the embedded Redis in %s: %s",
+                          self._server.directory, exc)
+                continue
+            log.warning("took over the embedded Redis in %s (its owner stopped) as pid %s",
+                        self._server.directory, self._server.pid)
+            await self._supervise()
 
     async def _supervise(self) -> None:
         """Restart the server when it dies: one line per death, one per failed restart."""

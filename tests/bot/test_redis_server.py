@@ -160,6 +160,37 @@ async def test_a_second_process_on_the_data_dir_uses_the_running_server(
     assert await client.ping()
 
 
+async def test_regression_a_second_process_takes_over_when_the_owner_stops(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture):
+    """Two `serve`s on one data dir: the second used the first's Redis, which died with the
+    first, and the second was left without Redis for good (/readyz 503, 系统繁忙)."""
+    caplog.set_level(logging.INFO, logger="bot.redis_server")
+    owner = EmbeddedRedis(tmp_path, check_interval=0.1)
+    await owner.__aenter__()
+    try:
+        writer = Redis.from_url(owner.url)
+        await writer.set("session", "at the VIN prompt")
+        await writer.aclose()
+        async with EmbeddedRedis(tmp_path, check_interval=0.1) as second:
+            assert second.pid is None
+            await owner.__aexit__(None, None, None)
+            reader = Redis.from_url(second.url)
+
+            async def answers() -> bytes | None:
+                try:
+                    return await reader.get("session")
+                except Exception:  # down until taken over
+                    return None
+
+            assert await eventually(answers, timeout=5) == b"at the VIN prompt"
+            await reader.aclose()
+            assert [pid for pid, _, _ in servers_in([tmp_path])] == [second.pid]
+        assert servers_in([tmp_path]) == []
+        assert any("took over" in record.getMessage() for record in caplog.records)
+    finally:
+        await owner.__aexit__(None, None, None)
+
+
 def test_a_data_dir_too_long_for_a_unix_socket_is_refused_with_the_reason(tmp_path: Path):
     with pytest.raises(RedisStartError, match="too long for a unix socket"):
         RedisProcess(tmp_path / ("d" * 100))
