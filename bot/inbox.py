@@ -16,12 +16,31 @@ user's queue like a new message; once its turn comes, whoever ran the message be
 the queue, so it either finds the reply (the first finished) or takes the message over (the
 first died). The session is written only together with the reply, in one script, so a message
 re-run after a crash starts from the session before it, and is acted on once.
+
+Deferral is durable. Once a delivery has answered "success", WeChat never sends the message
+again, so the message must not depend on the process that deferred it. The marker then turns
+"deferred:<holder ticket>:<the inbound as JSON>" (in the script that decides the deferral, so
+"success" is never answered without it) and a recovery job (``recover``, an arq job one per
+message, id from the marker) is queued *before* that script: a process killed between the two
+leaves a job that finds an undeferred marker, and WeChat's retry runs the message. The job
+looks at the marker two leases later, and again every two leases while the holder's lease
+lives (its step runs, or it waits its turn); once the lease has lapsed (the holder died), the
+job joins the user's queue with a ticket of its own and, in its turn, takes the message over
+and runs it as any delivery would: session and reply written together, so the dead holder's
+unfinished step left nothing behind. A deferred reply, once made, is stored in the marker
+("later:<inbound and reply>") by the same script that writes the session, then handed to the
+``send_reply`` job (id from the marker, so a second hand-over is refused by arq) and the marker
+turns "handed"; the recovery job hands over a reply left "later:" by a process killed between
+the two. A holder whose lease lapsed while it still lived finds, when it finishes, a marker that
+is no longer its own, and writes nothing. A process killed inside the recovery job is covered by
+arq: the job stays queued and runs again once its in-progress key lapses.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -32,15 +51,18 @@ from typing import Any
 from redis import exceptions as redis_errors
 
 from bot.engine import Engine
-from bot.messages import Inbound, Reply
+from bot.messages import Inbound, InboundKind, Reply
 from bot.pipelined_redis import PipelinedRedis
 from bot.session import RedisSessionStore
 
 log = logging.getLogger(__name__)
 
+# A message's marker, inbox:<channel>:<dedupe key>, is one of:
 RUNNING_PREFIX = "running:"  # + the ticket of the delivery that runs the message
-DEFERRED = "deferred"
-DONE_PREFIX = "done:"
+DEFERRED_PREFIX = "deferred:"  # + holder's ticket + ":" + the inbound: "success" answered
+DONE_PREFIX = "done:"  # + the reply: answered in the request
+LATER_PREFIX = "later:"  # + the inbound and the reply: made after "success", to be pushed
+HANDED = "handed"  # the deferred reply is with the send_reply job
 LEASE_PREFIX = "turn:"
 SORRY = Reply("系统繁忙，请稍后再试。")
 
@@ -60,21 +82,39 @@ local function take_turn(queue, ticket, join, lease_prefix, lease_ms)
   end
 end
 """
+# The ticket named by a deferred marker, and the rest of the marker (":" + the inbound).
+_HOLDER = """
+local function holder(current)
+  if not current or string.sub(current, 1, #DEFERRED) ~= DEFERRED then return nil end
+  local colon = string.find(current, ':', #DEFERRED + 1, true)
+  return string.sub(current, #DEFERRED + 1, colon - 1), string.sub(current, colon)
+end
+""".replace("DEFERRED", f"'{DEFERRED_PREFIX}'")
 # Our turn has come for a message (KEYS: marker, queue, session; ARGV: ticket, lease prefix,
 # lease ms). Whoever claimed the message before us queued ahead of us and has left the queue:
-# a marker still (or no longer) running means it died, and the message is ours; a finished or
-# deferred one is returned ({-1, marker}) and we leave. Ours: {1, session}.
-_OURS = """
+# a marker still (or no longer) running means it died, and the message is ours. A deferred
+# message is ours if the marker names us, or names a holder whose lease lapsed (it died; we
+# become the holder). Anything else is returned ({-1, marker}) and we leave. Ours: {1, session}.
+_OURS = _HOLDER + """
 local function ours(marker, queue, session, ticket, lease_prefix, lease_ms)
   local current = redis.call('GET', marker)
-  if current and string.sub(current, 1, #RUNNING) ~= RUNNING then
+  local held_by, record = holder(current)
+  if held_by then
+    if held_by ~= ticket and redis.call('EXISTS', lease_prefix .. held_by) == 0 then
+      redis.call('SET', marker, DEFERRED .. ticket .. record, 'KEEPTTL')
+      held_by = ticket
+    end
+  elseif not current or string.sub(current, 1, #RUNNING) == RUNNING then
+    redis.call('SET', marker, RUNNING .. ticket, 'PX', lease_ms)
+    held_by = ticket
+  end
+  if held_by ~= ticket then
     redis.call('LREM', queue, 1, ticket) redis.call('DEL', lease_prefix .. ticket)
     return {-1, current}
   end
-  redis.call('SET', marker, RUNNING .. ticket, 'PX', lease_ms)
   return {1, redis.call('GET', session)}
 end
-""".replace("RUNNING", f"'{RUNNING_PREFIX}'")
+""".replace("RUNNING", f"'{RUNNING_PREFIX}'").replace("DEFERRED", f"'{DEFERRED_PREFIX}'")
 # A delivery arrives: {-1, marker} for a message already answered (or deferred); else it
 # joins the user's queue, claiming the message if nobody runs it: {0} to wait for the turn,
 # or what ``ours`` says when the turn is ours at once.
@@ -90,6 +130,15 @@ _MESSAGE_TURN = _TAKE_TURN + _OURS + """
 if take_turn(KEYS[2], ARGV[1], false, ARGV[2], ARGV[3]) == 0 then return {0} end
 return ours(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3])
 """
+# The recovery job for a deferred message (KEYS and ARGV as ``_MESSAGE_TURN``): {-1} unless
+# the message is still deferred and its holder's lease has lapsed; then it joins the user's
+# queue ({0} to wait for the turn, or what ``ours`` says when the turn is ours at once).
+_RECOVER = _TAKE_TURN + _OURS + """
+local held_by = holder(redis.call('GET', KEYS[1]))
+if not held_by or redis.call('EXISTS', ARGV[2] .. held_by) == 1 then return {-1} end
+if take_turn(KEYS[2], ARGV[1], true, ARGV[2], ARGV[3]) == 0 then return {0} end
+return ours(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3])
+"""
 # Work that is not a message (a wake-up): join the queue, or ask again; {1} when our turn.
 _JOIN = _TAKE_TURN + "return {take_turn(KEYS[1], ARGV[1], true, ARGV[2], ARGV[3])}"
 _TURN = _TAKE_TURN + "return {take_turn(KEYS[1], ARGV[1], false, ARGV[2], ARGV[3])}"
@@ -100,28 +149,45 @@ if KEYS[2] and redis.call('GET', KEYS[2]) == ARGV[1] then
   redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
 return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 """
-# Mark our message deferred unless the reply arrived meanwhile (then return that reply).
+# Mark our message deferred (KEYS: marker; ARGV: our ticket, the inbound, seconds to keep it),
+# recording the inbound, unless the reply arrived meanwhile (then return that reply). The
+# holder is whoever the running marker names: us, or the delivery ahead of us in the queue
+# (if it died, ``ours`` hands the message to us in our turn); no marker (it lapsed): us.
 _DEFER = """
 local current = redis.call('GET', KEYS[1])
-if current == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return false end
-return current
-"""
-# Leave the queue, store the session the step left (or forget it), and store the reply
-# unless the delivery has answered already (then mark it deferred: the caller sends it).
-_FINISH = """
+local held_by = ARGV[1]
+if current then
+  if string.sub(current, 1, #RUNNING) ~= RUNNING then return current end
+  held_by = string.sub(current, #RUNNING + 1)
+end
+redis.call('SET', KEYS[1], DEFERRED .. held_by .. ':' .. ARGV[2], 'EX', ARGV[3])
+return false
+""".replace("RUNNING", f"'{RUNNING_PREFIX}'").replace("DEFERRED", f"'{DEFERRED_PREFIX}'")
+# Leave the queue (KEYS: marker, queue, session; ARGV: ticket, lease prefix, 'keep'/'set'/
+# 'del', session, session ttl, answered '1'/'0', done marker, later marker, marker ttl). If the
+# message is still ours (the marker names us, or lapsed), store the session the step left and
+# the reply: in the marker as the answer (1), or, once "success" was answered, as a reply to
+# push (0). A message taken over meanwhile gets nothing from us (-1).
+_FINISH = _HOLDER + """
 redis.call('LREM', KEYS[2], 1, ARGV[1])
 redis.call('DEL', ARGV[2] .. ARGV[1])
-if ARGV[6] == 'set' then redis.call('SET', KEYS[3], ARGV[7], 'EX', ARGV[8])
-elseif ARGV[6] == 'del' then redis.call('DEL', KEYS[3]) end
-if redis.call('GET', KEYS[1]) ~= ARGV[3] then return 0 end
-if ARGV[9] == '1' then redis.call('SET', KEYS[1], ARGV[10], 'EX', ARGV[5]) return 0 end
-redis.call('SET', KEYS[1], ARGV[4], 'EX', ARGV[5])
-return 1
-"""
+local current = redis.call('GET', KEYS[1])
+local running = current == RUNNING .. ARGV[1]
+if current and not running and holder(current) ~= ARGV[1] then return -1 end
+if ARGV[3] == 'set' then redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[5])
+elseif ARGV[3] == 'del' then redis.call('DEL', KEYS[3]) end
+if ARGV[6] == '0' and (running or not current) then
+  redis.call('SET', KEYS[1], ARGV[7], 'EX', ARGV[9])
+  return 1
+end
+redis.call('SET', KEYS[1], ARGV[8], 'EX', ARGV[9])
+return 0
+""".replace("RUNNING", f"'{RUNNING_PREFIX}'")
 # Leave the queue without a message's bookkeeping (a wake-up, or a cancelled turn).
 _LEAVE = "redis.call('LREM', KEYS[1], 1, ARGV[1]) redis.call('DEL', KEYS[2])"
 
 DeliverLater = Callable[[Inbound, Reply], Awaitable[None]]
+RecoverLater = Callable[[str], Awaitable[None]]  # queue the recovery job for a marker
 Poll = Callable[[], Awaitable[list[Any]]]
 
 
@@ -156,14 +222,16 @@ class Inbox:
     the queue, store the session and the reply). The engine's step itself does no session
     I/O. A turn that outlives a third of the lease adds a heartbeat every third of it."""
 
-    def __init__(self, engine: Engine, redis: PipelinedRedis, deliver_later: DeliverLater, *,
-                 budget: float, dedupe_ttl: int, turn_lease: float) -> None:
+    def __init__(self, engine: Engine, redis: PipelinedRedis, deliver_later: DeliverLater,
+                 recover_later: RecoverLater, *, budget: float, dedupe_ttl: int,
+                 turn_lease: float) -> None:
         if not isinstance(engine.store, RedisSessionStore):
             raise TypeError("the inbox keeps sessions in Redis scripts: use RedisSessionStore")
         self._engine = engine
         self._sessions: RedisSessionStore = engine.store
         self._redis = redis
         self._deliver_later = deliver_later
+        self._recover_later = recover_later
         self._budget = budget
         self._dedupe_ttl = dedupe_ttl
         self._lease_ms = int(turn_lease * 1000)
@@ -175,6 +243,7 @@ class Inbox:
         self._finish = redis.script(_FINISH)
         self._leave_queue = redis.script(_LEAVE)
         self._defer = redis.script(_DEFER)
+        self._recover = redis.script(_RECOVER)
         self._running: set[asyncio.Task[Reply | None]] = set()
 
     async def deliver(self, inbound: Inbound) -> Reply | None:
@@ -194,9 +263,42 @@ class Inbox:
         if done:
             return task.result()
         delivery.answered = True
-        current = await self._defer(keys=[marker], args=[turn.running, DEFERRED,
+        await self._recover_later(marker)  # first: a kill between the two leaves a job
+        current = await self._defer(keys=[marker], args=[turn.ticket, _inbound_json(inbound),
                                                          self._dedupe_ttl])
         return _decode(current)
+
+    @property
+    def recheck_after(self) -> float:
+        """Seconds between the recovery job's looks at a deferred message: a live holder
+        renews its lease every third of it, so two leases unrenewed mean it died."""
+        return 2 * self._lease_ms / 1000
+
+    async def recover(self, marker: str) -> bool:
+        """The recovery job's look at a deferred message: False to look again later (it is
+        still held, or not deferred yet); True when nothing is left to do, after handing over
+        a reply that was made but not handed, or after taking over and running the message of
+        a holder that died (its reply is pushed)."""
+        raw = await self._redis.execute("GET", marker)
+        current = raw.decode() if isinstance(raw, bytes) else raw or ""
+        if current.startswith(LATER_PREFIX):
+            made = json.loads(current[len(LATER_PREFIX):])
+            await self._hand_over(marker, _inbound(made["inbound"]), Reply.from_json(made["reply"]))
+            return True
+        if current.startswith(RUNNING_PREFIX):
+            return False  # in flight: deferred soon (our job), answered, or retried by WeChat
+        if not current.startswith(DEFERRED_PREFIX):
+            return True  # answered, handed, or forgotten
+        inbound = _inbound(json.loads(current[len(DEFERRED_PREFIX):].partition(":")[2]))
+        turn = Turn(f"turns:{inbound.conversation}", os.urandom(16).hex(), marker)
+        taken = await self._recover(
+            keys=[marker, turn.queue, self._sessions.key(inbound.conversation)],
+            args=[turn.ticket, LEASE_PREFIX, self._lease_ms])
+        if taken[0] == -1:
+            return False  # its holder lives (or the marker changed since): look again
+        log.warning("taking over a deferred message whose process died")
+        await self._process(_Delivery(inbound, turn, answered=True), taken)
+        return True
 
     @contextlib.asynccontextmanager
     async def hold(self, conversation: str) -> AsyncIterator[None]:
@@ -218,8 +320,9 @@ class Inbox:
             await asyncio.wait(set(self._running), timeout=timeout)
 
     async def _process(self, delivery: _Delivery, claimed: list[Any]) -> Reply | None:
-        """Wait for the turn and run the step in it; None when another delivery of the
-        message answered it (its reply, or nothing if it was deferred)."""
+        """Wait for the turn and run the step in it: the reply to answer with, or None when
+        it is pushed instead (the message was deferred) or another delivery has the message
+        (then that one's reply, if it answered)."""
         inbound, turn = delivery.inbound, delivery.turn
         assert turn.marker is not None
         keys = [turn.marker, turn.queue, self._sessions.key(inbound.conversation)]
@@ -236,15 +339,23 @@ class Inbox:
         except Exception:
             log.exception("handling a %s message failed", inbound.channel)
             reply = SORRY
-        stored = await self._finish(
+        made = {"inbound": dataclasses.asdict(inbound), "reply": reply.to_json()}
+        outcome = await self._finish(
             keys=keys,
-            args=[turn.ticket, LEASE_PREFIX, turn.running,
+            args=[turn.ticket, LEASE_PREFIX, *session_write, self._sessions.ttl,
+                  "1" if delivery.answered else "0",
                   DONE_PREFIX + json.dumps(reply.to_json(), ensure_ascii=False),
-                  self._dedupe_ttl, *session_write, self._sessions.ttl,
-                  "1" if delivery.answered else "0", DEFERRED])
-        if not stored:
-            await self._deliver_later(inbound, reply)
-        return reply
+                  LATER_PREFIX + json.dumps(made, ensure_ascii=False), self._dedupe_ttl])
+        if outcome == 0:
+            await self._hand_over(turn.marker, inbound, reply)
+        return reply if outcome == 1 else None
+
+    async def _hand_over(self, marker: str, inbound: Inbound, reply: Reply) -> None:
+        """Queue the push of a deferred reply, then say so in the marker (a process killed
+        in between leaves "later:", and the recovery job hands it over again: the job's id
+        makes that a no-op if the first got through)."""
+        await self._deliver_later(inbound, reply)
+        await self._redis.execute("SET", marker, HANDED, "XX", "KEEPTTL")
 
     @contextlib.asynccontextmanager
     async def _holding(self, turn: Turn, answer: list[Any], poll: Poll
@@ -289,6 +400,14 @@ class Inbox:
 
     async def _leave(self, turn: Turn) -> None:
         await self._leave_queue(keys=[turn.queue, turn.lease], args=[turn.ticket])
+
+
+def _inbound_json(inbound: Inbound) -> str:
+    return json.dumps(dataclasses.asdict(inbound), ensure_ascii=False)
+
+
+def _inbound(data: dict[str, Any]) -> Inbound:
+    return Inbound(**{**data, "kind": InboundKind(data["kind"])})
 
 
 def _decode(raw: bytes | str | None) -> Reply | None:

@@ -23,6 +23,9 @@ SHUTDOWN_GRACE = 10.0  # seconds that jobs in progress get to finish when the ap
 REDIS_RETRY_DELAY = 1.0  # seconds before the embedded worker tries a lost Redis again
 SMS_TRIES = 4  # about 30 s of retries: a code lives only minutes
 REPLY_TRIES = 5
+# A deferred message is looked at every two turn leases until it is settled; the marker it
+# lives in (wechat.dedupe_ttl, 10 minutes) ends the looks long before this many.
+RECOVERY_LOOKS = 1000
 
 
 async def send_reply(ctx: dict[str, Any], channel: str, user_id: str, reply: dict) -> None:
@@ -36,6 +39,18 @@ async def send_reply(ctx: dict[str, Any], channel: str, user_id: str, reply: dic
             raise Retry(defer=ctx["job_try"]) from exc
         # 45015 (outside the 48 h window) and the like: the user will see nothing; say so.
         log.warning("a deferred reply could not be delivered: %s", exc)
+
+
+async def recover_deferred(ctx: dict[str, Any], marker: str) -> None:
+    """Make sure a message answered "success" gets its reply, even if the process that
+    deferred it died (bot.inbox explains how)."""
+    services: Services = ctx["services"]
+    try:
+        settled = await services.inbox.recover(marker)
+    except RedisError as exc:
+        raise Retry(defer=services.inbox.recheck_after) from exc
+    if not settled:
+        raise Retry(defer=services.inbox.recheck_after)
 
 
 async def send_sms(ctx: dict[str, Any], message: OutgoingSms) -> None:
@@ -64,6 +79,7 @@ async def poll_face(ctx: dict[str, Any], reference: str) -> None:
 
 JOBS = [
     func(send_reply, max_tries=REPLY_TRIES),
+    func(recover_deferred, max_tries=RECOVERY_LOOKS, keep_result=0),
     # keep_result=0: arq would otherwise keep the job's arguments (the code) for an hour.
     func(send_sms, max_tries=SMS_TRIES, keep_result=0),
     func(expire_sms_code, max_tries=5),

@@ -66,8 +66,8 @@ class Services:
                              RedisSessionStore(self.redis, settings.session.ttl), self)
         self.pipelined_redis = PipelinedRedis(self.redis_url, timeout=settings.redis.timeout)
         self.inbox = Inbox(self.engine, self.pipelined_redis, self.deliver_later,
-                           budget=wechat.reply_budget, dedupe_ttl=wechat.dedupe_ttl,
-                           turn_lease=settings.session.turn_lease)
+                           self.recover_later, budget=wechat.reply_budget,
+                           dedupe_ttl=wechat.dedupe_ttl, turn_lease=settings.session.turn_lease)
         self.failed_matches = FailedMatches(self.redis, LockoutPolicy.from_config(settings.query),
                                             key=settings.sms.pepper)
         self.traffic = EmbeddedTrafficPlatform()
@@ -77,9 +77,16 @@ class Services:
                                settings.server.base_url, self.wake)
 
     async def deliver_later(self, inbound: Inbound, reply: Reply) -> None:
-        """Queue a reply that missed the budget; a job sends it as a customer-service message."""
+        """Queue a reply that missed the budget; a job sends it as a customer-service message.
+        One job per message (its id): arq refuses a second hand-over after a crash."""
         await self.redis.enqueue_job("send_reply", inbound.channel, inbound.user_id,
-                                     reply.to_json())
+                                     reply.to_json(),
+                                     _job_id=f"send_reply:{inbound.channel}:{inbound.dedupe_key}")
+
+    async def recover_later(self, marker: str) -> None:
+        """A message is being deferred: a job looks after it if this process dies first."""
+        await self.redis.enqueue_job("recover_deferred", marker, _job_id=f"recover:{marker}",
+                                     _defer_by=self.inbox.recheck_after)
 
     async def wake(self, channel: str, user_id: str) -> None:
         """Continue a user's journey after an outside event; the reply goes out as a push."""

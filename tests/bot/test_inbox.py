@@ -1,18 +1,33 @@
 """Delivery on a real Redis: retries deduped, one user's messages in order, users in parallel,
-the reply budget (answer nothing now, deliver later), and what a killed process leaves."""
+the reply budget (answer nothing now, deliver later), what a killed process leaves, and the
+recovery job's looks at a deferred message."""
 
 import asyncio
+import dataclasses
+import json
+import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import pytest
 from redis.asyncio import Redis
 
-from bot.engine import Engine
-from bot.inbox import RUNNING_PREFIX, SORRY, DeliverLater, Inbox
+from bot.config import Settings
+from bot.engine import UNIVERSAL_HINT, Engine, Flow
+from bot.inbox import (
+    DEFERRED_PREFIX,
+    HANDED,
+    LATER_PREFIX,
+    LEASE_PREFIX,
+    RUNNING_PREFIX,
+    SORRY,
+    DeliverLater,
+    Inbox,
+)
 from bot.messages import Inbound, InboundKind, Reply
 from bot.pipelined_redis import PipelinedRedis
 from bot.session import RedisSessionStore
+from tests.support.harness import Harness
 from tests.support.probe import PROBE_KEY, Probe
 
 Later = list[tuple[str, Reply]]
@@ -37,10 +52,16 @@ def collecting(later: Later) -> DeliverLater:
 
 
 def build_inbox(redis: Redis, pipelined_redis: PipelinedRedis, probe: Probe, later: Later, *,
-                budget: float = 2.0, turn_lease: float = 30) -> Inbox:
+                budget: float = 2.0, turn_lease: float = 30,
+                watched: list[str] | None = None) -> Inbox:
+    """``watched``: the markers the app would queue a recovery job for."""
+    async def recover_later(marker: str) -> None:
+        if watched is not None:
+            watched.append(marker)
+
     engine = Engine([probe.flow], RedisSessionStore(redis, 1800))
-    return Inbox(engine, pipelined_redis, collecting(later), budget=budget, dedupe_ttl=600,
-                 turn_lease=turn_lease)
+    return Inbox(engine, pipelined_redis, collecting(later), recover_later, budget=budget,
+                 dedupe_ttl=600, turn_lease=turn_lease)
 
 
 @pytest.fixture
@@ -338,3 +359,179 @@ async def test_a_wake_up_holding_the_turn_past_its_lease_keeps_it(short_lease: I
         await asyncio.sleep(2 * LEASE)
         assert not message.done() and probe.heard == []
     assert (await message).text == "收到：一"
+
+
+# ---- deferral that survives the process: the recovery job's looks ---------------------------
+
+MARKER = "inbox:wechat:msg:1"
+
+
+async def seen(redis: Redis, user: str) -> list[str]:
+    """The texts the user's session says were acted on."""
+    session = await RedisSessionStore(redis, 1800).load(f"wechat:{user}")
+    return session.data.get("seen", []) if session else []
+
+
+async def test_regression_a_message_deferred_while_waiting_for_its_turn_is_run(
+        redis: Redis, pipelined_redis: PipelinedRedis, probe: Probe, later: Later):
+    """The second message passes the budget still queued behind the first: it was marked
+    deferred, and when its turn came it took the mark for someone else's and never ran."""
+    inbox = build_inbox(redis, pipelined_redis, probe, later, budget=0.2)
+    await start_probe(inbox, "u1")
+    probe.delay = 0.3
+
+    assert await arriving([text("u1", "一", 1), text("u1", "二", 2)], inbox) == [None, None]
+    await inbox.drain(5)
+
+    assert probe.heard == ["一", "二"]
+    assert [(user, reply.text) for user, reply in later] == [("u1", "收到：一"), ("u1", "收到：二")]
+    assert await seen(redis, "u1") == ["一", "二"]
+
+
+async def test_a_deferred_message_is_recorded_and_watched_before_success_is_answered(
+        redis: Redis, pipelined_redis: PipelinedRedis, probe: Probe, later: Later):
+    watched: list[str] = []
+    inbox = build_inbox(redis, pipelined_redis, probe, later, budget=0.05, watched=watched)
+    await start_probe(inbox, "u1")
+    probe.delay = 0.3
+
+    assert await inbox.deliver(text("u1", "慢", 1)) is None
+
+    assert watched == [MARKER]
+    marker = (await redis.get(MARKER)).decode()
+    assert marker.startswith(DEFERRED_PREFIX)
+    holder, _, record = marker.removeprefix(DEFERRED_PREFIX).partition(":")
+    assert json.loads(record) == dataclasses.asdict(text("u1", "慢", 1))
+    assert await redis.exists(LEASE_PREFIX + holder)
+    await inbox.drain(5)
+    assert watched == [MARKER]  # an answer within the budget watches nothing
+
+
+async def test_recovery_looks_again_while_the_holder_lives(
+        redis: Redis, pipelined_redis: PipelinedRedis, probe: Probe, later: Later):
+    """Job case 1: the step still runs (or waits its turn), so the job only comes back."""
+    inbox = build_inbox(redis, pipelined_redis, probe, later, budget=0.05, turn_lease=LEASE)
+    await start_probe(inbox, "u1")
+    probe.delay = 2 * LEASE  # past the lease: the heartbeat keeps it alive
+    assert await arriving([text("u1", "一", 1), text("u1", "二", 2)], inbox) == [None, None]
+    await asyncio.sleep(1.5 * LEASE)
+
+    assert await inbox.recover(MARKER) is False  # running
+    assert await inbox.recover("inbox:wechat:msg:2") is False  # waiting for its turn
+
+    await inbox.drain(5)
+    assert probe.heard == ["一", "二"]
+    assert [reply.text for _, reply in later] == ["收到：一", "收到：二"]
+
+
+async def test_recovery_leaves_a_handed_reply_alone(
+        redis: Redis, pipelined_redis: PipelinedRedis, probe: Probe, later: Later):
+    """Job case 2: the reply went to the send_reply job; the marker says so."""
+    inbox = build_inbox(redis, pipelined_redis, probe, later, budget=0.05)
+    await start_probe(inbox, "u1")
+    probe.delay = 0.2
+    assert await inbox.deliver(text("u1", "慢", 1)) is None
+    await inbox.drain(5)
+    assert await redis.get(MARKER) == HANDED.encode()
+
+    assert await inbox.recover(MARKER) is True
+
+    assert probe.heard == ["慢"] and len(later) == 1
+
+
+async def test_recovery_hands_over_a_reply_made_but_not_handed(inbox: Inbox, probe: Probe,
+                                                               redis: Redis, later: Later):
+    """A process killed between storing the reply (with the session) and queueing its push
+    leaves "later:": the job queues the push (its job id keeps that to one) and runs nothing."""
+    made = {"inbound": dataclasses.asdict(text("u1", "一", 1)), "reply": {"text": "收到：一"}}
+    await redis.set(MARKER, LATER_PREFIX + json.dumps(made), ex=600)
+
+    assert await inbox.recover(MARKER) is True
+
+    assert [(user, reply.text) for user, reply in later] == [("u1", "收到：一")]
+    assert await redis.get(MARKER) == HANDED.encode()
+    assert await inbox.recover(MARKER) is True
+    assert len(later) == 1 and probe.heard == []
+
+
+async def deferred_by_a_killed_process(redis: Redis, inbound: Inbound) -> None:
+    """What a process killed after answering "success" and before the step finished leaves:
+    the deferred marker with the inbound, and its ticket in the queue with a lapsed lease."""
+    ticket = "ticket-of-a-dead-process"
+    await redis.rpush(f"turns:{inbound.conversation}", ticket)
+    await redis.set(f"inbox:wechat:{inbound.dedupe_key}",
+                    f"{DEFERRED_PREFIX}{ticket}:{json.dumps(dataclasses.asdict(inbound))}",
+                    ex=600)
+
+
+async def test_regression_a_deferred_message_whose_process_died_is_run_by_the_recovery_job(
+        inbox: Inbox, probe: Probe, redis: Redis, later: Later):
+    """Job case 3: the holder's lease lapsed. The job takes the user's turn, runs the step
+    from the session as it was, and pushes the reply; once."""
+    await start_probe(inbox, "u1")
+    await deferred_by_a_killed_process(redis, text("u1", "一", 1))
+
+    assert await inbox.recover(MARKER) is True
+
+    assert probe.heard == ["一"]
+    assert [(user, reply.text) for user, reply in later] == [("u1", "收到：一")]
+    assert await seen(redis, "u1") == ["一"]
+    assert await redis.get(MARKER) == HANDED.encode()
+    assert await inbox.recover(MARKER) is True
+    assert await inbox.deliver(text("u1", "一", 1)) is None  # a stray retry: nothing more
+    assert probe.heard == ["一"] and len(later) == 1
+    assert (await inbox.deliver(text("u1", "二", 2))).text == "收到：二"  # the turn is free
+
+
+async def test_a_holder_outliving_its_lease_leaves_the_message_to_the_recovery_job(
+        redis: Redis, pipelined_redis: PipelinedRedis, probe: Probe, later: Later,
+        other_process: Inbox):
+    """A holder stalled past its lease (the job takes over) finishes later: its outcome is
+    dropped, so the session and the push come from one step only."""
+    stalled = build_inbox(redis, pipelined_redis, probe, later, budget=0.05)
+    await start_probe(stalled, "u1")
+    probe.delay = 0.3
+    assert await stalled.deliver(text("u1", "一", 1)) is None
+    holder = (await redis.get(MARKER)).decode().removeprefix(DEFERRED_PREFIX).partition(":")[0]
+    await redis.delete(LEASE_PREFIX + holder)  # as if its heartbeat had stopped
+
+    assert await other_process.recover(MARKER) is True
+    await stalled.drain(5)
+
+    assert probe.heard == ["一", "一"]  # the step ran twice ...
+    assert await seen(redis, "u1") == ["一"]  # ... and was acted on once
+    assert [(user, reply.text) for user, reply in later] == [("u1", "收到：一")]
+
+
+class TestRecoveryJob:
+    """The app's worker runs the job (arq, in process) while a slow deferred step runs."""
+
+    @pytest.fixture
+    def settings(self, settings: Settings) -> Settings:
+        return settings.with_overrides(wechat={"reply_budget": 0.1},
+                                       session={"turn_lease": 0.3})
+
+    @pytest.fixture
+    def flows(self, probe: Probe) -> Sequence[Flow]:
+        return [probe.flow]
+
+    async def test_the_job_looks_on_until_the_reply_is_pushed_once(
+            self, harness: Harness, probe: Probe, redis: Redis, caplog: pytest.LogCaptureFixture):
+        alice = harness.user()
+        assert (await alice.click(PROBE_KEY)).startswith("请说话")
+        probe.delay = 1.5  # the job (after 0.6 s) finds the step running, and looks again
+        job = "arq:job:recover:inbox:wechat:msg:4711"
+
+        with caplog.at_level(logging.INFO, logger="arq.worker"):
+            assert (await alice.post(alice.text_xml("慢", msg_id=4711))).body == b"success"
+            assert await redis.exists(job)
+            deadline = time.monotonic() + 10
+            while await redis.exists(job) and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+
+        looks = [r.getMessage() for r in caplog.records if "recover_deferred" in r.getMessage()]
+        assert any("retrying" in look for look in looks), looks
+        assert any("●" in look for look in looks), looks  # finished
+        texts = [m.body["text"].removesuffix("\n" + UNIVERSAL_HINT)
+                 for m in await harness.outbox(alice.openid)]
+        assert texts == ["收到：慢"] and probe.heard == ["慢"]
