@@ -128,6 +128,36 @@ def is_new_energy(plate: str) -> bool:
     return len(_compact(plate)) == 8
 
 
+HOME_PROVINCE = "渝"
+OUT_OF_SCOPE = ("本服务仅支持查询重庆市登记的机动车（“渝”字号牌）。外省市号牌请通过“交管12123”"
+                "或号牌发证地的公安交管部门查询。")
+_ORDINARY = (PlateType.LARGE, PlateType.SMALL, PlateType.ORDINARY_MOTORCYCLE,
+             PlateType.LIGHT_MOTORCYCLE)
+
+
+def _plate_types_of(plate: str) -> tuple[PlateType, ...]:
+    """The plate types a plate of this shape can have (GA 36)."""
+    if is_new_energy(plate):  # 渝A12345D is large, 渝AD12345 small
+        return ((PlateType.LARGE_NEW_ENERGY,) if plate[-1].isalpha()
+                else (PlateType.SMALL_NEW_ENERGY,))
+    return {"挂": (PlateType.TRAILER,), "学": (PlateType.COACH,)}.get(plate[-1], _ORDINARY)
+
+
+def plate_hint(plate_type: PlateType, plate: str) -> str | None:
+    """Why a plate (as PlateNumberField returns it) cannot be of ``plate_type`` in our
+    records, or None. Asked before the query runs, so a slip of the plate type or a plate
+    from another province is said plainly and never counts as a failed match."""
+    if not plate.startswith(HOME_PROVINCE):
+        return OUT_OF_SCOPE
+    shapes = _plate_types_of(plate)
+    if plate_type in shapes:
+        return None
+    looks = (f"{shapes[0].label}号牌（{shapes[0].value}）" if len(shapes) == 1
+             else "7位的普通号牌")
+    return (f"{plate}是{looks}，与所选号牌种类“{plate_type.label}”不符。"
+            f"请核对号牌号码，或回复“返回”重新选择号牌种类。")
+
+
 # ---- VINs -----------------------------------------------------------------------------------
 
 VIN_LENGTH = 17
@@ -268,6 +298,20 @@ class PhoneField(Field[str]):
         if match is None:
             raise InvalidInput("手机号码应为1开头的11位数字，如 13812345678")
         return match[1]
+
+
+# ---- choice numbers ---------------------------------------------------------------------------
+
+_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+_CHOICE_NUMBER = re.compile(r"[1-9][0-9]?")
+
+
+def choice_number(text: str) -> int | None:
+    """The number of a numbered option: 1 or 2 digits (half- or full-width) without a leading
+    zero, an ending "." or "、" allowed. "000005" or "05" is no option: it is a code or a
+    slip, and reading it as 5 started journeys nobody asked for."""
+    number = text.strip().translate(_FULL_WIDTH_DIGITS).rstrip(".、")
+    return int(number) if _CHOICE_NUMBER.fullmatch(number) else None
 
 
 # ---- plain digit codes ----------------------------------------------------------------------

@@ -121,6 +121,11 @@ def owner_face_required(violation: ViolationFacts, *, own_vehicle: bool) -> bool
     return not own_vehicle and violation.points > 0
 
 
+def payment_due(decided_on: date, *, grace_days: int = 15) -> date:
+    """The last day to pay a fine without a late fee: ``grace_days`` after the decision."""
+    return decided_on + timedelta(days=grace_days)
+
+
 def late_fee(
     fine: Decimal,
     decided_on: date,
@@ -135,7 +140,7 @@ def late_fee(
     decision date costs nothing) and day 16 after the decision date is the first late day,
     counting 1 day. Rounded to 0.01 yuan, half up.
     """
-    days_late = max((today - decided_on).days - grace_days, 0)
+    days_late = max((today - payment_due(decided_on, grace_days=grace_days)).days, 0)
     fee = min(fine * daily_rate * days_late, fine)
     return fee.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 

@@ -15,8 +15,10 @@ from bot.fields import (
     SmsCodeField,
     Vin6Field,
     VinField,
+    choice_number,
     id_check_char,
     is_new_energy,
+    plate_hint,
     vin_check_digit,
 )
 from models.enums import PlateType
@@ -377,3 +379,28 @@ def test_odd_text_is_parsed_or_refused_with_a_hint(field, text):
         field.parse(text)
     except InvalidInput as refusal:
         assert refusal.hint
+
+
+@pytest.mark.parametrize(("text", "number"), [
+    ("5", 5), ("12", 12), ("５", 5), ("3.", 3), ("2、", 2), (" 7 ", 7),
+    ("000005", None), ("05", None), ("0", None), ("123", None), ("①", None), ("二", None),
+])
+def test_choice_numbers_have_one_or_two_digits_and_no_leading_zero(text, number):
+    assert choice_number(text) == number
+
+
+@pytest.mark.parametrize(("plate_type", "plate", "fits"), [
+    (PlateType.SMALL, "渝A12345", True),
+    (PlateType.SMALL_NEW_ENERGY, "渝AD12345", True),
+    (PlateType.LARGE_NEW_ENERGY, "渝A12345D", True),
+    (PlateType.TRAILER, "渝A1234挂", True),
+    (PlateType.COACH, "渝A1234学", True),
+    (PlateType.SMALL, "渝AD12345", False),
+    (PlateType.LARGE_NEW_ENERGY, "渝AD12345", False),
+    (PlateType.TRAILER, "渝A12345", False),
+    (PlateType.SMALL, "渝A1234学", False),
+    (PlateType.SMALL, "川A12345", False),
+])
+def test_plate_hint_only_when_the_shape_cannot_be_of_the_type(plate_type, plate, fits):
+    assert (plate_hint(plate_type, PlateNumberField().parse(plate)) is None) == fits
+

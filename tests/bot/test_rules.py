@@ -15,6 +15,7 @@ from bot.rules import (
     on_record,
     online_processing_refusal,
     owner_face_required,
+    payment_due,
     phone_on_record,
     points_class_of,
     processing_refusal,
@@ -175,6 +176,13 @@ DECIDED = date(2024, 3, 1)
 def test_late_fee_starts_on_day_16_and_is_capped(days_after, fee):
     today = DECIDED + timedelta(days=days_after)
     assert late_fee(Decimal(200), DECIDED, today) == Decimal(fee)
+
+
+def test_the_last_day_to_pay_is_the_last_day_without_a_late_fee():
+    due = payment_due(DECIDED)
+    assert due == DECIDED + timedelta(days=15)
+    assert late_fee(Decimal(200), DECIDED, due) == Decimal("0.00")
+    assert late_fee(Decimal(200), DECIDED, due + timedelta(days=1)) == Decimal("6.00")
 
 
 def test_late_fee_before_the_decision_is_zero():
