@@ -11,6 +11,7 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_type_hints
+from urllib.parse import urlsplit
 
 DEFAULTS_FILE = Path(__file__).resolve().parent.parent / "config.toml"
 ENV_PREFIX = "BOT__"
@@ -285,10 +286,11 @@ class Settings:
                  "must not be sandbox in production mode")
         _require(not self.wechat.api_base, "wechat.api_base",
                  "must be empty in production mode (WeChat's own API)")
-        _require(not self.alipay.gateway or "/sandbox/" not in self.alipay.gateway,
-                 "alipay.gateway", "must not be a sandbox in production mode")
-        _require("/sandbox/" not in self.sms.endpoint, "sms.endpoint",
-                 "must not be a sandbox in production mode")
+        _require(not self.alipay.gateway or _real_endpoint(self.alipay.gateway, "alipaydev.com"),
+                 "alipay.gateway", "must be an https:// URL of Alipay's own gateway, not a "
+                 "sandbox, in production mode")
+        _require(_real_endpoint(self.sms.endpoint), "sms.endpoint",
+                 "must be an https:// URL, not a sandbox, in production mode")
 
     @property
     def sandbox(self) -> bool:
@@ -400,6 +402,16 @@ def _as_dict(settings: Settings) -> dict[str, dict[str, Any]]:
 
 def is_postgres_url(url: str) -> bool:
     return url.startswith(("postgres://", "asyncpg://"))
+
+
+def _real_endpoint(url: str, sandbox_domain: str = "") -> bool:
+    """An https URL that is neither a simulator of ours (/sandbox/) nor the provider's own
+    sandbox (Alipay's openapi-sandbox.dl.alipaydev.com, whose face checks prove nothing)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    provider_sandbox = bool(sandbox_domain) and (host == sandbox_domain
+                                                 or host.endswith("." + sandbox_domain))
+    return parts.scheme == "https" and "/sandbox/" not in parts.path and not provider_sandbox
 
 
 def _require(condition: bool, key: str, message: str) -> None:

@@ -170,6 +170,22 @@ def test_production_names_each_missing_key_and_sandbox_fallback(overrides: dict[
     assert "test-password" not in message  # the database URL's password
 
 
+@pytest.mark.parametrize(("overrides", "named"), [
+    ({"BOT__ALIPAY__GATEWAY": "https://openapi-sandbox.dl.alipaydev.com/gateway.do"},
+     "alipay.gateway"),
+    ({"BOT__ALIPAY__GATEWAY": "http://openapi.alipay.com/gateway.do"}, "alipay.gateway"),
+    ({"BOT__SMS__ENDPOINT": "http://dysmsapi.aliyuncs.com/"}, "sms.endpoint"),
+])
+def test_regression_production_refuses_alipays_sandbox_and_plain_http_endpoints(
+        overrides: dict[str, str], named: str):
+    """Production started with Alipay's own sandbox gateway, whose face checks prove nothing,
+    and with outside endpoints over plain http (keys and codes in clear, answers forgeable)."""
+    assert config_error(production_environ(**overrides)).startswith(f"{named}: ")
+    real = production_environ(BOT__ALIPAY__GATEWAY="https://openapi.alipay.com/gateway.do",
+                              BOT__SMS__ENDPOINT="https://dysmsapi.aliyuncs.com/")
+    assert load_settings(real).server.production
+
+
 def test_regression_face_provider_alipay_without_keys_is_refused_in_sandbox_mode_too():
     """It used to pass the check, start Redis, seed demo data and then die with a traceback."""
     assert config_error({"BOT__FACE__PROVIDER": "alipay"}).startswith("alipay.appid: ")
