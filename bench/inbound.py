@@ -51,12 +51,25 @@ PREPARED_RATE = 6000
 
 # The guide journey: (what the user sends, a phrase the reply must contain).
 GUIDE_JOURNEY = (
-    (guide.FLOW.title, "您想了解哪方面"),  # its menu entry, by label: 使用指南
+    (guide.TITLE, "您想了解哪方面"),  # its menu entry, by label: 使用指南
     ("2", "还需要了解什么"),   # topic 2
     ("1", "您想了解哪方面"),   # 了解其他内容
     ("4", "还需要了解什么"),   # topic 4
     ("2", "感谢使用"),         # 结束: the session is cleared
 )
+# The vehicle query over the demo data (docs/demo-data.md): 渝A12345 has eight violations,
+# so the VIN step shows page 1 of 2 and 下一页 page 2 (query.page_size 5).
+VEHICLE_JOURNEY = (
+    ("菜单", "请回复数字选择服务"),
+    ("1", "请选择号牌种类"),       # 查询车辆违法, the first menu entry
+    ("2", "请输入号牌号码"),       # 小型汽车
+    ("渝A12345", "请输入车架号"),
+    ("123456", "，第1/"),          # the match and page 1
+    ("下一页", "，第2/"),
+    ("取消", "已取消当前操作"),
+)
+JOURNEYS = {"guide": GUIDE_JOURNEY, "vehicle": VEHICLE_JOURNEY}
+DATABASES = ("sqlite", "postgres")
 
 
 @dataclass
