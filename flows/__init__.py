@@ -2,13 +2,13 @@
 
 from flows import account, guide, query_licence, query_vehicle, register
 
-ALL_FLOWS = [
+JOURNEYS = [
     query_vehicle.FLOW,
     query_licence.FLOW,
     account.FLOW,
     register.FLOW,
-    guide.FLOW,
 ]
+ALL_FLOWS = [*JOURNEYS, guide.build(JOURNEYS)]  # the guide explains what is registered
 
 # The WeChat custom menu: (top-level button, [click keys of its flows]).
 MENU_LAYOUT = [

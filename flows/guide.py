@@ -1,40 +1,60 @@
-"""使用指南: a short help journey that explains what the account can do."""
+"""使用指南: a short help journey that explains what the account can do.
+
+Its topics are built from the journeys registered in the menu (``build``), so the guide
+never promises a service the account does not offer; a journey without a text in
+``JOURNEYS`` is a gap a test reports.
+"""
+
+from collections.abc import Sequence
 
 from bot.engine import Choice, Done, Flow, State
+from bot.synonyms import PERSON
 
-TOPICS = {
-    "查询交通违法": "回复“菜单”选择“查询车辆违法”，依次输入号牌种类、号牌号码和"
-                    "车架号后六位即可查看。查询驾驶证违法需要姓名、驾驶证号和档案编号。",
-    "关注好友车辆": "关注他人车辆需要车主本人同意：我们会向车主在公安机关登记的手机号发送验证码。"
-                    "每人最多同时关注 2 辆他人车辆。",
-    "处理和缴款": "非现场、简易程序且罚款 200 元及以下的违法可以在线处理，处理前需要刷脸认证。"
-                  "罚款须在决定之日起 15 日内缴纳，逾期每日加处 3% 滞纳金。",
-    "服务时间": "查询全天可用；每日 22:00 至次日 00:30 系统维护，暂停缴款。",
+TITLE, CLICK_KEY = "使用指南", "GUIDE"
+# How to use each journey, by flow name; topics are titled with the journey's menu title.
+JOURNEYS = {
+    "query_vehicle": "选择号牌种类，再输入号牌号码和车架号后六位，即可查看该车的交通违法记录。"
+                     "本服务支持查询重庆市登记的机动车（“渝”字号牌）。",
+    "query_licence": "输入驾驶人姓名、驾驶证号（即身份证号码）和12位档案编号，即可查看该驾驶证"
+                     "的违法记录和本记分周期的累积记分。",
+    "account": "实名注册后，可以查看本人驾驶证、名下车辆及其违法记录；违法详情会按您本人驾驶证"
+               "的状态和记分说明能否在线处理。",
+    "register": "输入姓名、身份证号码和手机号码，完成刷脸认证即可实名注册；多次刷脸未通过时，"
+                "可改用发送到公安机关登记手机号的短信验证码。",
+}
+# Topics about the account itself rather than one journey.
+GENERAL = {
+    "服务时间": "查询全天可用。",
+    "联系人工": PERSON,
 }
 
 MORE = (Choice("了解其他内容", goto="topics"), Choice("结束", value="end"))
 
 
-async def _answer_prompt(ctx) -> str:
-    return TOPICS[ctx.data["topic"]] + "\n\n还需要了解什么？"
+def build(journeys: Sequence[Flow]) -> Flow:
+    """The guide to these journeys (those in the menu that have a text), then the general
+    topics."""
+    topics = {flow.title: JOURNEYS[flow.name] for flow in journeys
+              if flow.in_menu and flow.name in JOURNEYS} | GENERAL
 
+    async def answer_prompt(ctx) -> str:
+        return topics[ctx.data["topic"]] + "\n\n还需要了解什么？"
 
-async def _end(ctx, value) -> Done:
-    return Done("感谢使用。回复“菜单”可随时查看全部服务。")
+    async def end(ctx, value) -> Done:
+        return Done("感谢使用。回复“菜单”可随时查看全部服务。")
 
-
-FLOW = Flow(
-    name="guide",
-    title="使用指南",
-    click_key="GUIDE",
-    start="topics",
-    states={
-        "topics": State(
-            prompt="您想了解哪方面的内容？",
-            choices=tuple(Choice(topic) for topic in TOPICS),
-            save="topic",
-            then="answer",
-        ),
-        "answer": State(prompt=_answer_prompt, choices=MORE, then=_end),
-    },
-)
+    return Flow(
+        name="guide",
+        title=TITLE,
+        click_key=CLICK_KEY,
+        start="topics",
+        states={
+            "topics": State(
+                prompt="您想了解哪方面的内容？",
+                choices=tuple(Choice(topic) for topic in topics),
+                save="topic",
+                then="answer",
+            ),
+            "answer": State(prompt=answer_prompt, choices=MORE, then=end),
+        },
+    )
