@@ -5,6 +5,8 @@ chat, where the journey has already moved on (a customer-service message). An un
 reference, or a certify id that is not the check's own, gets the neutral page.
 """
 
+import re
+
 from aiohttp import web
 
 from bot.pages import mobile_page
@@ -19,12 +21,15 @@ PAGES = {
     Outcome.EXPIRED: ("认证已超时", "本次认证已超时，请返回微信重新发起。"),
 }
 NEUTRAL = ("请返回微信", "请返回微信继续办理，认证结果将在对话中告知您。")
+# FaceChecks.begin's references (uuid4().hex): anything else is made up and is not looked
+# up at all (a value too long for the column would fail the query).
+REFERENCE = re.compile("[0-9a-f]{32}")
 
 
 @routes.get("/face/return")
 async def face_return(request: web.Request) -> web.Response:
-    face = request.app[SERVICES].face
-    outcome = await face.came_back(request.query.get("ref", ""),
-                                   request.query.get("certify_id"))
+    face, reference = request.app[SERVICES].face, request.query.get("ref", "")
+    outcome = (await face.came_back(reference, request.query.get("certify_id"))
+               if REFERENCE.fullmatch(reference) else None)
     title, text = PAGES.get(outcome, NEUTRAL)
     return mobile_page(title, f"<p>{text}</p>")

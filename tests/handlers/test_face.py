@@ -139,3 +139,15 @@ async def test_return_while_the_gateway_answers_with_a_forged_signature(harness)
     check = await Verification.get(provider_id=certify_id_of(link))
     assert check.outcome is FaceOutcome.PENDING
     assert await pushes(harness, "openid-alice") == []
+
+
+async def test_regression_a_made_up_reference_of_any_length_gets_the_neutral_page(
+        harness, caplog: pytest.LogCaptureFixture):
+    """A 5,000-character ref failed the database's length check: 500, and a traceback that
+    quoted the whole value in the log."""
+    for ref in ("a" * 5000, "%00", "中" * 40, "0" * 31):
+        async with harness.client.session.get(harness.client.make_url("/face/return"),
+                                              params={"ref": ref}) as response:
+            assert response.status == 200
+            assert "请返回微信继续办理" in await response.text()
+    assert not [record for record in caplog.records if record.exc_info]
