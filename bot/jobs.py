@@ -78,6 +78,8 @@ async def poll_face(ctx: dict[str, Any], reference: str) -> None:
 
 
 JOBS = [
+    # Its result, kept an hour (arq's default), keeps the job id too: a deferred reply handed
+    # over a second time (the recovery job's, after a crash) within that is dropped.
     func(send_reply, max_tries=REPLY_TRIES),
     func(recover_deferred, max_tries=RECOVERY_LOOKS, keep_result=0),
     # keep_result=0: arq would otherwise keep the job's arguments (the code) for an hour.

@@ -26,7 +26,7 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.engine import UNIVERSAL_HINT
-from bot.inbox import RUNNING_PREFIX
+from bot.inbox import DEFERRED_PREFIX, HANDED, RUNNING_PREFIX
 from bot.sandbox.wechat_client import WeChatUser
 from tests.support.probe import PROBE_KEY
 from tests.support.servers import free_port
@@ -166,9 +166,13 @@ async def seen(redis: Redis, openid: str) -> list[str]:
     return json.loads(raw)["d"].get("seen", []) if raw else []
 
 
-async def running_markers(redis: Redis) -> int:
+async def markers(redis: Redis, prefix: str) -> int:
     return sum([1 async for key in redis.scan_iter("inbox:*")
-                if (await redis.get(key) or b"").startswith(RUNNING_PREFIX.encode())])
+                if (await redis.get(key) or b"").startswith(prefix.encode())])
+
+
+async def running_markers(redis: Redis) -> int:
+    return await markers(redis, RUNNING_PREFIX)
 
 
 async def test_regression_messages_in_flight_at_kill_9_are_answered_on_retry(
@@ -229,6 +233,32 @@ async def test_regression_messages_in_flight_at_kill_9_are_answered_on_retry(
     assert wrong == []
     assert doubled == 0 and set(acted) == {m.text for m in messages}
     assert pushed_twice == [] and answered_and_pushed == []
+
+
+async def test_regression_deferred_reply_survives_kill_9(
+        server: Server, http: aiohttp.ClientSession, redis: Redis):
+    """A step slower than the budget: "success" is answered, so WeChat will not try again; the
+    process is killed before the step ends. After the restart the recovery job queued at the
+    deferral finds the holder dead, runs the message and pushes the reply: once."""
+    await server.start(probe_delay=6)  # wechat.reply_budget is 4 s
+    alice = await start_probe(http, server, "alice")
+
+    assert await post(http, alice, alice.request(alice.text_xml("慢", msg_id=4711))) == ""
+    server.kill()  # about 2 s before the step would have finished
+    assert await markers(redis, DEFERRED_PREFIX) == 1 and await seen(redis, "alice") == []
+    await server.start(probe_delay=0)
+
+    marker, job = "inbox:wechat:msg:4711", "arq:job:recover:inbox:wechat:msg:4711"
+    deadline = time.monotonic() + 30
+    while (await redis.exists(job) or not await pushed_texts(http, server, "alice")) \
+            and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.5)  # ten polls of the worker: room for a second push, if any
+
+    assert await pushed_texts(http, server, "alice") == ["收到：慢"], server.output()
+    assert await seen(redis, "alice") == ["慢"]
+    assert await redis.get(marker) == HANDED.encode()
+    assert not await redis.exists(job)
 
 
 async def test_regression_dead_process_ticket_does_not_block_the_user(
