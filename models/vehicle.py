@@ -5,6 +5,9 @@ from tortoise.models import Model
 
 from models.enums import OwnerKind, PlateType, VehicleKind
 
+VIN_LENGTH = 17  # ISO 3779
+VIN_SUFFIX_LENGTH = 6  # its last characters, the usual proof of a vehicle
+
 
 class Vehicle(Model):
     id = fields.IntField(primary_key=True)

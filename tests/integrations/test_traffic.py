@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+
 import pytest
 
 from bot.integrations.traffic import EmbeddedTrafficPlatform
@@ -20,10 +23,11 @@ platform = EmbeddedTrafficPlatform()
 
 async def test_vehicle_matches_plate_and_last_six_or_full_vin() -> None:
     car = await make_vehicle(plate_number="渝AD12345", plate_type=PlateType.SMALL_NEW_ENERGY)
-    for plate, vin in [("渝AD12345", car.vin[-6:]), (" 渝ad 123.45", car.vin[-6:].lower()),
-                       ("渝ＡＤ１２３４５", car.vin)]:
-        found = await platform.vehicle(PlateType.SMALL_NEW_ENERGY, plate, vin)
-        assert found is not None and found.id == car.id, (plate, vin)
+    for vin in (car.vin[-6:], car.vin[-6:].lower(), car.vin):
+        found = await platform.vehicle(PlateType.SMALL_NEW_ENERGY, "渝AD12345", vin)
+        assert found is not None, vin
+        assert (found.id, found.plate_type, found.vin, found.owner_kind) == \
+            (car.id, car.plate_type, car.vin, car.owner_kind)
 
 
 @pytest.mark.parametrize("case", ["wrong vin", "short vin", "wrong type", "bad plate"])
@@ -67,6 +71,9 @@ async def test_vehicle_violations_newest_first_in_pages() -> None:
     first = await platform.vehicle_violations(car, 0, 5)
     assert [v.id for v in first.items] == [twin.id, *(v.id for v in created[:4])]
     assert (first.total, first.has_next, first.has_previous) == (8, True, False)
+    shown, stored = first.items[1], created[0]
+    assert (shown.occurred_at, shown.fine, shown.state, shown.place) == \
+        (stored.occurred_at, stored.fine, stored.state, stored.place)
     last = await platform.vehicle_violations(car, 1, 5)
     assert [v.id for v in last.items] == [v.id for v in created[4:]]
     assert (last.has_next, last.has_previous) == (False, True)
@@ -99,3 +106,33 @@ async def test_violation_and_decision_lookups() -> None:
     assert (await platform.decision("5001030000000001")).id == violation.id
     assert await platform.violation(violation.id + 1) is None
     assert await platform.decision("5001030000000002") is None
+
+
+@pytest.fixture
+def statements() -> Iterator[list[str]]:
+    """The SQL statements Tortoise sends while the test runs (its db_client debug log)."""
+    sent: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.msg == "%s: %s" and isinstance(record.args, tuple):
+                sent.append(str(record.args[0]))
+
+    handler, log = Collect(logging.DEBUG), logging.getLogger("tortoise.db_client")
+    level = log.level
+    log.addHandler(handler)
+    log.setLevel(logging.DEBUG)
+    yield sent
+    log.removeHandler(handler)
+    log.setLevel(level)
+
+
+async def test_a_vehicle_and_a_page_are_one_statement_each(
+        statements: list[str]) -> None:
+    car = await make_vehicle()
+    await make_violations(car, 7)
+    statements.clear()
+    found = await platform.vehicle(car.plate_type, car.plate_number, car.vin[-6:])
+    assert found is not None and len(statements) == 1
+    page = await platform.vehicle_violations(found, 1, 5)
+    assert len(page.items) == 2 and len(statements) == 2
