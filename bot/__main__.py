@@ -268,12 +268,12 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
 def _wechat_menu(settings: Settings, args: argparse.Namespace) -> int:
     import json
 
-    from bot.channels.wechat_menu import install_menu, menu_definition
+    from bot.services import install_wechat_menu, wechat_menu
 
     if args.print:
-        print(json.dumps(menu_definition(), ensure_ascii=False, indent=2))
+        print(json.dumps(wechat_menu(), ensure_ascii=False, indent=2))
         return 0
-    asyncio.run(install_menu(settings))
+    asyncio.run(install_wechat_menu(settings))
     print("menu installed")
     return 0
 

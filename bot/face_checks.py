@@ -1,9 +1,12 @@
 """Face checks for journeys: start one, settle it from the provider's word, keep the audit row.
 
 A check is settled only by asking the provider (``FaceVerifier.query``): the browser coming
-back to our return URL and the polling job are just two moments to ask. Settling is a
-conditional update of a pending row, so the return page and the job may race and exactly
-one of them records the outcome and wakes the user's journey.
+back to our return URL and the polling job are just two moments to ask, and a job at the
+deadline expires a check nobody finished. Those three publish Event("face.settled"); its
+handler, in the requester's turn, records the outcome with a conditional update of the
+pending row and only then hands the event to the journey waiting on it (or leaves a pending
+item). The user's own journey, asking in its turn, records the outcome directly. Whichever
+comes first moves the row; the others find it settled and do nothing.
 """
 
 from __future__ import annotations
@@ -12,32 +15,36 @@ import datetime as dt
 import hmac
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode
 
 from arq.connections import ArqRedis
 from tortoise import timezone
 
 from bot.config import FaceConfig
+from bot.conversations import Conversations
+from bot.events import Event, EventBus, on
 from bot.integrations.face import FaceResult, FaceUnavailable, FaceVerifier
+from bot.messages import Conversation
+from bot.pending import Offer
 from models.verification import Method, Outcome, Verification
 
 log = logging.getLogger(__name__)
-Wake = Callable[[str, str], Awaitable[None]]
+SETTLED = "face.settled"
 
 
 class FaceChecks:
     def __init__(self, verifier: FaceVerifier, redis: ArqRedis, config: FaceConfig,
-                 base_url: str, wake: Wake) -> None:
+                 base_url: str, events: EventBus) -> None:
         self.verifier = verifier
         self._redis = redis
         self._config = config
         self._return_url = base_url + "/face/return"
-        self._wake = wake
+        self._events = events
 
     async def begin(self, *, requester: str, purpose: str, name: str, id_number: str) -> str:
-        """Start a check of this person for ``requester`` ("channel:user id"); returns the
-        link to send in chat. Raises FaceUnavailable when the provider cannot start one."""
+        """Start a check of this person for ``requester`` (a Conversation.key), for the
+        journey named ``purpose``; returns the link to send in chat. Raises FaceUnavailable
+        when the provider cannot start one."""
         reference = uuid.uuid4().hex  # Alipay wants a unique 32-character outer_order_no
         certify_id = await self.verifier.start(
             reference=reference, name=name, id_number=id_number,
@@ -46,6 +53,8 @@ class FaceChecks:
                                   subject_id_number=id_number, reference=reference,
                                   provider_id=certify_id)
         await self._poll_later(reference)
+        await self._redis.enqueue_job("expire_face", reference,
+                                      _defer_by=self._config.timeout + 1)
         return self.verifier.certify_url(certify_id)
 
     async def latest(self, requester: str, purpose: str) -> Verification | None:
@@ -53,16 +62,16 @@ class FaceChecks:
         return await (Verification.filter(method=Method.FACE, requester=requester,
                                           purpose=purpose).order_by("-id").first())
 
-    async def settle(self, reference: str, *, wake: bool = True) -> Outcome | None:
-        """Ask the provider and record a final answer; None for an unknown reference.
+    async def settle(self, reference: str) -> Outcome | None:
+        """Ask the provider and record a final answer now; None for an unknown reference.
 
-        ``wake=False`` when the user's own journey asks (they are waiting in it, and holding
-        their turn: a wake-up would wait for that turn and come too late to matter).
+        For the user's own journey, which asks in the user's turn and goes on with the
+        answer itself: nothing is published.
         """
         check = await self._check(reference)
         if check is None:
             return None
-        return await self._settle(check, attempt_over=False, wake=wake)
+        return await self._settle(check, attempt_over=False, publish=False)
 
     async def came_back(self, reference: str, certify_id: str | None) -> Outcome | None:
         """The browser returned from the provider with our reference (and its certify id).
@@ -78,17 +87,27 @@ class FaceChecks:
                                                               check.provider_id.encode()):
             log.warning("face return for %s with a certify id that is not its own", reference)
             return None
-        return await self._settle(check, attempt_over=certify_id is not None, wake=True)
+        return await self._settle(check, attempt_over=certify_id is not None, publish=True)
 
     async def poll(self, reference: str) -> None:
         """The polling job's step: settle, or ask again after ``poll_interval``."""
-        if await self.settle(reference) is Outcome.PENDING:
+        check = await self._check(reference)
+        if check is not None and await self._settle(check, attempt_over=False,
+                                                    publish=True) is Outcome.PENDING:
             await self._poll_later(reference)
+
+    async def expire(self, reference: str) -> None:
+        """The deadline's job: a check still pending is abandoned, whatever the session."""
+        check = await self._check(reference)
+        if check is not None and check.outcome is Outcome.PENDING:
+            await self._events.publish(Event(SETTLED, reference, {
+                "outcome": Outcome.EXPIRED.value, "detail": "no result before the time limit"}))
 
     async def _check(self, reference: str) -> Verification | None:
         return await Verification.get_or_none(reference=reference, method=Method.FACE)
 
-    async def _settle(self, check: Verification, *, attempt_over: bool, wake: bool) -> Outcome:
+    async def _settle(self, check: Verification, *, attempt_over: bool,
+                      publish: bool) -> Outcome:
         if check.outcome is not Outcome.PENDING:
             return check.outcome
         try:
@@ -99,19 +118,13 @@ class FaceChecks:
         outcome, detail = self._decide(check, result, attempt_over)
         if outcome is Outcome.PENDING:
             return outcome
-        changed = await Verification.filter(id=check.id, outcome=Outcome.PENDING).update(
-            outcome=outcome, detail=detail[:128], settled_at=timezone.now())
-        if not changed:  # settled meanwhile by the return page or the job
+        if publish:
+            await self._events.publish(Event(SETTLED, check.reference,
+                                             {"outcome": outcome.value, "detail": detail}))
+            return outcome
+        if not await _record(check.id, outcome, detail):  # settled meanwhile
             await check.refresh_from_db(fields=["outcome"])
             return check.outcome
-        log.info("face check %s settled: %s", check.reference, outcome.value)
-        if not wake:
-            return outcome
-        channel, user_id = check.requester.split(":", 1)
-        try:
-            await self._wake(channel, user_id)
-        except Exception:  # the outcome is recorded; the user's next message continues
-            log.exception("could not push the face result of %s", check.reference)
         return outcome
 
     def _decide(self, check: Verification, result: FaceResult | None,
@@ -131,3 +144,32 @@ class FaceChecks:
     async def _poll_later(self, reference: str) -> None:
         await self._redis.enqueue_job("poll_face", reference,
                                       _defer_by=self._config.poll_interval)
+
+
+async def _record(check_id: int, outcome: Outcome, detail: str) -> bool:
+    """Move a pending check to its outcome; False if it was settled already."""
+    changed = await Verification.filter(id=check_id, outcome=Outcome.PENDING).update(
+        outcome=outcome, detail=detail[:128], settled_at=timezone.now())
+    if changed:
+        log.info("face check %d settled: %s", check_id, outcome.value)
+    return bool(changed)
+
+
+@on(SETTLED)
+async def face_settled(event: Event, conversations: Conversations) -> None:
+    """Record the outcome in the requester's turn, then resume the journey waiting on the
+    check; a requester busy elsewhere finds it under 待处理 (it opens the journey named by
+    the check's purpose, with the check's reference)."""
+    check = await Verification.get_or_none(reference=event.reference, method=Method.FACE)
+    if check is None:
+        log.warning("face.settled for an unknown check")
+        return
+    outcome = Outcome(event.data["outcome"])
+
+    async def claim() -> bool:
+        return await _record(check.id, outcome, event.data.get("detail", ""))
+
+    offer = Offer(SETTLED, event.reference, f"刷脸认证结果：{outcome.label}", check.purpose,
+                  {"face_reference": event.reference})
+    await conversations.resume(Conversation.parse(check.requester), event, offer=offer,
+                               claim=claim)

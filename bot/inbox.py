@@ -1,13 +1,15 @@
 """Delivery of inbound messages to the engine: dedupe, per-user order, the reply budget, and
-crash safety.
+crash safety. Channel-neutral: each channel says how long a request may wait for its reply
+(its budget; 0 for a channel that acknowledges at once and pushes every reply), and a reply
+to a user with pending items ends with the pending footer.
 
 WeChat retries a message it got no answer to about every 5 s, 3 tries in all. Every delivery
 looks up its message id in Redis: the first claims it (a marker "running:<ticket>") and runs
 the engine; a retry of a finished message gets the same reply. A user's messages take turns
 in arrival order (a Redis list of tickets per user, each alive while its lease key is), so
 two processes never run one user's journey at once. If the engine has not answered within
-the budget, the delivery answers nothing ("success") and the reply goes out later as a
-customer-service message.
+the budget, the delivery answers nothing ("success") and the reply is pushed later through
+the channel (for WeChat, a customer-service message).
 
 Crash safety: the marker and the lease are short (``turn_lease``, a few seconds) and renewed
 by a heartbeat while the delivery waits and runs, so a process killed in a turn leaves a claim
@@ -52,6 +54,7 @@ from redis import exceptions as redis_errors
 
 from bot.engine import Engine
 from bot.messages import Inbound, InboundKind, Reply
+from bot.pending import PendingItems, with_footer
 from bot.pipelined_redis import PipelinedRedis
 from bot.session import RedisSessionStore
 
@@ -94,7 +97,8 @@ end
 # lease ms). Whoever claimed the message before us queued ahead of us and has left the queue:
 # a marker still (or no longer) running means it died, and the message is ours. A deferred
 # message is ours if the marker names us, or names a holder whose lease lapsed (it died; we
-# become the holder). Anything else is returned ({-1, marker}) and we leave. Ours: {1, session}.
+# become the holder). Anything else is returned ({-1, marker}) and we leave. Ours: {1, session,
+# pending count} (KEYS[4] is the user's pending-items counter: the footer costs no round trip).
 _OURS = _HOLDER + """
 local function ours(marker, queue, session, ticket, lease_prefix, lease_ms)
   local current = redis.call('GET', marker)
@@ -112,7 +116,7 @@ local function ours(marker, queue, session, ticket, lease_prefix, lease_ms)
     redis.call('LREM', queue, 1, ticket) redis.call('DEL', lease_prefix .. ticket)
     return {-1, current}
   end
-  return {1, redis.call('GET', session)}
+  return {1, redis.call('GET', session), redis.call('GET', KEYS[4])}
 end
 """.replace("RUNNING", f"'{RUNNING_PREFIX}'").replace("DEFERRED", f"'{DEFERRED_PREFIX}'")
 # A delivery arrives: {-1, marker} for a message already answered (or deferred); else it
@@ -223,7 +227,7 @@ class Inbox:
     I/O. A turn that outlives a third of the lease adds a heartbeat every third of it."""
 
     def __init__(self, engine: Engine, redis: PipelinedRedis, deliver_later: DeliverLater,
-                 recover_later: RecoverLater, *, budget: float, dedupe_ttl: int,
+                 recover_later: RecoverLater, *, budget: Callable[[str], float], dedupe_ttl: int,
                  turn_lease: float) -> None:
         if not isinstance(engine.store, RedisSessionStore):
             raise TypeError("the inbox keeps sessions in Redis scripts: use RedisSessionStore")
@@ -249,9 +253,8 @@ class Inbox:
     async def deliver(self, inbound: Inbound) -> Reply | None:
         """The reply to send back now, or None for "success" (nothing now, maybe later)."""
         marker = f"inbox:{inbound.channel}:{inbound.dedupe_key}"
-        turn = Turn(f"turns:{inbound.conversation}", os.urandom(16).hex(), marker)
-        session_key = self._sessions.key(inbound.conversation)
-        claimed = await self._claim(keys=[marker, turn.queue, session_key],
+        turn = Turn(f"turns:{inbound.conversation.key}", os.urandom(16).hex(), marker)
+        claimed = await self._claim(keys=self._keys(inbound, turn),
                                     args=[turn.ticket, LEASE_PREFIX, self._lease_ms])
         if claimed[0] == -1:
             return _decode(claimed[1])
@@ -259,7 +262,8 @@ class Inbox:
         task = asyncio.create_task(self._process(delivery, claimed))
         self._running.add(task)
         task.add_done_callback(self._running.discard)
-        done, _ = await asyncio.wait((task,), timeout=self._budget)  # never cancels the task
+        # The channel's budget: 0 for a channel that acknowledges at once and pushes.
+        done, _ = await asyncio.wait((task,), timeout=self._budget(inbound.channel))
         if done:
             return task.result()
         delivery.answered = True
@@ -290,10 +294,9 @@ class Inbox:
         if not current.startswith(DEFERRED_PREFIX):
             return True  # answered, handed, or forgotten
         inbound = _inbound(json.loads(current[len(DEFERRED_PREFIX):].partition(":")[2]))
-        turn = Turn(f"turns:{inbound.conversation}", os.urandom(16).hex(), marker)
-        taken = await self._recover(
-            keys=[marker, turn.queue, self._sessions.key(inbound.conversation)],
-            args=[turn.ticket, LEASE_PREFIX, self._lease_ms])
+        turn = Turn(f"turns:{inbound.conversation.key}", os.urandom(16).hex(), marker)
+        taken = await self._recover(keys=self._keys(inbound, turn),
+                                    args=[turn.ticket, LEASE_PREFIX, self._lease_ms])
         if taken[0] == -1:
             return False  # its holder lives (or the marker changed since): look again
         log.warning("taking over a deferred message whose process died")
@@ -325,7 +328,7 @@ class Inbox:
         (then that one's reply, if it answered)."""
         inbound, turn = delivery.inbound, delivery.turn
         assert turn.marker is not None
-        keys = [turn.marker, turn.queue, self._sessions.key(inbound.conversation)]
+        keys = self._keys(inbound, turn)
         args = [turn.ticket, LEASE_PREFIX, self._lease_ms]
         session_write = ("keep", "")
         try:
@@ -333,8 +336,10 @@ class Inbox:
                                      lambda: self._message_turn(keys=keys, args=args)) as ours:
                 if ours[0] == -1:
                     return _decode(ours[1])
-                session = self._sessions.decode(ours[1] if len(ours) > 1 else None)
+                session = self._sessions.decode(ours[1])
                 reply, after = await self._engine.step(inbound, session)
+                if ours[2] is not None:  # items pending: the step may have opened one
+                    reply = with_footer(reply, await self._pending_count(inbound))
             session_write = ("del", "") if after is None else ("set", after.dumps())
         except Exception:
             log.exception("handling a %s message failed", inbound.channel)
@@ -397,6 +402,17 @@ class Inbox:
             except redis_errors.RedisError as exc:
                 log.warning("cannot renew a turn's lease: %s", exc)
             await asyncio.sleep(self._lease_ms / 3000)
+
+    def _keys(self, inbound: Inbound, turn: Turn) -> list[str]:
+        """The scripts' keys for a message: marker, queue, session, pending-items counter."""
+        assert turn.marker is not None
+        conversation = inbound.conversation
+        return [turn.marker, turn.queue, self._sessions.key(conversation.key),
+                PendingItems.counter_key(conversation)]
+
+    async def _pending_count(self, inbound: Inbound) -> int:
+        raw = await self._redis.execute("GET", PendingItems.counter_key(inbound.conversation))
+        return int(raw) if raw else 0
 
     async def _leave(self, turn: Turn) -> None:
         await self._leave_queue(keys=[turn.queue, turn.lease], args=[turn.ticket])

@@ -13,9 +13,11 @@ from arq.connections import ArqRedis
 from arq.worker import Retry, Worker, func
 from redis.exceptions import RedisError
 
+from bot import events
+from bot.channels.base import Unreachable
 from bot.channels.wechat_api import WeChatAPIError
 from bot.integrations.sms import OutgoingSms, SmsError
-from bot.messages import Reply
+from bot.messages import Conversation, Reply
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -29,16 +31,19 @@ RECOVERY_LOOKS = 1000
 
 
 async def send_reply(ctx: dict[str, Any], channel: str, user_id: str, reply: dict) -> None:
-    """Deliver a reply that missed the passive-reply budget; retry while WeChat is busy."""
+    """Push a message outside a request (a reply that missed the budget, news from an event);
+    retry while the channel is busy. A user the channel cannot reach now is not an error."""
     services: Services = ctx["services"]
     try:
-        await services.send(channel, user_id, Reply.from_json(reply))
+        result = await services.send(channel, user_id, Reply.from_json(reply))
     except (WeChatAPIError, aiohttp.ClientError, TimeoutError) as exc:
         transient = not isinstance(exc, WeChatAPIError) or exc.transient
         if transient and ctx["job_try"] < REPLY_TRIES:
             raise Retry(defer=ctx["job_try"]) from exc
-        # 45015 (outside the 48 h window) and the like: the user will see nothing; say so.
-        log.warning("a deferred reply could not be delivered: %s", exc)
+        log.warning("a pushed message could not be delivered: %s", exc)
+        return
+    if isinstance(result, Unreachable):
+        log.info("a pushed message was not delivered: %s", result.reason)
 
 
 async def recover_deferred(ctx: dict[str, Any], marker: str) -> None:
@@ -77,6 +82,24 @@ async def poll_face(ctx: dict[str, Any], reference: str) -> None:
     await services.face.poll(reference)
 
 
+async def handle_event(ctx: dict[str, Any], kind: str, reference: str, data: dict) -> None:
+    """An outside event: its domain handler moves the durable record, then the journey."""
+    services: Services = ctx["services"]
+    await events.handle(events.Event(kind, reference, data), services.conversations)
+
+
+async def expire_face(ctx: dict[str, Any], reference: str) -> None:
+    """A face check's deadline: abandoned if still pending (the session may be long gone)."""
+    services: Services = ctx["services"]
+    await services.face.expire(reference)
+
+
+async def recount_pending(ctx: dict[str, Any], conversation: str) -> None:
+    """A pending item's expiry: the mirrored count drops it."""
+    services: Services = ctx["services"]
+    await services.pending.recount(Conversation.parse(conversation))
+
+
 JOBS = [
     # Its result, kept an hour (arq's default), keeps the job id too: a deferred reply handed
     # over a second time (the recovery job's, after a crash) within that is dropped.
@@ -87,6 +110,10 @@ JOBS = [
     func(expire_sms_code, max_tries=5),
     # keep_result=0: a check is polled every few seconds; its results are of no use.
     func(poll_face, max_tries=3, keep_result=0),
+    # The result (kept an hour by default) also keeps the job id, which drops duplicates.
+    func(handle_event, name=events.JOB, max_tries=5),
+    func(expire_face, max_tries=3, keep_result=0),
+    func(recount_pending, max_tries=3, keep_result=0),
 ]
 
 

@@ -47,8 +47,8 @@ class Inbound:
     event_key: str = ""
 
     @property
-    def conversation(self) -> str:
-        return f"{self.channel}:{self.user_id}"
+    def conversation(self) -> Conversation:
+        return Conversation(self.channel, self.user_id)
 
 
 @dataclass(frozen=True)

@@ -12,18 +12,23 @@ from aiohttp import web
 from arq.connections import ArqRedis
 
 from bot import db
-from bot.channels.wechat import WeChatChannel, reply_text
-from bot.channels.wechat_api import WeChatAPI
+from bot.channels.base import Channels, PushResult
+from bot.channels.wechat import WeChatChannel
+from bot.channels.wechat_api import WeChat, WeChatAPI
+from bot.channels.wechat_menu import menu_definition
 from bot.config import Settings
+from bot.conversations import Conversations
 from bot.demo_data import seed_demo_if_empty
 from bot.engine import Engine, Flow
+from bot.events import EventBus
 from bot.face_checks import FaceChecks
 from bot.inbox import Inbox
 from bot.integrations.face import face_verifier
 from bot.integrations.sms import SmsCodes, SmsSender, build_sender
 from bot.integrations.traffic import EmbeddedTrafficPlatform, TrafficPlatform
 from bot.lockout import FailedMatches, LockoutPolicy
-from bot.messages import Inbound, Reply
+from bot.messages import Conversation, Inbound, Reply
+from bot.pending import PendingItems, pending_flow
 from bot.pipelined_redis import PipelinedRedis
 from bot.redis_server import EmbeddedRedis
 from bot.session import RedisSessionStore
@@ -41,9 +46,13 @@ class Services:
     flows: Sequence[Flow] | None = None  # None: flows.ALL_FLOWS; tests plug in their own
     wechat: WeChatChannel = field(init=False)
     wechat_api: WeChatAPI = field(init=False)
+    channels: Channels = field(init=False)
+    events: EventBus = field(init=False)
+    pending: PendingItems = field(init=False)
     engine: Engine = field(init=False)
     pipelined_redis: PipelinedRedis = field(init=False)  # the inbox's per-message scripts
     inbox: Inbox = field(init=False)
+    conversations: Conversations = field(init=False)
     failed_matches: FailedMatches = field(init=False)
     traffic: TrafficPlatform = field(init=False)
     sms_sender: SmsSender = field(init=False)
@@ -62,47 +71,63 @@ class Services:
         self.wechat_api = WeChatAPI(self.http, self.redis, appid=wechat.sandbox_appid,
                                     secret=wechat.secret or "sandbox-secret", base_url=api_base,
                                     refresh_margin=wechat.token_refresh_margin)
-        self.engine = Engine(ALL_FLOWS if self.flows is None else self.flows,
+        self.channels = Channels([WeChat(self.wechat_api, wechat.reply_budget)])
+        self.events = EventBus(self.redis)
+        self.pending = PendingItems(self.redis, settings.session.pending_lifetime)
+        journeys = ALL_FLOWS if self.flows is None else self.flows
+        self.engine = Engine([*journeys, pending_flow(self.pending)],
                              RedisSessionStore(self.redis, settings.session.ttl), self)
         self.pipelined_redis = PipelinedRedis(self.redis_url, timeout=settings.redis.timeout)
         self.inbox = Inbox(self.engine, self.pipelined_redis, self.deliver_later,
-                           self.recover_later, budget=wechat.reply_budget,
+                           self.recover_later, budget=self.channels.budget,
                            dedupe_ttl=wechat.dedupe_ttl, turn_lease=settings.session.turn_lease)
+        self.conversations = Conversations(self.engine, self.inbox, self.pending,
+                                           self.push_later)
         self.failed_matches = FailedMatches(self.redis, LockoutPolicy.from_config(settings.query),
                                             key=settings.sms.pepper)
         self.traffic = EmbeddedTrafficPlatform()
         self.sms_sender = build_sender(settings, self.http)
         self.sms_codes = SmsCodes(self.redis, settings.sms)
         self.face = FaceChecks(face_verifier(settings), self.redis, settings.face,
-                               settings.server.base_url, self.wake)
+                               settings.server.base_url, self.events)
 
     async def deliver_later(self, inbound: Inbound, reply: Reply) -> None:
-        """Queue a reply that missed the budget; a job sends it as a customer-service message.
-        One job per message (its id): arq refuses a second hand-over after a crash."""
-        await self.redis.enqueue_job("send_reply", inbound.channel, inbound.user_id,
-                                     reply.to_json(),
-                                     _job_id=f"send_reply:{inbound.channel}:{inbound.dedupe_key}")
+        """Queue a reply that missed the channel's budget; a job pushes it. One job per
+        message (its id): arq refuses a second hand-over after a crash."""
+        await self.push_later(Conversation(inbound.channel, inbound.user_id), reply,
+                              job_id=f"send_reply:{inbound.channel}:{inbound.dedupe_key}")
 
     async def recover_later(self, marker: str) -> None:
         """A message is being deferred: a job looks after it if this process dies first."""
         await self.redis.enqueue_job("recover_deferred", marker, _job_id=f"recover:{marker}",
                                      _defer_by=self.inbox.recheck_after)
 
-    async def wake(self, channel: str, user_id: str) -> None:
-        """Continue a user's journey after an outside event; the reply goes out as a push."""
-        async with self.inbox.hold(f"{channel}:{user_id}"):
-            reply = await self.engine.wake(channel, user_id)
-        if reply is not None:
-            await self.send(channel, user_id, reply)
+    async def push_later(self, conversation: Conversation, reply: Reply,
+                         job_id: str | None = None) -> None:
+        """Queue a message outside a request: the send_reply job pushes it, retrying (once
+        per ``job_id``, if given)."""
+        await self.redis.enqueue_job("send_reply", conversation.channel, conversation.user_id,
+                                     reply.to_json(), _job_id=job_id)
 
-    async def send(self, channel: str, user_id: str, reply: Reply) -> None:
-        """Push a reply outside a request (customer-service message)."""
-        if channel != "wechat":
-            raise ValueError(f"no outbound sender for channel {channel}")
-        await self.wechat_api.send_text(user_id, reply_text(reply))
+    async def send(self, channel: str, user_id: str, reply: Reply) -> PushResult:
+        """Push a message now, through the user's channel."""
+        return await self.channels.push(Conversation(channel, user_id), reply)
 
 
 SERVICES = web.AppKey("services", Services)
+
+
+def wechat_menu() -> dict:
+    """The WeChat custom menu of the journeys (flows.MENU_LAYOUT)."""
+    from flows import ALL_FLOWS, MENU_LAYOUT
+
+    return menu_definition({f.click_key: f.title for f in ALL_FLOWS if f.click_key},
+                           MENU_LAYOUT)
+
+
+async def install_wechat_menu(settings: Settings) -> None:
+    async with running_services(settings) as services:
+        await services.wechat_api.create_menu(wechat_menu())
 
 
 @contextlib.asynccontextmanager

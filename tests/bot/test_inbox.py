@@ -60,7 +60,8 @@ def build_inbox(redis: Redis, pipelined_redis: PipelinedRedis, probe: Probe, lat
             watched.append(marker)
 
     engine = Engine([probe.flow], RedisSessionStore(redis, 1800))
-    return Inbox(engine, pipelined_redis, collecting(later), recover_later, budget=budget,
+    return Inbox(engine, pipelined_redis, collecting(later), recover_later,
+                 budget=lambda _channel: budget,
                  dedupe_ttl=600, turn_lease=turn_lease)
 
 
@@ -458,7 +459,7 @@ async def deferred_by_a_killed_process(redis: Redis, inbound: Inbound) -> None:
     """What a process killed after answering "success" and before the step finished leaves:
     the deferred marker with the inbound, and its ticket in the queue with a lapsed lease."""
     ticket = "ticket-of-a-dead-process"
-    await redis.rpush(f"turns:{inbound.conversation}", ticket)
+    await redis.rpush(f"turns:{inbound.conversation.key}", ticket)
     await redis.set(f"inbox:wechat:{inbound.dedupe_key}",
                     f"{DEFERRED_PREFIX}{ticket}:{json.dumps(dataclasses.asdict(inbound))}",
                     ex=600)

@@ -3,34 +3,36 @@ that waits for the result and continues by itself (a customer-service message)."
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Sequence
 
 import pytest
 from yarl import URL
 
-from bot.engine import Choice, Context, Done, Flow, Outcome, State
+from bot.engine import Await, Choice, Context, Done, Flow, Outcome, State, Stay, exits
 from bot.integrations.alipay import new_private_key
 from models.verification import Outcome as FaceOutcome
 from models.verification import Verification
 from tests.support.face import ID_NUMBER, NAME, certify_id_of, open_page, press
 
 
+@exits("waiting")
 async def _start_check(ctx: Context, _: object) -> Outcome:
-    ctx.data["link"] = await ctx.services.face.begin(
-        requester=f"{ctx.channel}:{ctx.user_id}", purpose="probe", name=NAME,
-        id_number=ID_NUMBER)
-    return "waiting"
+    ctx.data["link"] = await ctx.deps.face.begin(
+        requester=ctx.conversation, purpose="probe", name=NAME, id_number=ID_NUMBER)
+    check = await ctx.deps.face.latest(ctx.conversation, "probe")
+    return Await(check.reference, "waiting")
 
 
 async def _waiting_prompt(ctx: Context) -> str:
     return f"请打开链接完成刷脸：{ctx.data['link']}"
 
 
-async def _result(ctx: Context, _: str | None) -> Outcome:
-    check = await ctx.services.face.latest(f"{ctx.channel}:{ctx.user_id}", "probe")
+async def _result(ctx: Context, _: object) -> Outcome:
+    check = await ctx.deps.face.latest(ctx.conversation, "probe")
     if check.outcome is FaceOutcome.PENDING:
-        return "waiting"
+        return Stay("请稍候")
     return Done(f"刷脸结果：{check.outcome.label}")
 
 
@@ -51,8 +53,15 @@ async def link_for(user) -> str:
     return re.search(r"https?://\S+", reply)[0]
 
 
-async def pushes(harness, openid: str) -> list[str]:
-    return [m.body["text"] for m in await harness.outbox(openid) if m.kind == "wechat.text"]
+async def pushes(harness, openid: str, count: int = 0) -> list[str]:
+    """The pushes to the user once ``count`` have arrived (the face.settled event is handled
+    by a job, in the user's turn), or after a moment for ``count=0``."""
+    for _ in range(200 if count else 6):
+        texts = [m.body["text"] for m in await harness.outbox(openid) if m.kind == "wechat.text"]
+        if count and len(texts) >= count:
+            return texts
+        await asyncio.sleep(0.05)
+    return texts
 
 
 async def visit(harness, url: str) -> str:
@@ -68,12 +77,12 @@ async def test_pass_comes_back_settles_and_continues_the_journey(harness):
     back = await press(http, link, await open_page(http, link), "T")
     assert URL(back).path == "/face/return"
     assert "认证完成，请返回微信继续" in await visit(harness, back)
+    assert await pushes(harness, "openid-alice", 1) == ["刷脸结果：通过"]
 
     check = await Verification.get(provider_id=certify_id_of(link))
     assert (check.outcome, check.purpose, check.requester) == (
         FaceOutcome.PASSED, "probe", "wechat:openid-alice")
     assert check.subject_id_number == ID_NUMBER and check.settled_at is not None
-    assert await pushes(harness, "openid-alice") == ["刷脸结果：通过"]
     assert "请回复数字选择服务" in await alice.send("你好")  # the journey is over
 
 
@@ -83,10 +92,10 @@ async def test_fail_comes_back_as_a_failure(harness):
     http = harness.client.session
     back = await press(http, link, await open_page(http, link), "F")
     assert "刷脸认证未通过" in await visit(harness, back)
+    assert await pushes(harness, "openid-alice", 1) == ["刷脸结果：未通过"]
     check = await Verification.get(provider_id=certify_id_of(link))
     assert (check.outcome, check.detail) == (FaceOutcome.FAILED,
                                              "not passed when the user came back")
-    assert await pushes(harness, "openid-alice") == ["刷脸结果：未通过"]
 
 
 async def test_link_opened_twice_keeps_the_first_outcome(harness):
@@ -95,6 +104,7 @@ async def test_link_opened_twice_keeps_the_first_outcome(harness):
     http = harness.client.session
     first, second = await open_page(http, link), await open_page(http, link)
     assert "认证完成" in await visit(harness, await press(http, link, first, "T"))
+    await pushes(harness, "openid-alice", 1)
     settled = await Verification.get(provider_id=certify_id_of(link))
 
     back = await press(http, link, second, "F")
@@ -126,7 +136,7 @@ async def test_return_url_of_another_users_check_settles_nothing(harness):
     assert alice_check.outcome is FaceOutcome.PENDING
     assert await pushes(harness, "openid-alice") == []
     assert "认证完成" in await visit(harness, bob_back)
-    assert await pushes(harness, "openid-bob") == ["刷脸结果：通过"]
+    assert await pushes(harness, "openid-bob", 1) == ["刷脸结果：通过"]
 
 
 async def test_return_while_the_gateway_answers_with_a_forged_signature(harness):

@@ -7,8 +7,8 @@ import time
 import pytest
 
 from bot.channels.wechat_api import RATE_LIMITED, WeChatAPI, WeChatAPIError
-from bot.channels.wechat_menu import menu_definition
 from bot.sandbox.wechat_api import TOKEN_LIFETIME
+from bot.services import wechat_menu
 from tests.support.harness import Harness
 
 OPENID = "openid-api"
@@ -84,5 +84,5 @@ async def test_template_fields_are_cut_to_20_characters_on_one_line(harness: Har
 
 
 async def test_the_menu_is_installed(harness: Harness):
-    await harness.services.wechat_api.create_menu(menu_definition())
-    assert harness.fake_wechat.menu == menu_definition()
+    await harness.services.wechat_api.create_menu(wechat_menu())
+    assert harness.fake_wechat.menu == wechat_menu()
