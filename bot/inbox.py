@@ -263,8 +263,8 @@ class Inbox:
         self._running.add(task)
         task.add_done_callback(self._running.discard)
         # The channel's budget: 0 for a channel that acknowledges at once and pushes.
-        done, _ = await asyncio.wait((task,), timeout=self._budget(inbound.channel))
-        if done:
+        budget = self._budget(inbound.channel)
+        if budget > 0 and (await asyncio.wait((task,), timeout=budget))[0]:
             return task.result()
         delivery.answered = True
         await self._recover_later(marker)  # first: a kill between the two leaves a job

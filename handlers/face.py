@@ -9,9 +9,9 @@ import re
 
 from aiohttp import web
 
+from bot.face_checks import Outcome
 from bot.pages import mobile_page
 from bot.services import SERVICES
-from models.verification import Outcome
 
 routes = web.RouteTableDef()
 
