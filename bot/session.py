@@ -1,4 +1,10 @@
-"""Conversation state: where each user is in which journey, kept small and short-lived in Redis."""
+"""Conversation state: where each user is in which journeys, kept small in Redis.
+
+A session is a stack of frames, one per journey: the bottom one is what the user started, a
+frame above it a sub-journey it called (a face check, an SMS code) or a journey begun for
+the user from outside; only the top one takes messages. The parent frame remembers where
+its sub-journey's result goes.
+"""
 
 from __future__ import annotations
 
@@ -9,26 +15,77 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+FORMAT = 2  # sessions of another format are dropped: the user starts afresh
+
 
 @dataclass
-class Session:
-    """One user's position in a journey; serialised compactly (a few hundred bytes)."""
+class Frame:
+    """One journey on the stack: its state, data (JSON-able), the states it came through,
+    the outside event it waits on and, while a sub-journey runs above it, where the result
+    goes (a state of its flow or the name of one of its handlers)."""
 
     flow: str
     state: str
     data: dict[str, Any] = field(default_factory=dict)
     history: list[str] = field(default_factory=list)
+    awaiting: str | None = None
+    then: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        raw: dict[str, Any] = {"f": self.flow, "s": self.state}
+        for key, value in (("d", self.data), ("h", self.history), ("w", self.awaiting),
+                           ("t", self.then)):
+            if value:
+                raw[key] = value
+        return raw
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Frame:
+        return cls(flow=raw["f"], state=raw["s"], data=dict(raw.get("d", {})),
+                   history=list(raw.get("h", [])), awaiting=raw.get("w"), then=raw.get("t"))
+
+
+@dataclass
+class Session:
+    """One user's journeys, the current one last; serialised compactly (a few hundred bytes)."""
+
+    frames: list[Frame]
+    leaving: str | None = None  # asked whether to leave a wait: the menu word or flow to go to
+
+    @property
+    def top(self) -> Frame:
+        return self.frames[-1]
+
+    # The current journey's position, as most callers want it.
+    @property
+    def flow(self) -> str:
+        return self.top.flow
+
+    @property
+    def state(self) -> str:
+        return self.top.state
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.top.data
+
+    @property
+    def awaiting(self) -> list[str]:
+        """The references of every outside event a journey on the stack waits on."""
+        return [frame.awaiting for frame in self.frames if frame.awaiting]
 
     def dumps(self) -> str:
-        return json.dumps(
-            {"f": self.flow, "s": self.state, "d": self.data, "h": self.history},
-            ensure_ascii=False, separators=(",", ":"),
-        )
+        raw: dict[str, Any] = {"v": FORMAT, "k": [frame.to_json() for frame in self.frames]}
+        if self.leaving:
+            raw["l"] = self.leaving
+        return json.dumps(raw, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def loads(cls, raw: str | bytes) -> Session:
         data = json.loads(raw)
-        return cls(flow=data["f"], state=data["s"], data=data["d"], history=data["h"])
+        if data.get("v") != FORMAT or not data["k"]:
+            raise ValueError("a session of another format")
+        return cls([Frame.from_json(frame) for frame in data["k"]], leaving=data.get("l"))
 
 
 class SessionStore(ABC):
@@ -72,7 +129,7 @@ class RedisSessionStore(SessionStore):
             return None
         try:
             return Session.loads(raw)
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             return None  # written by an incompatible version: start afresh
 
     async def load(self, conversation: str) -> Session | None:

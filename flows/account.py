@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot import accounts
-from bot.engine import Choice, Context, Done, Flow, Outcome, StartFlow, State
+from bot.engine import Choice, Context, Done, Flow, Outcome, StartFlow, State, exits
 from bot.masking import mask_id_number, mask_name, mask_vin
 from flows import violation_list
 from flows.summaries import licence_summary
@@ -50,7 +50,7 @@ async def _licence_prompt(ctx: Context) -> str:
     user = await _me(ctx)
     if user is None:
         return NOT_REGISTERED
-    licence = await ctx.services.traffic.licence_of(user.id_number)
+    licence = await ctx.deps.traffic.licence_of(user.id_number)
     if licence is None:
         return "未查询到您本人的机动车驾驶证信息。"
     return "我的驾驶证\n" + licence_summary(licence)
@@ -58,7 +58,7 @@ async def _licence_prompt(ctx: Context) -> str:
 
 async def _own_vehicles(ctx: Context) -> list[Vehicle]:
     user = await _me(ctx)
-    return [] if user is None else await ctx.services.traffic.vehicles_of(user.id_number)
+    return [] if user is None else await ctx.deps.traffic.vehicles_of(user.id_number)
 
 
 async def _vehicles_prompt(ctx: Context) -> str:
@@ -74,6 +74,7 @@ async def _vehicle_choices(ctx: Context) -> Sequence[Choice]:
     return (*vehicles, BACK_HOME)
 
 
+@exits(violation_list.LIST)
 async def _open_vehicle(ctx: Context, vehicle_id: int) -> Outcome:
     ctx.data["vehicle"], ctx.data["page"] = vehicle_id, 0
     return violation_list.LIST
@@ -85,7 +86,7 @@ async def _listing(ctx: Context, page: int, size: int) -> Listing | None:
     if vehicle is None:
         return None
     heading = f"{vehicle.plate_number}（{vehicle.plate_type.label}）"
-    return Listing(heading, await ctx.services.traffic.vehicle_violations(vehicle, page, size))
+    return Listing(heading, await ctx.deps.traffic.vehicle_violations(vehicle, page, size))
 
 
 async def _unregister(ctx: Context, _: str) -> Outcome:

@@ -3,7 +3,7 @@ number + file number."""
 
 from __future__ import annotations
 
-from bot.engine import Context, Flow, Outcome, State
+from bot.engine import Context, Flow, Outcome, State, exits
 from bot.fields import FileNumberField, LicenceNumberField, NameField
 from bot.lockout import Target, TargetKind
 from flows import violation_list
@@ -14,14 +14,15 @@ from models.licence import DriverLicence
 
 async def _licence(ctx: Context) -> DriverLicence | None:
     data = ctx.data
-    return await ctx.services.traffic.licence(data["name"], data["number"], data["file_number"])
+    return await ctx.deps.traffic.licence(data["name"], data["number"], data["file_number"])
 
 
 async def _holds(ctx: Context, id_number: str) -> bool:
-    licence = await ctx.services.traffic.licence_of(id_number)
+    licence = await ctx.deps.traffic.licence_of(id_number)
     return licence is not None and licence.number == ctx.data["number"]
 
 
+@exits(violation_list.LIST, "name")
 async def _match(ctx: Context, _: str) -> Outcome:
     target = Target(TargetKind.LICENCE, ctx.data["number"])
     return await violation_list.match(ctx, _licence, retry="name", target=target,
@@ -32,7 +33,7 @@ async def _listing(ctx: Context, page: int, size: int) -> Listing | None:
     licence = await _licence(ctx)
     if licence is None:
         return None
-    violations = await ctx.services.traffic.licence_violations(licence, page, size)
+    violations = await ctx.deps.traffic.licence_violations(licence, page, size)
     return Listing(licence_summary(licence), violations)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.engine import Choice, Context, Flow, Outcome, State
+from bot.engine import Choice, Context, Flow, Outcome, State, exits
 from bot.fields import PlateNumberField, PlateTypeField, Vin6Field
 from bot.lockout import Target, TargetKind
 from flows import violation_list
@@ -23,16 +23,17 @@ PLATE_TYPES = (
 
 async def _vehicle(ctx: Context) -> Vehicle | None:
     data = ctx.data
-    return await ctx.services.traffic.vehicle(PlateType(data["plate_type"]),
+    return await ctx.deps.traffic.vehicle(PlateType(data["plate_type"]),
                                               data["plate_number"], data["vin6"])
 
 
 async def _owns(ctx: Context, id_number: str) -> bool:
     wanted = (PlateType(ctx.data["plate_type"]), ctx.data["plate_number"])
-    vehicles = await ctx.services.traffic.vehicles_of(id_number)
+    vehicles = await ctx.deps.traffic.vehicles_of(id_number)
     return any((vehicle.plate_type, vehicle.plate_number) == wanted for vehicle in vehicles)
 
 
+@exits(violation_list.LIST, "plate_type")
 async def _match(ctx: Context, _: str) -> Outcome:
     target = Target(TargetKind.PLATE, ctx.data["plate_number"])
     return await violation_list.match(ctx, _vehicle, retry="plate_type", target=target,
@@ -44,7 +45,7 @@ async def _listing(ctx: Context, page: int, size: int) -> Listing | None:
     if vehicle is None:
         return None
     heading = f"{vehicle.plate_number}（{vehicle.plate_type.label}）"
-    return Listing(heading, await ctx.services.traffic.vehicle_violations(vehicle, page, size))
+    return Listing(heading, await ctx.deps.traffic.vehicle_violations(vehicle, page, size))
 
 
 FLOW = Flow(

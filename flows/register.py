@@ -22,7 +22,7 @@ from tortoise.timezone import localtime
 
 from bot import accounts
 from bot.accounts import Person, Registration
-from bot.engine import Choice, Context, Done, Flow, Handler, Outcome, State, Stay
+from bot.engine import Choice, Context, Done, Flow, Handler, Outcome, State, Stay, exits
 from bot.fields import IdNumberField, NameField, PhoneField, SmsCodeField
 from bot.identity_attempts import IdentityAttempts, attempts_notice
 from bot.integrations.face import FaceUnavailable
@@ -58,10 +58,11 @@ async def _not_registered_yet(ctx: Context) -> str | None:
             "可在“我的账户”中查看本人驾驶证和车辆。")
 
 
+@exits(FACE)
 async def _check_record(ctx: Context, _: str) -> Outcome:
     """The ID must have a licence or an own vehicle on record naming this person; which of
     the two failed is never said."""
-    traffic, id_number = ctx.services.traffic, ctx.data["id_number"]
+    traffic, id_number = ctx.deps.traffic, ctx.data["id_number"]
     licence = await traffic.licence_of(id_number)
     holders = [RecordHolder(licence.holder_name, licence.holder_phone)] if licence else []
     holders += [RecordHolder(vehicle.owner_name, vehicle.owner_phone)
@@ -77,7 +78,7 @@ async def _identity_check(ctx: Context, begin: Handler) -> Outcome:
     """Count an identity check of the ID number (from anyone) and start it with ``begin``;
     over the day's limit nothing starts. A check that did not start (``begin`` answered
     with anything but a next state) is not counted."""
-    attempts = IdentityAttempts.from_settings(ctx.services.redis, ctx.services.settings)
+    attempts = IdentityAttempts.from_settings(ctx.deps.redis, ctx.deps.settings)
     attempt = await attempts.start(ctx.data["id_number"])
     if not attempt.allowed:
         return Done(attempts_notice(localtime(attempt.refused_until), localtime(),
@@ -88,6 +89,7 @@ async def _identity_check(ctx: Context, begin: Handler) -> Outcome:
     return outcome
 
 
+@exits(FACE)
 async def _begin_face(ctx: Context, _: object = None) -> Outcome:
     """Start a face check; the prompt of the waiting state shows its link."""
     return await _identity_check(ctx, _face_link)
@@ -95,7 +97,7 @@ async def _begin_face(ctx: Context, _: object = None) -> Outcome:
 
 async def _face_link(ctx: Context, _: object) -> Outcome:
     try:
-        ctx.data["face_link"] = await ctx.services.face.begin(
+        ctx.data["face_link"] = await ctx.deps.face.begin(
             requester=_who(ctx), purpose=PURPOSE, name=ctx.data["name"],
             id_number=ctx.data["id_number"])
     except FaceUnavailable:
@@ -108,13 +110,14 @@ async def _face_prompt(ctx: Context) -> Reply:
                  link=Link("点击进行刷脸认证", ctx.data["face_link"]))
 
 
+@exits(FACE, FALLBACK, PHONE_CODE)
 async def _face_result(ctx: Context, typed: str | None) -> Outcome:
     """Runs when the face service wakes the journey (None) or the user types anything; a
     user who types may have finished on the phone with no result in yet, so ask for it."""
-    check = await ctx.services.face.latest(_who(ctx), PURPOSE)
+    check = await ctx.deps.face.latest(_who(ctx), PURPOSE)
     outcome = check.outcome if check else CheckOutcome.PENDING
     if check and outcome is CheckOutcome.PENDING and typed is not None:
-        outcome = await ctx.services.face.settle(check.reference, wake=False)
+        outcome = await ctx.deps.face.settle(check.reference, wake=False)
     if outcome is CheckOutcome.PASSED:
         return await _face_passed(ctx)
     if outcome is CheckOutcome.PENDING:
@@ -123,7 +126,7 @@ async def _face_result(ctx: Context, typed: str | None) -> Outcome:
         ctx.say("本次刷脸认证已超时，请重新认证。")
         return await _begin_face(ctx)
     ctx.data["failures"] += 1
-    max_failures = ctx.services.settings.face.max_failures
+    max_failures = ctx.deps.settings.face.max_failures
     if sms_fallback_allowed(ctx.data["failures"], ctx.data["record_phone"],
                             max_failures=max_failures):
         return FALLBACK
@@ -149,10 +152,12 @@ async def _fallback_prompt(ctx: Context) -> str:
             f"您在公安交管部门登记的手机号 {mask_phone(ctx.data['record_phone'])}。")
 
 
+@exits(FACE, SMS_CODE)
 async def _fallback(ctx: Context, picked: str) -> Outcome:
     return await (_send_identity_code(ctx) if picked == "sms" else _begin_face(ctx))
 
 
+@exits(SMS_CODE)
 async def _send_identity_code(ctx: Context, _: object = None) -> Outcome:
     """A code to the phone on record is an identity check: counted like a face check."""
     return await _identity_check(ctx, IDENTITY_CODE.send)
@@ -168,8 +173,9 @@ class _CodeStep:
     phone_key: str
     passed: Callable[[Context], Awaitable[Outcome]]
 
+    @exits(SMS_CODE, PHONE_CODE)
     async def send(self, ctx: Context, _: object = None) -> Outcome:
-        sent = await ctx.services.sms_codes.request(
+        sent = await ctx.deps.sms_codes.request(
             purpose=self.purpose, subject=_who(ctx), phone=ctx.data[self.phone_key],
             subject_id_number=ctx.data["id_number"])
         if not sent.ok:
@@ -178,7 +184,7 @@ class _CodeStep:
         return self.state
 
     async def check(self, ctx: Context, code: str) -> Outcome:
-        check = await ctx.services.sms_codes.verify(purpose=self.purpose, subject=_who(ctx),
+        check = await ctx.deps.sms_codes.verify(purpose=self.purpose, subject=_who(ctx),
                                                     code=code)
         if not check.ok:
             return Stay(check.message)
@@ -190,10 +196,10 @@ async def _registered(ctx: Context, verified_by: VerifiedBy, phone: str) -> Done
     data = ctx.data
     done = await accounts.register(
         ctx.channel, ctx.user_id, Person(data["id_number"], data["name"], phone, verified_by),
-        bindings_per_channel=ctx.services.settings.register.bindings_per_channel)
+        bindings_per_channel=ctx.deps.settings.register.bindings_per_channel)
     for external_id in done.replaced:
         # The send_reply job deliver_later queues: a customer-service message, retried.
-        await ctx.services.redis.enqueue_job(
+        await ctx.deps.redis.enqueue_job(
             "send_reply", ctx.channel, external_id,
             Reply(replaced_notice(ctx.channel, done.bound_at)).to_json())
     return Done(_summary(ctx.channel, done))

@@ -18,7 +18,7 @@ from functools import partial
 from tortoise.timezone import localtime
 
 from bot.accounts import user_of
-from bot.engine import Choice, Context, Done, Outcome, State, Stay
+from bot.engine import Choice, Context, Done, Outcome, State, Stay, exits
 from bot.fields import Field, InvalidInput
 from bot.integrations.traffic import Page
 from bot.lockout import Target, pause_notice, target_pause_notice
@@ -52,7 +52,7 @@ def _who(ctx: Context) -> str:
 
 async def paused(ctx: Context) -> str | None:
     """Flow guard: the notice for a user paused after too many failed matches."""
-    until = await ctx.services.failed_matches.paused_until(_who(ctx))
+    until = await ctx.deps.failed_matches.paused_until(_who(ctx))
     return None if until is None else pause_notice(localtime(until), localtime())
 
 
@@ -61,7 +61,7 @@ async def match(ctx: Context, find: Finder, retry: str, *, target: Target,
     """Show the list when ``find`` matches; otherwise count the failure and ask again from
     ``retry``, never saying which input was wrong or whether the vehicle or licence exists.
     A paused target is refused before ``find`` runs, except to its registered owner."""
-    failed_matches = ctx.services.failed_matches
+    failed_matches = ctx.deps.failed_matches
     target_until = await failed_matches.target_paused_until(target)
     if target_until is not None and not await _is_owner(ctx, owned_by):
         return Done(target_pause_notice(target.kind, localtime(target_until), localtime()))
@@ -106,7 +106,7 @@ class _ItemNumber(Field[int]):
 
 
 async def _list_prompt(load: Loader, ctx: Context) -> Reply | str:
-    size = ctx.services.settings.query.page_size
+    size = ctx.deps.settings.query.page_size
     listing = await load(ctx, ctx.data.get("page", 0), size)
     if listing is not None and not listing.page.items and listing.page.number > 0:
         ctx.data["page"] = 0  # records went away since the last page was shown
@@ -137,6 +137,7 @@ def _line(violation: Violation) -> str:
             f"罚款{_yuan(violation.fine)}元 记{violation.points}分 {violation.state.label}")
 
 
+@exits(LIST)
 async def _next_page(ctx: Context, _: str) -> Outcome:
     if ctx.data.get("page", 0) + 1 >= ctx.data.get("pages", 0):
         return Stay("已经是最后一页了。")
@@ -144,6 +145,7 @@ async def _next_page(ctx: Context, _: str) -> Outcome:
     return LIST
 
 
+@exits(LIST)
 async def _previous_page(ctx: Context, _: str) -> Outcome:
     if ctx.data.get("page", 0) == 0:
         return Stay("已经是第一页了。")
@@ -151,6 +153,7 @@ async def _previous_page(ctx: Context, _: str) -> Outcome:
     return LIST
 
 
+@exits(DETAIL)
 async def _open(ctx: Context, number: int) -> Outcome:
     ids = ctx.data.get("ids", [])
     if not ids:
@@ -165,7 +168,7 @@ async def _open(ctx: Context, number: int) -> Outcome:
 
 
 async def _detail_prompt(processable_note: str, ctx: Context) -> str:
-    violation = await ctx.services.traffic.violation(ctx.data["violation"])
+    violation = await ctx.deps.traffic.violation(ctx.data["violation"])
     if violation is None:
         return "该记录已不存在，请返回列表。"
     lines = [

@@ -88,7 +88,7 @@ async def test_unknown_input_reprompts_with_a_hint(engine: Engine, typed: str):
 
 
 async def test_unknown_input_outside_a_journey_shows_the_menu(engine: Engine):
-    reply = await engine.handle(text("你好"))
+    reply = await engine.handle(text("随便聊聊"))
     assert reply.text.startswith("没有理解您的意思")
     assert reply.choices == MENU
 
@@ -118,7 +118,8 @@ async def test_subscribe_gets_a_welcome_and_the_menu(engine: Engine):
 
 async def test_click_keys_start_journeys_and_unknown_keys_show_the_menu(engine: Engine):
     await in_drink_size(engine)
-    assert (await engine.handle(event(InboundKind.CLICK, "WEATHER"))).text == "今天晴。"
+    reply = await engine.handle(event(InboundKind.CLICK, "WEATHER"))
+    assert reply.text == "已退出“点饮料”。\n\n今天晴。"  # leaving says so
     reply = await engine.handle(event(InboundKind.CLICK, "NO_SUCH_KEY"))
     assert reply.choices == MENU
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from bot.engine import Context, Flow, State
+from bot.engine import Context, Flow, State, exits
 
 PROBE_KEY = "PROBE"
 
@@ -38,6 +38,7 @@ class Probe:
             return "请说话"
         return f"收到：{seen[-1]}"
 
+    @exits("listen")
     async def _hear(self, ctx: Context, text: str) -> str:
         self.heard.append(text)
         self.running += 1
