@@ -60,7 +60,13 @@ def main(argv: list[str] | None = None) -> int:
     menu = commands.add_parser("wechat-menu", help="install the WeChat custom menu")
     menu.add_argument("--print", action="store_true", help="print the menu JSON only")
 
+    journeys = commands.add_parser("flows", help="list the journeys (needs no configuration)")
+    journeys.add_argument("--mermaid", action="store_true",
+                          help="print each as a Mermaid state diagram (docs/journeys.md)")
+
     args = parser.parse_args(argv)
+    if args.command == "flows":
+        return _flows(args)
     try:
         settings = load_settings()
         if args.command == "serve":
@@ -275,6 +281,18 @@ def _wechat_menu(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     asyncio.run(install_wechat_menu(settings))
     print("menu installed")
+    return 0
+
+
+def _flows(args: argparse.Namespace) -> int:
+    from bot.journeys import markdown
+    from flows import ALL_FLOWS
+
+    if args.mermaid:
+        print(markdown(ALL_FLOWS), end="")
+        return 0
+    for flow in ALL_FLOWS:
+        print(f"{flow.name}\t{flow.title}\t{len(flow.states)} states")
     return 0
 
 
