@@ -1,4 +1,4 @@
-"""SMS: one sender interface (sandbox outbox, Aliyun SendSms) and one-time verification codes.
+"""One-time SMS verification codes.
 
 Codes are 6 digits, kept only as an HMAC in Redis for ``code_ttl`` seconds, and die after
 ``max_attempts`` wrong tries. Sends per phone number are limited over sliding windows of a
@@ -10,196 +10,32 @@ out as the ``send_sms`` job, never inside a chat reply, and every code leaves an
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import json
 import logging
 import math
 import secrets
-import string
 import time
 import uuid
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from urllib.parse import quote
 
-import aiohttp
 from arq.connections import ArqRedis
-from yarl import URL
 
-from bot.config import ConfigError, Settings, SmsConfig
+from bot.config import SmsConfig
+from bot.integrations.sms import wording
+from bot.integrations.sms.adapters import OutgoingSms, SmsError
 from bot.masking import mask_phone
-from models.outbox import OutboxMessage
 from models.verification import Method, Outcome, Verification
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 
-# ---- senders ---------------------------------------------------------------------------------
-
-
-class SmsError(Exception):
-    """A message that was not sent; ``code`` is the provider's (Aliyun's) error code."""
-
-    def __init__(self, code: str, message: str = "", *, transient: bool = False) -> None:
-        super().__init__(f"{code}: {message}" if message else code)
-        self.code = code
-        self.transient = transient  # worth retrying (network, provider busy)
-
-
-class SmsSender(ABC):
-    @abstractmethod
-    async def send(self, phone: str, template_code: str, params: dict[str, str],
-                   out_id: str) -> None:
-        """Send one templated message or raise SmsError. Not idempotent: call once per out_id."""
-
-
-def render(templates: Mapping[str, str], sign_name: str, template_code: str,
-           params: Mapping[str, str]) -> str:
-    """The text a phone shows, as Aliyun renders it: 【sign】 + template with ${name} filled."""
-    text = templates.get(template_code)
-    if text is None:
-        raise SmsError("isv.SMS_TEMPLATE_ILLEGAL", f"unknown template {template_code}")
-    try:
-        body = string.Template(text).substitute(params)
-    except (KeyError, ValueError) as exc:
-        raise SmsError("isv.TEMPLATE_MISSING_PARAMETERS", f"template needs {exc}") from None
-    return f"【{sign_name}】{body}" if sign_name else body
-
-
-class SandboxSmsSender(SmsSender):
-    """Records messages in the sandbox outbox (GET /sandbox/outbox, `python -m bot chat`)."""
-
-    def __init__(self, templates: Mapping[str, str], sign_name: str = "") -> None:
-        self._templates = dict(templates)
-        self._sign_name = sign_name
-
-    async def send(self, phone: str, template_code: str, params: dict[str, str],
-                   out_id: str) -> None:
-        text = render(self._templates, self._sign_name, template_code, params)
-        await OutboxMessage.create(kind="sms", recipient=phone, body={
-            "template": template_code, "params": params, "text": text, "out_id": out_id})
-
-
-def percent_encode(value: str) -> str:
-    """Aliyun's RFC 3986 encoding: only A-Z a-z 0-9 - _ . ~ stay as they are; space is %20."""
-    return quote(value, safe="~")
-
-
-def canonical_query(params: Mapping[str, str]) -> str:
-    return "&".join(f"{percent_encode(k)}={percent_encode(v)}" for k, v in sorted(params.items()))
-
-
-def rpc_string_to_sign(method: str, params: Mapping[str, str]) -> str:
-    """Aliyun RPC signature v1: METHOD&%2F&percent-encoded canonical query (sans Signature)."""
-    return f"{method}&{percent_encode('/')}&{percent_encode(canonical_query(params))}"
-
-
-def rpc_signature(secret: str, method: str, params: Mapping[str, str]) -> str:
-    """Base64 HMAC-SHA1 keyed with the AccessKey secret followed by "&"."""
-    digest = hmac.new(f"{secret}&".encode(), rpc_string_to_sign(method, params).encode(),
-                      hashlib.sha1).digest()
-    return base64.b64encode(digest).decode()
-
-
-# Aliyun answers worth another try later; anything else is a refusal that will not change.
-ALIYUN_TRANSIENT = frozenset({"isp.SYSTEM_ERROR", "InternalError", "ServiceUnavailable",
-                              "Throttling", "Throttling.User", "Throttling.Api"})
-
-
-class AliyunSmsSender(SmsSender):
-    """Aliyun SendSms (dysmsapi 2017-05-25) over aiohttp, signed per the RPC signature v1."""
-
-    def __init__(self, http: aiohttp.ClientSession, *, endpoint: str, access_key_id: str,
-                 access_key_secret: str, sign_name: str) -> None:
-        self._http = http
-        self._endpoint = endpoint
-        self._key_id = access_key_id
-        self._secret = access_key_secret
-        self._sign_name = sign_name
-
-    async def send(self, phone: str, template_code: str, params: dict[str, str],
-                   out_id: str) -> None:
-        url = self.signed_url({
-            "Action": "SendSms",
-            "Version": "2017-05-25",
-            "RegionId": "cn-hangzhou",
-            "PhoneNumbers": phone,
-            "SignName": self._sign_name,
-            "TemplateCode": template_code,
-            "TemplateParam": json.dumps(params, ensure_ascii=False, separators=(",", ":")),
-            "OutId": out_id,
-        })
-        try:
-            async with self._http.get(url) as response:
-                status = response.status
-                answer = await response.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise SmsError("NetworkError", type(exc).__name__, transient=True) from None
-        except ValueError:
-            raise SmsError("InvalidResponse", f"HTTP {status}, not JSON",
-                           transient=status >= 500) from None
-        code = str(answer.get("Code", f"HTTP{status}"))
-        if code != "OK":
-            log.warning("Aliyun SendSms to %s refused: %s", mask_phone(phone), code)
-            raise SmsError(code, str(answer.get("Message", "")),
-                           transient=code in ALIYUN_TRANSIENT or status >= 500)
-        log.info("Aliyun SendSms to %s accepted, BizId %s", mask_phone(phone),
-                 answer.get("BizId"))
-
-    def signed_url(self, params: dict[str, str]) -> URL:
-        """The GET URL of one call: common parameters added, then the Signature."""
-        params = {
-            **params,
-            "AccessKeyId": self._key_id,
-            "Format": "JSON",
-            "SignatureMethod": "HMAC-SHA1",
-            "SignatureVersion": "1.0",
-            "SignatureNonce": uuid.uuid4().hex,
-            "Timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }
-        signature = rpc_signature(self._secret, "GET", params)
-        query = f"{canonical_query(params)}&Signature={percent_encode(signature)}"
-        return URL(f"{self._endpoint}?{query}", encoded=True)
-
-
-def build_sender(settings: Settings, http: aiohttp.ClientSession) -> SmsSender:
-    """The sender chosen by ``sms.provider``; the sandbox outbox only in sandbox mode (in
-    production its codes would never reach a phone, yet be readable at /sandbox/outbox)."""
-    config = settings.sms
-    if config.provider == "aliyun":
-        return AliyunSmsSender(http, endpoint=config.endpoint, access_key_id=config.access_key_id,
-                               access_key_secret=config.access_key_secret,
-                               sign_name=config.sign_name)
-    if not settings.sandbox:
-        raise ConfigError("sms.provider: must not be sandbox in production mode")
-    return SandboxSmsSender({config.code_template: config.template_text}, config.sign_name)
-
-
-@dataclass(frozen=True)
-class OutgoingSms:
-    """One message for the ``send_sms`` job; its repr (which arq logs) hides phone and code."""
-
-    phone: str
-    template_code: str
-    params: dict[str, str]
-    out_id: str
-    purpose: str
-    subject: str
-
-    def __repr__(self) -> str:
-        return f"OutgoingSms({self.purpose}, to {mask_phone(self.phone)}, out_id={self.out_id})"
-
-
-# ---- one-time codes --------------------------------------------------------------------------
-
 # Sliding windows, in seconds, for the per-minute, per-hour and per-day limits.
-MINUTE, HOUR, DAY = 60, 3600, 86400
+MINUTE, HOUR, DAY = 60, wording.HOUR, 86400
 
 # Count sends in each of the phone's windows and the requester's codes and distinct phones in
 # a day; if one is full, answer how long until it is not (the longest wait, and its name).
@@ -349,7 +185,8 @@ class SmsCodes:
         if not allowed:
             wait, limit = math.ceil(float(detail)), blocked.decode()
             log.info("sms code for %s refused by the %s limit", mask_phone(phone), limit)
-            return CodeRequest(False, _refusal(limit, wait, config.per_user_phones_per_day),
+            return CodeRequest(False, wording.refusal(limit, wait,
+                                                      config.per_user_phones_per_day),
                                retry_after=wait)
         superseded = detail.decode()
         if superseded:
@@ -362,9 +199,7 @@ class SmsCodes:
         await self._redis.enqueue_job("expire_sms_code", purpose, subject, out_id,
                                       _job_id=f"sms-expiry:{out_id}", _defer_by=ttl)
         log.info("sms code %s for %s queued to %s", out_id, purpose, mask_phone(phone))
-        minutes = math.ceil(ttl / 60)
-        return CodeRequest(True, f"验证码已发送至 {mask_phone(phone)}，{minutes} 分钟内有效",
-                           out_id=out_id)
+        return CodeRequest(True, wording.sent(phone, ttl), out_id=out_id)
 
     async def verify(self, *, purpose: str, subject: str, code: str) -> CodeCheck:
         """Check an entered code; a pass or the last wrong try ends the code for good."""
@@ -375,16 +210,16 @@ class SmsCodes:
         outcome, out_id = result.decode(), out_id.decode()
         if outcome == "passed":
             await self._settle(out_id, Outcome.PASSED, "")
-            return CodeCheck(CheckOutcome.PASSED, "验证通过")
+            return CodeCheck(CheckOutcome.PASSED, wording.PASSED)
         if outcome == "wrong":
-            return CodeCheck(CheckOutcome.WRONG, f"验证码错误，还可尝试 {remaining} 次",
+            return CodeCheck(CheckOutcome.WRONG, wording.wrong(int(remaining)),
                              remaining=int(remaining))
         if outcome == "void":
             await self._settle(out_id, Outcome.FAILED, "too many wrong codes")
-            return CodeCheck(CheckOutcome.VOID, "验证码错误次数过多，已失效，请重新获取")
+            return CodeCheck(CheckOutcome.VOID, wording.VOID)
         if outcome == "expired":
             await self._settle(out_id, Outcome.EXPIRED, "code expired")
-        return CodeCheck(CheckOutcome.EXPIRED, "验证码已失效，请重新获取")
+        return CodeCheck(CheckOutcome.EXPIRED, wording.EXPIRED)
 
     async def expire(self, purpose: str, subject: str, out_id: str) -> None:
         """At the end of a code's life: drop it if unused and settle its audit row."""
@@ -415,15 +250,3 @@ class SmsCodes:
     def _digest(self, phone: str) -> str:
         """What stands for a phone in Redis, so Redis holds no phone numbers."""
         return hmac.new(self._config.pepper, phone.encode(), hashlib.sha256).hexdigest()[:32]
-
-
-def _refusal(limit: str, wait: int, phones_per_day: int) -> str:
-    """The refusal for the limit (a name from the request script) that is full longest."""
-    after = f"{math.ceil(wait / 60)} 分钟" if wait <= HOUR else f"{math.ceil(wait / HOUR)} 小时"
-    if limit == "phone-minute":
-        return f"发送过于频繁，请 {after}后再试"
-    if limit == "requester-codes":
-        return f"您24小时内获取验证码次数已达上限，请 {after}后再试"
-    if limit == "requester-phones":
-        return f"您24小时内已向{phones_per_day}个不同手机号发送验证码，已达上限，请 {after}后再试"
-    return f"该手机号获取验证码次数已达上限，请 {after}后再试"
