@@ -31,6 +31,7 @@ from bot.messages import Inbound, InboundKind, Reply
 from bot.session import Frame, Session, SessionStore
 
 if TYPE_CHECKING:
+    from bot.deps import Deps
     from bot.events import Event
     from bot.messages import Conversation
 
@@ -63,7 +64,7 @@ class Context:
     channel: str
     user_id: str
     data: Any  # the flow's data class (Flow.data), or a dict for a flow without one
-    deps: Any
+    deps: Deps  # None only in engine tests whose journeys use nothing
     turn: Turn = field(default_factory=Turn)
 
     @property
@@ -270,7 +271,8 @@ class Engine:
     """Turns one inbound message (or outside event) and the stored session into a reply and
     the next session."""
 
-    def __init__(self, flows: Sequence[Flow], store: SessionStore, deps: Any = None) -> None:
+    def __init__(self, flows: Sequence[Flow], store: SessionStore,
+                 deps: Deps | None = None) -> None:
         self.flows = {flow.name: flow for flow in flows}
         self.menu_flows = [flow for flow in flows if flow.in_menu]
         self.click_keys = {flow.click_key: flow.name for flow in flows if flow.click_key}

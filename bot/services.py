@@ -19,6 +19,7 @@ from bot.channels.wechat_menu import menu_definition
 from bot.config import Settings
 from bot.conversations import Conversations
 from bot.demo_data import seed_demo_if_empty
+from bot.deps import Deps
 from bot.engine import Engine, Flow
 from bot.events import EventBus
 from bot.face_checks import FaceChecks
@@ -76,7 +77,7 @@ class Services:
         self.pending = PendingItems(self.redis, settings.session.pending_lifetime)
         journeys = ALL_FLOWS if self.flows is None else self.flows
         self.engine = Engine([*journeys, pending_flow(self.pending)],
-                             RedisSessionStore(self.redis, settings.session.ttl), self)
+                             RedisSessionStore(self.redis, settings.session.ttl))
         self.pipelined_redis = PipelinedRedis(self.redis_url, timeout=settings.redis.timeout)
         self.inbox = Inbox(self.engine, self.pipelined_redis, self.deliver_later,
                            self.recover_later, budget=self.channels.budget,
@@ -90,6 +91,8 @@ class Services:
         self.sms_codes = SmsCodes(self.redis, settings.sms)
         self.face = FaceChecks(face_verifier(settings), self.redis, settings.face,
                                settings.server.base_url, self.events)
+        self.engine.deps = Deps(self.traffic, self.failed_matches, self.face, self.sms_codes,
+                                self.redis, settings)  # what journeys may use, typed
 
     async def deliver_later(self, inbound: Inbound, reply: Reply) -> None:
         """Queue a reply that missed the channel's budget; a job pushes it. One job per

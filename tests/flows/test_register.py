@@ -4,6 +4,7 @@ and SMS read from the sandbox outbox; SQLite and PostgreSQL with a real Redis.""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 
 import pytest
@@ -189,7 +190,8 @@ async def test_a_second_code_within_a_minute_is_refused(harness, licence, alice)
 async def test_an_expired_code_is_refused(harness, licence, alice):
     now = [time.time()]  # the SMS service's injectable clock
     services = harness.services
-    services.sms_codes = SmsCodes(services.redis, services.settings.sms, clock=lambda: now[0])
+    codes = SmsCodes(services.redis, services.settings.sms, clock=lambda: now[0])
+    services.engine.deps = dataclasses.replace(services.engine.deps, sms_codes=codes)
     await _fail_face_three_times(harness, alice)
     await alice.send("1")
     code = await sms_code(harness, RECORD_PHONE)
