@@ -429,7 +429,8 @@ class _Run:
             return self.finish(self.engine.menu())
         if word in BACK_WORDS:
             return await self.back()
-        if meant is not None and meant.answer is not None:  # the same question under it
+        if meant is not None and meant.answer is not None and not _waits(state):
+            # the same question under it; a state that takes any text hears it instead
             self.turn.notes.append(meant.answer)
             return await self.enter(self.context(frame), remember=False)
         ctx = self.context(frame)
