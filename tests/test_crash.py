@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import json
 import os
 import signal
 import subprocess
@@ -28,6 +27,7 @@ from redis.asyncio import Redis
 from bot.engine import UNIVERSAL_HINT
 from bot.inbox import DEFERRED_PREFIX, HANDED, RUNNING_PREFIX
 from bot.sandbox.wechat_client import WeChatUser
+from bot.session import RedisSessionStore
 from tests.support.probe import PROBE_KEY
 from tests.support.servers import free_port
 
@@ -162,8 +162,8 @@ async def pushed_texts(http: aiohttp.ClientSession, server: Server, openid: str)
 
 async def seen(redis: Redis, openid: str) -> list[str]:
     """The texts the user's session says were acted on, in order."""
-    raw = await redis.get(f"session:wechat:{openid}")
-    return json.loads(raw)["d"].get("seen", []) if raw else []
+    session = await RedisSessionStore(redis, 1800).load(f"wechat:{openid}")
+    return session.data.get("seen", []) if session else []
 
 
 async def markers(redis: Redis, prefix: str) -> int:

@@ -91,20 +91,20 @@ async def arriving(inbounds: list[Inbound], inbox: Inbox) -> list[Reply | None]:
 async def test_a_retry_is_not_processed_again_and_gets_the_same_reply(inbox: Inbox,
                                                                       probe: Probe):
     await start_probe(inbox, "u1")
-    first = await inbox.deliver(text("u1", "你好", 1))
-    again = await inbox.deliver(text("u1", "你好", 1))
+    first = await inbox.deliver(text("u1", "早上好", 1))
+    again = await inbox.deliver(text("u1", "早上好", 1))
     assert first == again
-    assert first is not None and first.text == "收到：你好"
-    assert probe.heard == ["你好"]
+    assert first is not None and first.text == "收到：早上好"
+    assert probe.heard == ["早上好"]
 
 
 async def test_concurrent_duplicates_are_processed_once(inbox: Inbox, probe: Probe):
     await start_probe(inbox, "u1")
     probe.delay = 0.1
-    replies = await asyncio.gather(*(inbox.deliver(text("u1", "你好", 1)) for _ in range(3)))
-    assert [reply.text for reply in replies] == ["收到：你好"] * 3
+    replies = await asyncio.gather(*(inbox.deliver(text("u1", "早上好", 1)) for _ in range(3)))
+    assert [reply.text for reply in replies] == ["收到：早上好"] * 3
     assert replies[0] == replies[1] == replies[2]
-    assert probe.heard == ["你好"]
+    assert probe.heard == ["早上好"]
 
 
 async def test_one_users_messages_are_handled_one_at_a_time_in_arrival_order(
@@ -162,12 +162,12 @@ async def test_a_retry_reaching_another_process_gets_the_first_reply(
         inbox: Inbox, other_process: Inbox, probe: Probe):
     await start_probe(inbox, "u1")
     probe.delay = 0.2
-    first = asyncio.create_task(inbox.deliver(text("u1", "你好", 1)))
+    first = asyncio.create_task(inbox.deliver(text("u1", "早上好", 1)))
     await asyncio.sleep(0.05)  # still running when WeChat's retry lands elsewhere
-    retry = await other_process.deliver(text("u1", "你好", 1))
+    retry = await other_process.deliver(text("u1", "早上好", 1))
     assert retry == await first
-    assert retry is not None and retry.text == "收到：你好"
-    assert probe.heard == ["你好"]
+    assert retry is not None and retry.text == "收到：早上好"
+    assert probe.heard == ["早上好"]
 
 
 async def test_a_turn_whose_holder_vanished_is_skipped(inbox: Inbox, redis: Redis):
@@ -204,9 +204,9 @@ async def test_past_the_budget_the_reply_is_delivered_later(
 async def test_a_failing_step_answers_sorry_once(inbox: Inbox, probe: Probe, later: Later):
     await start_probe(inbox, "u1")
     probe.broken = True
-    assert await inbox.deliver(text("u1", "你好", 1)) == SORRY
-    assert await inbox.deliver(text("u1", "你好", 1)) == SORRY
-    assert probe.heard == ["你好"]
+    assert await inbox.deliver(text("u1", "早上好", 1)) == SORRY
+    assert await inbox.deliver(text("u1", "早上好", 1)) == SORRY
+    assert probe.heard == ["早上好"]
     assert later == []
 
 
