@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.engine import Choice, Context, Flow, Outcome, State, exits
-from bot.fields import PlateNumberField, PlateTypeField, Vin6Field
+from bot.engine import Choice, Context, Flow, Outcome, State, Stay, exits
+from bot.fields import PlateNumberField, PlateTypeField, Vin6Field, plate_hint
 from bot.lockout import Target, TargetKind
 from flows import violation_list
 from flows.violation_list import Listing
@@ -31,6 +31,14 @@ async def _owns(ctx: Context, id_number: str) -> bool:
     wanted = (PlateType(ctx.data["plate_type"]), ctx.data["plate_number"])
     vehicles = await ctx.deps.traffic.vehicles_of(id_number)
     return any((vehicle.plate_type, vehicle.plate_number) == wanted for vehicle in vehicles)
+
+
+@exits("vin6")
+async def _plate_entered(ctx: Context, plate: str) -> Outcome:
+    """A plate that cannot be of the chosen type, or is not from Chongqing, is said so now
+    rather than counted as a failed match after the VIN."""
+    hint = plate_hint(PlateType(ctx.data["plate_type"]), plate)
+    return "vin6" if hint is None else Stay(hint)
 
 
 @exits(violation_list.LIST, "plate_type")
@@ -66,7 +74,7 @@ FLOW = Flow(
             prompt="请输入号牌号码，如 渝A12345（新能源车牌如 渝AD12345）：",
             field=PlateNumberField(),
             save="plate_number",
-            then="vin6",
+            then=_plate_entered,
         ),
         "vin6": State(
             prompt="请输入车架号（车辆识别代号）后6位：",

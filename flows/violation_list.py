@@ -19,11 +19,20 @@ from tortoise.timezone import localtime
 
 from bot.accounts import user_of
 from bot.engine import Choice, Context, Done, Outcome, State, Stay, exits
-from bot.fields import Field, InvalidInput
+from bot.fields import Field, InvalidInput, choice_number
 from bot.integrations.traffic import Page
 from bot.lockout import Target, pause_notice, target_pause_notice
 from bot.messages import Reply
-from bot.rules import ViolationFacts, online_processing_refusal
+from bot.rules import (
+    LicenceFacts,
+    ViolationFacts,
+    late_fee,
+    online_processing_refusal,
+    payment_due,
+    processing_refusal,
+)
+from flows.summaries import offence
+from models.enums import ViolationState
 from models.violation import Violation
 
 LIST, DETAIL = "list", "detail"
@@ -31,7 +40,7 @@ NO_MATCH = "未找到匹配的记录，请核对后重新输入"
 NEXT_PAGE, PREVIOUS_PAGE = "下一页", "上一页"
 PLACE_CHARS = 12  # a list line shows this much of the place; the detail shows all
 NOT_OWN = "温馨提示：在线处理需先实名注册，并绑定本人或已关注的车辆、驾驶证后办理。"
-OWN = "温馨提示：这是您本人名下的车辆，该记录符合在线处理条件。"
+OWN = "温馨提示：这是您本人名下的车辆，按您本人驾驶证的状态和记分，该记录符合在线处理条件。"
 
 
 @dataclass(frozen=True)
@@ -64,13 +73,14 @@ async def match(ctx: Context, find: Finder, retry: str, *, target: Target,
     failed_matches = ctx.deps.failed_matches
     target_until = await failed_matches.target_paused_until(target)
     if target_until is not None and not await _is_owner(ctx, owned_by):
-        return Done(target_pause_notice(target.kind, localtime(target_until), localtime()))
+        return Done(target_pause_notice(target.kind, localtime(target_until), localtime()),
+                    menu=True)
     if await find(ctx) is not None:
         ctx.data["page"] = 0
         return LIST
     until = await failed_matches.record(_who(ctx), target)
     if until is not None:
-        return Done(pause_notice(localtime(until), localtime()))
+        return Done(pause_notice(localtime(until), localtime()), menu=True)
     ctx.say(NO_MATCH)
     return retry
 
@@ -80,13 +90,14 @@ async def _is_owner(ctx: Context, owned_by: OwnerTest) -> bool:
     return user is not None and await owned_by(ctx, user.id_number)
 
 
-def states(load: Loader, *, processable_note: str = NOT_OWN) -> dict[str, State]:
-    """The list and detail states, bound to the journey's ``load``; ``processable_note`` is
-    what the detail of an online-processable record adds (whose record it is matters)."""
+def states(load: Loader, *, own: bool = False) -> dict[str, State]:
+    """The list and detail states, bound to the journey's ``load``. ``own``: the records are
+    the user's own vehicle's, so the detail judges online processing for the user's own
+    licence (points, class, status); otherwise only whether the record qualifies at all."""
     return {
         LIST: State(prompt=partial(_list_prompt, load), field=_ItemNumber(), then=_open,
                     commands={NEXT_PAGE: _next_page, PREVIOUS_PAGE: _previous_page}),
-        DETAIL: State(prompt=partial(_detail_prompt, processable_note),
+        DETAIL: State(prompt=partial(_detail_prompt, own),
                       choices=(Choice("返回列表", goto=LIST),)),
     }
 
@@ -99,10 +110,10 @@ class _ItemNumber(Field[int]):
     hint = f"请回复列表中的序号查看详情，或回复“{NEXT_PAGE}”“{PREVIOUS_PAGE}”翻页"
 
     def parse(self, text: str) -> int:
-        digits = text.strip().rstrip(".、")
-        if not digits.isdecimal():  # full-width digits count; "①" and "²" would break int()
+        number = choice_number(text)
+        if number is None:
             raise InvalidInput(self.hint)
-        return int(digits)
+        return number
 
 
 async def _list_prompt(load: Loader, ctx: Context) -> Reply | str:
@@ -134,6 +145,7 @@ def _line(violation: Violation) -> str:
     if len(place) > PLACE_CHARS:
         place = place[:PLACE_CHARS] + "…"
     return (f"{localtime(violation.occurred_at):%Y-%m-%d %H:%M} {place} "
+            f"{offence(violation.description)} "
             f"罚款{_yuan(violation.fine)}元 记{violation.points}分 {violation.state.label}")
 
 
@@ -167,7 +179,7 @@ async def _open(ctx: Context, number: int) -> Outcome:
 # ---- detail ---------------------------------------------------------------------------------
 
 
-async def _detail_prompt(processable_note: str, ctx: Context) -> str:
+async def _detail_prompt(own: bool, ctx: Context) -> str:
     violation = await ctx.deps.traffic.violation(ctx.data["violation"])
     if violation is None:
         return "该记录已不存在，请返回列表。"
@@ -182,13 +194,35 @@ async def _detail_prompt(processable_note: str, ctx: Context) -> str:
     ]
     if violation.decision_number:
         lines.append(f"处罚决定书编号：{violation.decision_number}")
+    lines += _payment_lines(violation)
     lines.append(f"处理机关：{violation.authority}")
-    refusal = online_processing_refusal(_facts(violation))
+    if own:
+        refusal = processing_refusal(_facts(violation), await _own_licence(ctx))
+    else:
+        refusal = online_processing_refusal(_facts(violation))
     if refusal is None:
-        lines += ["能否在线处理：是", processable_note]
+        lines += ["能否在线处理：是", OWN if own else NOT_OWN]
     else:
         lines += [f"能否在线处理：否，{refusal.reason}", f"办理方式：{refusal.where}"]
     return "\n".join(lines)
+
+
+def _payment_lines(violation: Violation) -> list[str]:
+    """A decided, unpaid fine: the last day to pay and the late fee to date (bot.rules)."""
+    if violation.state is not ViolationState.PROCESSED_UNPAID or violation.decided_on is None:
+        return []
+    fee = late_fee(violation.fine, violation.decided_on, localtime().date())
+    return [f"缴款期限：{payment_due(violation.decided_on):%Y-%m-%d}（逾期每日加处3%滞纳金）",
+            f"截至今日滞纳金：{_yuan(fee)}元，应缴合计：{_yuan(violation.fine + fee)}元"]
+
+
+async def _own_licence(ctx: Context) -> LicenceFacts | None:
+    """The user's own licence as the processing rules see it; None without one on record."""
+    user = await user_of(ctx.channel, ctx.user_id)
+    licence = None if user is None else await ctx.deps.traffic.licence_of(user.id_number)
+    if licence is None:
+        return None
+    return LicenceFacts(licence.licence_class, licence.status, licence.points)
 
 
 def _facts(violation: Violation) -> ViolationFacts:

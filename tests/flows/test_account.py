@@ -2,16 +2,40 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from decimal import Decimal
+
 import pytest
+from tortoise.timezone import localtime
 
 from bot.accounts import Person, register
+from bot.demo_data import (
+    CODES,
+    LI_NA,
+    LIU_YANG,
+    LIU_YANG_CAR,
+    NEW_ENERGY_CAR,
+    TRUCK,
+    WANG_QIANG,
+    DemoPerson,
+    DemoVehicle,
+    seed_demo,
+)
 from flows.account import NOT_REGISTERED
+from flows.summaries import offence
 from flows.violation_list import NOT_OWN, OWN
-from models.enums import LicenceClass, PlateType
+from models.enums import LicenceClass, PlateType, ViolationState
 from models.user import User, VerifiedBy
 from models.verification import Method, Outcome, Verification
 from tests.support.privacy import ScannedUser
-from tests.support.records import id_number, make_licence, make_vehicle, make_violations
+from tests.support.records import (
+    id_number,
+    local,
+    make_licence,
+    make_vehicle,
+    make_violation,
+    make_violations,
+)
 from tests.support.registration import register_by_face
 
 NAME = "张三丰"
@@ -57,6 +81,7 @@ async def test_no_licence_on_record(harness, registered, alice):
 
 
 async def test_my_vehicles_and_their_violations(harness, registered, alice):
+    await make_licence(number=ID, holder_name=NAME, points=3)  # 3 + 3 points stay below 12
     car = await make_vehicle(owner_id_number=ID, owner_name=NAME, plate_number="渝A10001")
     await make_vehicle(owner_id_number=ID, owner_name=NAME, plate_number="渝AD12345",
                        plate_type=PlateType.SMALL_NEW_ENERGY)
@@ -109,3 +134,73 @@ async def test_unregister_can_be_called_off(harness, registered, alice):
 
     assert HOME in await alice.send("暂不注销")
     assert (await User.get(id_number=ID)).unregistered_at is None
+
+
+# ---- online processing judged for the user's own licence (issue 9, item 7) ------------------
+
+
+def number_of(reply: str, *words: str) -> str:
+    """The number of the first listed line that holds all ``words``."""
+    return next(line for line in reply.splitlines()
+                if all(word in line for word in words)).split(".")[0]
+
+
+async def open_own_violation(harness, person: DemoPerson, vehicle: DemoVehicle,
+                             code: str) -> str:
+    """``person``, registered, opens the unprocessed ``code`` record of their own vehicle."""
+    await register("wechat", "openid-demo", Person(person.id_number, person.name, person.phone,
+                                                    VerifiedBy.FACE), bindings_per_channel=1)
+    user = ScannedUser(harness.user("openid-demo"), secrets=(person.name, person.id_number))
+    await user.click("MY_ACCOUNT")
+    vehicles = await user.send("我的车辆")
+    listing = await user.send(number_of(vehicles, vehicle.plate_number))
+    return await user.send(number_of(listing, offence(CODES[code].description), "未处理"))
+
+
+@pytest.mark.parametrize(
+    ("person", "vehicle", "code", "reason"),
+    [
+        (LI_NA, NEW_ENERGY_CAR, "1352", "处理后累积记分将达到12分"),  # 10 + 3
+        (LIU_YANG, LIU_YANG_CAR, "1101", "处理后累积记分将达到12分"),  # 11 + 1
+        (WANG_QIANG, TRUCK, "1352", "A、B类驾驶证不能在线处理记分违法"),
+    ],
+    ids=["li-na-10-points", "liu-yang-11-points", "wang-qiang-a2"],
+)
+async def test_regression_own_records_are_judged_for_the_users_own_licence(
+        harness, person, vehicle, code, reason):
+    """李娜 (10 points), 刘洋 (11) and 王强 (A2) were all told "符合在线处理条件"."""
+    await seed_demo()
+    detail = await open_own_violation(harness, person, vehicle, code)
+
+    assert f"能否在线处理：否，{reason}" in detail
+    assert OWN not in detail and "符合在线处理条件" not in detail
+
+
+async def test_an_own_record_within_the_points_is_processable(harness):
+    await seed_demo()
+    detail = await open_own_violation(harness, LI_NA, NEW_ENERGY_CAR, "1101")  # 10 + 1 < 12
+    assert "能否在线处理：是" in detail and OWN in detail
+
+
+async def test_regression_unpaid_decisions_show_the_late_fee_and_the_last_day(harness,
+                                                                             registered, alice):
+    """A processed-unpaid record said only 已处理未缴款: not what is owed today nor by when."""
+    car = await make_vehicle(owner_id_number=ID, owner_name=NAME, plate_number="渝A10031")
+    today = localtime().date()
+    await make_violation(car, state=ViolationState.PROCESSED_UNPAID, fine=Decimal(200),
+                         decision_number="500103200012399", decided_on=today - timedelta(days=20))
+    await make_violation(car, state=ViolationState.PROCESSED_UNPAID, fine=Decimal(150),
+                         occurred_at=local(2026, 5, 1), decision_number="500103200012398",
+                         decided_on=today - timedelta(days=3))
+    await alice.click("MY_ACCOUNT")
+    await alice.send("我的车辆")
+    await alice.send("1")
+
+    late = await alice.send("1")
+    assert f"缴款期限：{today - timedelta(days=5):%Y-%m-%d}" in late
+    assert "截至今日滞纳金：30元，应缴合计：230元" in late  # 5 days late x 3% x 200
+    await alice.send("返回列表")
+    on_time = await alice.send("2")
+    assert f"缴款期限：{today + timedelta(days=12):%Y-%m-%d}" in on_time
+    assert "截至今日滞纳金：0元，应缴合计：150元" in on_time
+

@@ -50,7 +50,8 @@ async def test_lists_violations_newest_first(harness, alice):
     assert "渝A10001（小型汽车）" in reply
     assert "共2条违法记录，第1/1页" in reply
     assert item_times(reply) == ["2026-05-20 18:10", "2026-03-05 07:45"]
-    assert "1. 2026-05-20 18:10 重庆市渝中区解放碑步行街… 罚款200元 记3分 未处理" in reply
+    assert ("1. 2026-05-20 18:10 重庆市渝中区解放碑步行街… 违反禁令标志指示 罚款200元 记3分 未处理"
+            in reply)
     assert "罚款100元 记0分" in reply
     assert "下一页" not in reply
 
@@ -347,3 +348,78 @@ async def test_an_owners_own_misses_pause_the_plate_for_others_but_not_for_the_o
     await register_owner("openid-stranger", stranger)
     assert PLATE_PAUSED in await ask(harness.user("openid-stranger"), "2", "渝K70021",
                                      vehicle.vin[-6:])
+
+
+# ---- what a driver stumbled on (issue 9, item 7) ---------------------------------------------
+
+
+async def test_regression_list_lines_name_the_offence(harness, alice):
+    """A list line showed time, place, fine and points but not what the offence was."""
+    vehicle = await make_vehicle(plate_number="渝A10021")
+    await make_violation(vehicle, code="1625", description="驾驶机动车违反道路交通信号灯通行的")
+    await make_violation(vehicle, code="1357", occurred_at=local(2026, 5, 1),
+                         description="驾驶机动车行经人行横道，不按规定减速、停车、避让行人的")
+
+    reply = await ask(alice, "2", "渝A10021", vehicle.vin[-6:])
+
+    assert "1. 2026-06-01 08:30 重庆市渝中区解放碑步行街… 违反道路交通信号灯通行 罚款200元" in reply
+    assert ("2. 2026-05-01 09:00 重庆市渝中区解放碑步行街… 行经人行横道，不按规定减速、停车、避… "
+            in reply)
+
+
+async def test_regression_000005_is_not_item_5(harness, alice):
+    """"000005" opened the fifth violation of the list (and the fifth menu entry)."""
+    vehicle = await make_vehicle(plate_number="渝A10022")
+    await make_violations(vehicle, 5)
+    await ask(alice, "2", "渝A10022", vehicle.vin[-6:])
+
+    for typed in ("000005", "05"):
+        reply = await alice.send(typed)
+        assert "违法详情" not in reply and "请回复列表中的序号" in reply
+    assert "违法详情" in await alice.send("5")
+    await alice.send("取消")
+    assert "没有理解您的意思" in await alice.send("000005")
+
+
+@pytest.mark.parametrize(
+    ("plate_type", "plate", "hint"),
+    [
+        ("2", "渝AD12345", "渝AD12345是小型新能源汽车号牌（52），与所选号牌种类“小型汽车”不符"),
+        ("52", "渝A12345", "渝A12345是7位的普通号牌，与所选号牌种类“小型新能源汽车”不符"),
+        ("52", "渝A12345D", "渝A12345D是大型新能源汽车号牌（51），与所选号牌种类“小型新能源"),
+        ("2", "渝A1234挂", "渝A1234挂是挂车号牌（15）"),
+        ("2", "川A12345", "本服务仅支持查询重庆市登记的机动车"),
+        ("52", "京AD12345", "本服务仅支持查询重庆市登记的机动车"),
+    ],
+)
+async def test_regression_a_plate_that_cannot_be_of_the_type_is_told_not_counted(
+        harness, alice, plate_type, plate, hint):
+    """An 8-character plate asked as 02, or a plate from Sichuan, went on to the VIN and came
+    back as a failed match, counting towards the pause."""
+    await alice.click("QUERY_VEHICLE")
+    await alice.send(plate_type)
+
+    reply = await alice.send(plate)
+
+    assert hint in reply and PLATE_PROMPT in reply
+    assert VIN_PROMPT not in reply
+    assert await harness.services.failed_matches.paused_until("wechat:openid-alice") is None
+    vehicle = await make_vehicle(plate_type=PlateType.SMALL_NEW_ENERGY, plate_number="渝AD12346")
+    await alice.send("返回")
+    await alice.send("52")
+    assert VIN_PROMPT in await alice.send("渝AD12346")  # a plate of the right shape goes on
+    assert "渝AD12346（小型新能源汽车）" in await alice.send(vehicle.vin[-6:])
+
+
+async def test_regression_the_lockout_reply_says_until_when_and_shows_the_menu(harness, alice):
+    """The pause ended the journey with its words only: the user was left without a way on."""
+    vehicle = await make_vehicle(plate_number="渝A10023")
+    replies = [await ask(alice, "2", "渝A10023", f"99000{n}") for n in range(5)]
+
+    paused = replies[-1]
+    assert re.search(r"请于(次日)?\d\d:\d\d后再试", paused)
+    assert "请回复数字选择服务" in paused and "查询驾驶证违法和记分" in paused
+    again = await alice.click("QUERY_VEHICLE")  # the guard's refusal, the same way
+    assert re.search(r"请于(次日)?\d\d:\d\d后再试", again)
+    assert "请回复数字选择服务" in again and vehicle.plate_number not in again
+
