@@ -22,7 +22,18 @@ from tortoise.timezone import localtime
 
 from bot import accounts
 from bot.accounts import Person, Registration
-from bot.engine import Choice, Context, Done, Flow, Handler, Outcome, State, Stay, exits
+from bot.engine import (
+    Await,
+    Choice,
+    Context,
+    Done,
+    Flow,
+    Handler,
+    Outcome,
+    State,
+    Stay,
+    exits,
+)
 from bot.fields import IdNumberField, NameField, PhoneField, SmsCodeField
 from bot.identity_attempts import IdentityAttempts, attempts_notice
 from bot.integrations.face import FaceUnavailable
@@ -84,7 +95,7 @@ async def _identity_check(ctx: Context, begin: Handler) -> Outcome:
         return Done(attempts_notice(localtime(attempt.refused_until), localtime(),
                                     attempts.limit))
     outcome = await begin(ctx, None)
-    if not isinstance(outcome, str):
+    if not isinstance(outcome, str | Await):
         await attempts.cancel(ctx.data["id_number"], attempt.token)
     return outcome
 
@@ -102,7 +113,8 @@ async def _face_link(ctx: Context, _: object) -> Outcome:
             id_number=ctx.data["id_number"])
     except FaceUnavailable:
         return Done(FACE_UNAVAILABLE)
-    return FACE
+    check = await ctx.deps.face.latest(_who(ctx), PURPOSE)
+    return Await(check.reference, FACE)  # the face.settled event resumes the journey
 
 
 async def _face_prompt(ctx: Context) -> Reply:
@@ -117,7 +129,7 @@ async def _face_result(ctx: Context, typed: str | None) -> Outcome:
     check = await ctx.deps.face.latest(_who(ctx), PURPOSE)
     outcome = check.outcome if check else CheckOutcome.PENDING
     if check and outcome is CheckOutcome.PENDING and typed is not None:
-        outcome = await ctx.deps.face.settle(check.reference, wake=False)
+        outcome = await ctx.deps.face.settle(check.reference)
     if outcome is CheckOutcome.PASSED:
         return await _face_passed(ctx)
     if outcome is CheckOutcome.PENDING:
