@@ -221,6 +221,10 @@ class Flow:
     click_key: str | None = None
     # Asked before the journey starts: a message refuses the start (a pause, a closed service).
     guard: Guard | None = None
+    # Run (with None) as the journey starts, after the guard, to decide its first step: the
+    # work a sub-journey does at once (start a check, send a code), or a seeded journey
+    # picking up where its seed says. Its exits are declared like any handler's.
+    on_start: Handler | None = None
     # The journey's data: a dataclass of JSON-able fields (None: a plain dict).
     data: type | None = None
 
@@ -228,17 +232,22 @@ class Flow:
         targets = [self.start]
         for state in self.states.values():
             targets.extend(state.targets())
-            for handler in state.handlers:
-                targets.extend(declared_exits(handler))
+        for handler in self.handlers:
+            targets.extend(declared_exits(handler))
         unknown = sorted(set(targets) - set(self.states))
         if unknown:
             raise ValueError(f"flow {self.name}: unknown states {unknown}")
 
     @property
+    def handlers(self) -> list[Handler]:
+        """Every handler of the journey: its states' and the one run at its start."""
+        found = [handler for state in self.states.values() for handler in state.handlers]
+        return found + ([self.on_start] if self.on_start is not None else [])
+
+    @property
     def calls(self) -> frozenset[str]:
         """The journeys this one may call."""
-        return frozenset(name for state in self.states.values() for handler in state.handlers
-                         for name in declared_calls(handler))
+        return frozenset(name for handler in self.handlers for name in declared_calls(handler))
 
     def load(self, raw: Mapping[str, Any]) -> Any:
         """The journey's data from its JSON form; fields it no longer has are dropped."""
@@ -318,21 +327,6 @@ class Engine:
         run.session = None  # the journey starts on its own; the old stack goes beneath
         run.beneath = list(session.frames) if session else []
         return await run.guarded(run.start(flow, data))
-
-    async def wake(self, channel: str, user_id: str) -> Reply | None:
-        """An outside event without a reference (the face service's old wake-up): a journey
-        in a waiting state (awaiting, or with neither choices nor a field) has its handler run
-        with ``None``."""
-        conversation = f"{channel}:{user_id}"
-        session = await self.store.load(conversation)
-        flow = self.flows.get(session.top.flow) if session else None
-        state = flow.states.get(session.top.state) if flow and session else None
-        if state is None or not (session.top.awaiting or _waits(state)):
-            return None
-        run = _Run(self, channel, user_id, session)
-        step = await run.guarded(run.resume(None))
-        await self.store.put(conversation, step.session)
-        return step.reply
 
     def menu(self, heading: str = "") -> Reply:
         text = (heading + "\n\n" if heading else "") + "请回复数字选择服务："
@@ -498,7 +492,7 @@ class _Run:
             return await self.leave_for(target, confirmed=True)
         return await self.enter(self.context(self.frame), remember=False)
 
-    async def resume(self, event: Event | None) -> Step:
+    async def resume(self, event: Event) -> Step:
         """The top journey's awaited event came: its waiting state's handler takes it."""
         frame = self.frame
         state = self.flow().states[frame.state]
@@ -621,6 +615,11 @@ class _Run:
                 return await self.refuse_start(refusal)
         self.session = Session([*self.beneath, frame])
         self.beneath = []
+        if flow.on_start is not None:
+            outcome = await self.run_handler(flow.on_start, ctx, None)
+            if not isinstance(outcome, str):
+                return await self.apply(ctx, outcome)
+            frame.state = outcome  # where the journey begins: nothing lies behind it
         return await self.enter(ctx)
 
     async def refuse_start(self, refusal: str) -> Step:

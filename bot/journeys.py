@@ -26,9 +26,16 @@ saying so; a journey waiting on an outside event asks first).
 
 def mermaid(flow: Flow) -> str:
     """One journey as a ``stateDiagram-v2``."""
-    lines = ["stateDiagram-v2", f"    [*] --> {flow.start}"]
+    lines = ["stateDiagram-v2"]
     edges: list[tuple[str, str, str]] = []
     notes: list[str] = []
+    if flow.on_start is None:
+        lines.append(f"    [*] --> {flow.start}")
+    else:  # the handler run at the start decides where the journey begins
+        label = getattr(flow.on_start, "__name__", "").strip("_")
+        edges.extend(("[*]", exit_, label) for exit_ in sorted(declared_exits(flow.on_start)))
+        notes.extend(f"    note left of {flow.start}: {label} calls {called}"
+                     for called in sorted(declared_calls(flow.on_start)))
     for name, state in flow.states.items():
         if isinstance(state.then, str):
             edges.append((name, state.then, ""))

@@ -1,6 +1,6 @@
 """User journeys, one module per journey. The menu shows them in this order."""
 
-from flows import account, guide, query_licence, query_vehicle, register
+from flows import account, face_check, guide, query_licence, query_vehicle, register, sms_code
 
 JOURNEYS = [
     query_vehicle.FLOW,
@@ -8,7 +8,8 @@ JOURNEYS = [
     account.FLOW,
     register.FLOW,
 ]
-ALL_FLOWS = [*JOURNEYS, guide.build(JOURNEYS)]  # the guide explains what is registered
+# The guide explains what is registered; the sub-journeys are called by journeys only.
+ALL_FLOWS = [*JOURNEYS, guide.build(JOURNEYS), face_check.FLOW, sms_code.FLOW]
 
 # The WeChat custom menu: (top-level button, [click keys of its flows]).
 MENU_LAYOUT = [

@@ -1,20 +1,27 @@
 """实名注册: name, ID number and phone; the ID must be on police record; then a face check.
 
-The face check runs on the user's phone: the chat sends the certify link and waits. The face
-service settles the result and wakes this journey (the next step arrives as a push), and a
-message typed meanwhile lands in the same waiting state. After ``face.max_failures`` failed
-checks the user may prove their identity instead by an SMS code sent to the phone **on
-police record** for that ID, never to the phone they typed.
+The face check is the face_check sub-journey (flows/face_check.py): it shows the certify
+link and waits for the face.settled event, so the next step arrives as a push; a message
+typed meanwhile asks the provider. After ``face.max_failures`` failed checks the user may
+prove their identity instead by an SMS code (the sms_code sub-journey) sent to the phone
+**on police record** for that ID, never to the phone they typed.
 
 Only proven phones are stored: after the SMS fallback the phone on record (the code proved
 it); after a face pass the typed phone, once an SMS code sent to it comes back. Identity
 checks (face checks and fallback codes) are limited per ID number from anyone
-(bot.identity_attempts); the binding policy is ``accounts.register``'s.
+(bot.identity_attempts, counted by the sub-journeys); the binding policy is
+``accounts.register``'s.
+
+A user who leaves while the check is pending gets its result as a pending item, which
+starts this journey seeded with the check's reference. The session that held the name and
+the typed phone is gone by then, so the journey picks up from durable records only: the
+Verification row (whose request, which ID number, what outcome) and the police record of
+that ID number, whose holder's name the typed name had to equal before the check started.
+The typed phone is asked again (nothing unproven is kept anywhere in the meantime).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,40 +30,46 @@ from tortoise.timezone import localtime
 from bot import accounts
 from bot.accounts import Person, Registration
 from bot.engine import (
-    Await,
+    Call,
+    Cancel,
     Choice,
     Context,
     Done,
     Flow,
-    Handler,
     Outcome,
     State,
-    Stay,
     exits,
 )
-from bot.fields import IdNumberField, NameField, PhoneField, SmsCodeField
-from bot.identity_attempts import IdentityAttempts, attempts_notice
-from bot.integrations.face import FaceUnavailable
+from bot.fields import IdNumberField, NameField, PhoneField
 from bot.masking import mask_id_number, mask_name, mask_phone
-from bot.messages import Link, Reply
+from bot.messages import Reply
 from bot.rules import RecordHolder, on_record, phone_on_record, sms_fallback_allowed
+from flows import face_check, sms_code
+from flows.face_check import FaceCheck, FaceCheckResult
+from flows.sms_code import SmsCode, SmsCodeResult
 from models.user import VerifiedBy
+from models.verification import Method, Verification
 from models.verification import Outcome as CheckOutcome
 
 PURPOSE = "register"
 PHONE_PURPOSE = "register_phone"  # the code that proves the typed phone after a face pass
-FACE, FALLBACK, SMS_CODE = "face", "fallback", "sms_code"
-PHONE_CODE, NEW_PHONE = "phone_code", "new_phone"
-RESEND = "重新发送"
-CHANGE_PHONE = "更换手机号"
+NAME, FALLBACK, NEW_PHONE = "name", "fallback", "new_phone"
+# Where the sub-journeys' results go (states whose handlers take them; never shown).
+FACE_DONE, IDENTITY_DONE, PHONE_DONE = "face_done", "identity_done", "phone_done"
 NOT_ON_RECORD = "未查询到该身份证号的驾驶证或机动车登记信息，请到窗口办理。"
-FACE_UNAVAILABLE = "刷脸认证服务暂时不可用，请稍后再试。"
 TO_WINDOW = "刷脸认证多次未通过，请携带身份证件到公安交管部门窗口办理实名注册。"
+CANNOT_CONTINUE = "无法继续该实名注册，请重新办理。"
 CHANNEL_NAMES = {"wechat": "微信", "alipay": "支付宝"}
 
 
-def _who(ctx: Context) -> str:
-    return f"{ctx.channel}:{ctx.user_id}"
+@dataclass
+class RegisterData:
+    name: str = ""
+    id_number: str = ""
+    phone: str = ""  # typed, unproven until its code comes back
+    record_phone: str | None = None  # the phone on police record (the SMS fallback's)
+    failures: int = 0  # failed face checks in this registration
+    face_reference: str = ""  # a settled check to continue from (a pending item's seed)
 
 
 async def _not_registered_yet(ctx: Context) -> str | None:
@@ -69,145 +82,159 @@ async def _not_registered_yet(ctx: Context) -> str | None:
             "可在“我的账户”中查看本人驾驶证和车辆。")
 
 
-@exits(FACE)
+async def _holders(ctx: Context, id_number: str) -> list[RecordHolder]:
+    """The people the police records of this ID number name, the licence first."""
+    traffic = ctx.deps.traffic
+    licence = await traffic.licence_of(id_number)
+    holders = [RecordHolder(licence.holder_name, licence.holder_phone)] if licence else []
+    return holders + [RecordHolder(vehicle.owner_name, vehicle.owner_phone)
+                      for vehicle in await traffic.vehicles_of(id_number)]
+
+
+@exits(FACE_DONE, calls=(face_check.NAME,))
 async def _check_record(ctx: Context, _: str) -> Outcome:
     """The ID must have a licence or an own vehicle on record naming this person; which of
     the two failed is never said."""
-    traffic, id_number = ctx.deps.traffic, ctx.data["id_number"]
-    licence = await traffic.licence_of(id_number)
-    holders = [RecordHolder(licence.holder_name, licence.holder_phone)] if licence else []
-    holders += [RecordHolder(vehicle.owner_name, vehicle.owner_phone)
-                for vehicle in await traffic.vehicles_of(id_number)]
-    if not on_record(ctx.data["name"], holders):
+    data: RegisterData = ctx.data
+    holders = await _holders(ctx, data.id_number)
+    if not on_record(data.name, holders):
         return Done(NOT_ON_RECORD)
-    ctx.data["record_phone"] = phone_on_record(ctx.data["name"], holders)
-    ctx.data["failures"] = 0
-    return await _begin_face(ctx)
+    data.record_phone = phone_on_record(data.name, holders)
+    data.failures = 0
+    return _face_check(ctx)
 
 
-async def _identity_check(ctx: Context, begin: Handler) -> Outcome:
-    """Count an identity check of the ID number (from anyone) and start it with ``begin``;
-    over the day's limit nothing starts. A check that did not start (``begin`` answered
-    with anything but a next state) is not counted."""
-    attempts = IdentityAttempts.from_settings(ctx.deps.redis, ctx.deps.settings)
-    attempt = await attempts.start(ctx.data["id_number"])
-    if not attempt.allowed:
-        return Done(attempts_notice(localtime(attempt.refused_until), localtime(),
-                                    attempts.limit))
-    outcome = await begin(ctx, None)
-    if not isinstance(outcome, str | Await):
-        await attempts.cancel(ctx.data["id_number"], attempt.token)
-    return outcome
+def _face_check(ctx: Context) -> Call:
+    return Call(face_check.NAME, then=FACE_DONE, data=face_check.call_data(
+        name=ctx.data.name, id_number=ctx.data.id_number, purpose=PURPOSE, counted=True))
 
 
-@exits(FACE)
-async def _begin_face(ctx: Context, _: object = None) -> Outcome:
-    """Start a face check; the prompt of the waiting state shows its link."""
-    return await _identity_check(ctx, _face_link)
-
-
-async def _face_link(ctx: Context, _: object) -> Outcome:
-    try:
-        ctx.data["face_link"] = await ctx.deps.face.begin(
-            requester=_who(ctx), purpose=PURPOSE, name=ctx.data["name"],
-            id_number=ctx.data["id_number"])
-    except FaceUnavailable:
-        return Done(FACE_UNAVAILABLE)
-    check = await ctx.deps.face.latest(_who(ctx), PURPOSE)
-    return Await(check.reference, FACE)  # the face.settled event resumes the journey
-
-
-async def _face_prompt(ctx: Context) -> Reply:
-    return Reply("请点击下方链接，由本人完成刷脸认证。认证完成后将自动通知您结果。",
-                 link=Link("点击进行刷脸认证", ctx.data["face_link"]))
-
-
-@exits(FACE, FALLBACK, PHONE_CODE)
-async def _face_result(ctx: Context, typed: str | None) -> Outcome:
-    """Runs when the face service wakes the journey (None) or the user types anything; a
-    user who types may have finished on the phone with no result in yet, so ask for it."""
-    check = await ctx.deps.face.latest(_who(ctx), PURPOSE)
-    outcome = check.outcome if check else CheckOutcome.PENDING
-    if check and outcome is CheckOutcome.PENDING and typed is not None:
-        outcome = await ctx.deps.face.settle(check.reference)
-    if outcome is CheckOutcome.PASSED:
-        return await _face_passed(ctx)
-    if outcome is CheckOutcome.PENDING:
-        return Stay("尚未收到刷脸认证结果。如已完成认证，请稍候；如未完成，请点击链接进行认证。")
-    if outcome is CheckOutcome.EXPIRED:
+@exits(NAME, FALLBACK, NEW_PHONE, PHONE_DONE, FACE_DONE,
+       calls=(face_check.NAME, sms_code.NAME))
+async def _start(ctx: Context, _: None) -> Outcome:
+    """A fresh registration asks for the name; one seeded with a settled face check (a
+    pending item) goes on from its outcome, from durable records only."""
+    data: RegisterData = ctx.data
+    if not data.face_reference:
+        return NAME
+    check = await Verification.get_or_none(reference=data.face_reference, method=Method.FACE)
+    if (check is None or check.requester != ctx.conversation or check.purpose != PURPOSE
+            or check.outcome is CheckOutcome.PENDING):
+        return Done(CANNOT_CONTINUE, menu=True)
+    holders = await _holders(ctx, check.subject_id_number)
+    names = {holder.name for holder in holders}
+    if len(names) != 1:  # no record any more, or records naming two people: ask afresh
+        return Done(CANNOT_CONTINUE, menu=True)
+    data.id_number, [data.name] = check.subject_id_number, names
+    data.record_phone = phone_on_record(data.name, holders)
+    if check.outcome is CheckOutcome.PASSED:
+        return _face_passed(ctx)
+    if check.outcome is CheckOutcome.EXPIRED:
         ctx.say("本次刷脸认证已超时，请重新认证。")
-        return await _begin_face(ctx)
-    ctx.data["failures"] += 1
-    max_failures = ctx.deps.settings.face.max_failures
-    if sms_fallback_allowed(ctx.data["failures"], ctx.data["record_phone"],
-                            max_failures=max_failures):
+        return _face_check(ctx)
+    data.failures = await _failures_in_a_row(ctx, data.id_number)
+    return _after_failure(ctx)
+
+
+async def _failures_in_a_row(ctx: Context, id_number: str) -> int:
+    """The user's latest face checks of this ID for registration that failed, in a row."""
+    limit = ctx.deps.settings.face.max_failures
+    latest = await Verification.filter(
+        method=Method.FACE, requester=ctx.conversation, purpose=PURPOSE,
+        subject_id_number=id_number).order_by("-id").limit(limit)
+    failed = [check.outcome is CheckOutcome.FAILED for check in latest]
+    return failed.index(False) if False in failed else len(failed)
+
+
+@exits(FALLBACK, PHONE_DONE, FACE_DONE, NEW_PHONE, calls=(face_check.NAME, sms_code.NAME))
+async def _face_checked(ctx: Context, result: FaceCheckResult | object) -> Outcome:
+    """The face_check sub-journey's result (``CANCELLED`` when the user cancelled it)."""
+    if not isinstance(result, FaceCheckResult):
+        return Cancel()
+    if result.status is FaceCheck.UNAVAILABLE:
+        return Done(result.message)
+    if result.status is FaceCheck.PASSED:
+        return _face_passed(ctx)
+    ctx.data.failures += 1
+    return _after_failure(ctx)
+
+
+def _after_failure(ctx: Context) -> Outcome:
+    failures, max_failures = ctx.data.failures, ctx.deps.settings.face.max_failures
+    if sms_fallback_allowed(failures, ctx.data.record_phone, max_failures=max_failures):
         return FALLBACK
-    if ctx.data["failures"] >= max_failures:
+    if failures >= max_failures:
         return Done(TO_WINDOW)
-    ctx.say(f"刷脸认证未通过（第{ctx.data['failures']}次），请重新认证。")
-    return await _begin_face(ctx)
+    ctx.say(f"刷脸认证未通过（第{failures}次），请重新认证。")
+    return _face_check(ctx)
 
 
-async def _face_passed(ctx: Context) -> Outcome:
-    """The identity is proven; the typed phone is not yet: a code goes to it. A code the
-    phone's limits refuse now can be asked for again in the next state."""
+def _face_passed(ctx: Context) -> Outcome:
+    """The identity is proven; the typed phone is not yet: a code goes to it (a phone lost
+    with the session is asked again first)."""
     ctx.say("刷脸认证通过。请再验证您的手机号码。")
-    outcome = await PHONE_PROOF.send(ctx)
-    if isinstance(outcome, Stay):
-        ctx.say(outcome.message)
-        return PHONE_CODE
-    return outcome
+    return _prove_phone(ctx) if ctx.data.phone else NEW_PHONE
+
+
+def _prove_phone(ctx: Context) -> Call:
+    return Call(sms_code.NAME, then=PHONE_DONE, data=sms_code.call_data(
+        phone=ctx.data.phone, purpose=PHONE_PURPOSE, id_number=ctx.data.id_number,
+        ask="请输入发送到您手机的6位验证码，以确认手机号码为本人使用", changeable=True))
+
+
+@exits(PHONE_DONE, calls=(sms_code.NAME,))
+async def _phone_entered(ctx: Context, _: str) -> Outcome:
+    return _prove_phone(ctx)
 
 
 async def _fallback_prompt(ctx: Context) -> str:
-    return (f"刷脸认证已{ctx.data['failures']}次未通过。您可以改用短信验证：验证码将发送至"
-            f"您在公安交管部门登记的手机号 {mask_phone(ctx.data['record_phone'])}。")
+    return (f"刷脸认证已{ctx.data.failures}次未通过。您可以改用短信验证：验证码将发送至"
+            f"您在公安交管部门登记的手机号 {mask_phone(ctx.data.record_phone)}。")
 
 
-@exits(FACE, SMS_CODE)
+@exits(IDENTITY_DONE, FACE_DONE, calls=(face_check.NAME, sms_code.NAME))
 async def _fallback(ctx: Context, picked: str) -> Outcome:
-    return await (_send_identity_code(ctx) if picked == "sms" else _begin_face(ctx))
-
-
-@exits(SMS_CODE)
-async def _send_identity_code(ctx: Context, _: object = None) -> Outcome:
     """A code to the phone on record is an identity check: counted like a face check."""
-    return await _identity_check(ctx, IDENTITY_CODE.send)
+    if picked != "sms":
+        return _face_check(ctx)
+    return Call(sms_code.NAME, then=IDENTITY_DONE, data=sms_code.call_data(
+        phone=ctx.data.record_phone, purpose=PURPOSE, id_number=ctx.data.id_number,
+        counted=True))
 
 
-@dataclass(frozen=True)
-class _CodeStep:
-    """An SMS code sub-step: a code to the phone kept under ``phone_key`` in the journey's
-    data, answered in ``state``; ``passed`` runs when the right code comes back."""
+def _unconfirmed(result: SmsCodeResult | object) -> Outcome | None:
+    """Where an sms_code result other than a confirmation leads: the user cancelled it
+    (``CANCELLED``), it could not go on (the reason), or another phone is wanted."""
+    if not isinstance(result, SmsCodeResult):
+        return Cancel()
+    if result.status is SmsCode.FAILED:
+        return Done(result.message)
+    return NEW_PHONE if result.status is SmsCode.NEW_PHONE else None
 
-    state: str
-    purpose: str
-    phone_key: str
-    passed: Callable[[Context], Awaitable[Outcome]]
 
-    @exits(SMS_CODE, PHONE_CODE)
-    async def send(self, ctx: Context, _: object = None) -> Outcome:
-        sent = await ctx.deps.sms_codes.request(
-            purpose=self.purpose, subject=_who(ctx), phone=ctx.data[self.phone_key],
-            subject_id_number=ctx.data["id_number"])
-        if not sent.ok:
-            return Stay(sent.message)
-        ctx.say(sent.message)
-        return self.state
+@exits()
+async def _identity_proven(ctx: Context, result: SmsCodeResult | object) -> Outcome:
+    """The code to the phone on record came back: the identity is proven by it."""
+    unconfirmed = _unconfirmed(result)
+    if unconfirmed is not None:
+        return unconfirmed
+    return await _registered(ctx, VerifiedBy.SMS, ctx.data.record_phone)
 
-    async def check(self, ctx: Context, code: str) -> Outcome:
-        check = await ctx.deps.sms_codes.verify(purpose=self.purpose, subject=_who(ctx),
-                                                    code=code)
-        if not check.ok:
-            return Stay(check.message)
-        return await self.passed(ctx)
+
+@exits(NEW_PHONE)
+async def _phone_proven(ctx: Context, result: SmsCodeResult | object) -> Outcome:
+    """The code to the typed phone came back after a face pass: that phone is stored."""
+    unconfirmed = _unconfirmed(result)
+    if unconfirmed is not None:
+        return unconfirmed
+    return await _registered(ctx, VerifiedBy.FACE, ctx.data.phone)
 
 
 async def _registered(ctx: Context, verified_by: VerifiedBy, phone: str) -> Done:
     """Register with the proven phone; accounts that lost their binding are told in chat."""
-    data = ctx.data
+    data: RegisterData = ctx.data
     done = await accounts.register(
-        ctx.channel, ctx.user_id, Person(data["id_number"], data["name"], phone, verified_by),
+        ctx.channel, ctx.user_id, Person(data.id_number, data.name, phone, verified_by),
         bindings_per_channel=ctx.deps.settings.register.bindings_per_channel)
     for external_id in done.replaced:
         # The send_reply job deliver_later queues: a customer-service message, retried.
@@ -241,25 +268,16 @@ def _summary(channel: str, done: Registration) -> str:
     return "\n".join(lines)
 
 
-async def _proved_by_sms(ctx: Context) -> Outcome:
-    return await _registered(ctx, VerifiedBy.SMS, ctx.data["record_phone"])
-
-
-async def _proved_phone(ctx: Context) -> Outcome:
-    return await _registered(ctx, VerifiedBy.FACE, ctx.data["phone"])
-
-
-IDENTITY_CODE = _CodeStep(SMS_CODE, PURPOSE, "record_phone", _proved_by_sms)
-PHONE_PROOF = _CodeStep(PHONE_CODE, PHONE_PURPOSE, "phone", _proved_phone)
-
 FLOW = Flow(
     name="register",
     title="实名注册",
     click_key="REGISTER",
-    start="name",
+    start=NAME,
     guard=_not_registered_yet,
+    on_start=_start,
+    data=RegisterData,
     states={
-        "name": State(
+        NAME: State(
             prompt="实名注册需核验您的身份（姓名、身份证号码、手机号码和刷脸认证）。\n"
                    "请输入您的姓名：",
             field=NameField(),
@@ -278,30 +296,19 @@ FLOW = Flow(
             save="phone",
             then=_check_record,
         ),
-        FACE: State(prompt=_face_prompt, then=_face_result),
         FALLBACK: State(
             prompt=_fallback_prompt,
             choices=(Choice("发送短信验证码", value="sms"), Choice("重新刷脸认证", value="face")),
             then=_fallback,
         ),
-        SMS_CODE: State(
-            prompt=f"请输入短信中的6位验证码（没有收到？回复“{RESEND}”）：",
-            field=SmsCodeField(),
-            then=IDENTITY_CODE.check,
-            commands={RESEND: _send_identity_code},
-        ),
-        PHONE_CODE: State(
-            prompt=f"请输入发送到您手机的6位验证码，以确认手机号码为本人使用（没有收到？回复"
-                   f"“{RESEND}”；号码有误？回复“{CHANGE_PHONE}”）：",
-            field=SmsCodeField(),
-            then=PHONE_PROOF.check,
-            commands={RESEND: PHONE_PROOF.send, CHANGE_PHONE: NEW_PHONE},
-        ),
         NEW_PHONE: State(
             prompt="请输入本人手机号码：",
             field=PhoneField(),
             save="phone",
-            then=PHONE_PROOF.send,
+            then=_phone_entered,
         ),
+        FACE_DONE: State(prompt="", then=_face_checked),
+        IDENTITY_DONE: State(prompt="", then=_identity_proven),
+        PHONE_DONE: State(prompt="", then=_phone_proven),
     },
 )
