@@ -13,7 +13,10 @@ from tortoise.timezone import localtime
 from bot.config import Settings
 from bot.inbox import LEASE_PREFIX
 from bot.integrations.sms import SmsCodes
+from bot.messages import Conversation
+from bot.pending import footer
 from flows.register import NOT_ON_RECORD, PHONE_PURPOSE, replaced_notice
+from models.pending import PendingItem
 from models.user import BindingAction, BindingEvent, ChannelIdentity, User, VerifiedBy
 from models.verification import Method, Outcome, Verification
 from tests.support.face import certify_id_of, open_page, press
@@ -363,6 +366,84 @@ async def test_a_typed_phone_equal_to_the_one_on_record_is_proven_by_its_code_to
 
     assert REGISTERED in await prove_phone(harness, bob, RECORD_PHONE, 0)
     assert (await User.get(id_number=ID)).phone == RECORD_PHONE
+
+
+async def test_regression_face_result_after_leaving_registration_is_a_pending_item_that_continues(
+        harness, licence, alice):
+    """Found: a result that came after the user left registration opened a registration
+    that ignored it and began from the name. Now it goes on from the settled check: the
+    person from the check and the police record, the phone asked again."""
+    link = link_in(await start(alice, NAME, ID, TYPED_PHONE))
+    assert "确定离开吗" in await alice.send("菜单")
+    assert "已退出“实名注册”" in await alice.send("2")  # 离开
+
+    assert "认证完成" in await face_check(harness, link, "T")
+    await _pending_item()
+    assert (await alice.send("你好")).endswith(footer(1))
+    assert "刷脸认证结果：通过" in await alice.send("待处理")
+    opened = await alice.send("1")
+
+    assert FACE_PASSED in opened and "请输入本人手机号码" in opened
+    assert footer(1) not in opened
+    assert "验证码已发送至 137****0000" in await alice.send(TYPED_PHONE)
+    assert REGISTERED in await prove_phone(harness, alice, TYPED_PHONE, 0)
+    user = await User.get(id_number=ID)
+    assert (user.real_name, user.phone, user.verified_by) == (NAME, TYPED_PHONE, VerifiedBy.FACE)
+    assert await pushes(harness, "openid-alice", 0) == []  # told in replies, never pushed
+
+
+async def test_a_failed_result_after_leaving_continues_with_a_new_check(harness, licence,
+                                                                         alice):
+    link = link_in(await start(alice, NAME, ID, TYPED_PHONE))
+    await alice.send("菜单")
+    await alice.send("2")
+    await face_check(harness, link, "F")
+    await _pending_item()
+    assert "刷脸认证结果：未通过" in await alice.send("待处理")
+
+    opened = await alice.send("1")
+
+    assert "刷脸认证未通过（第1次），请重新认证" in opened and link_in(opened) != link
+
+
+async def test_someone_elses_face_result_does_not_continue_a_registration(harness, licence,
+                                                                          alice):
+    """The seed names a check; only its own requester's registration goes on from it."""
+    link = link_in(await start(alice, NAME, ID, TYPED_PHONE))
+    await face_check(harness, link, "T")
+    await pushes(harness, "openid-alice", 1)
+    check = await Verification.get(requester="wechat:openid-alice", method=Method.FACE)
+    step = await harness.services.engine.begin(Conversation("wechat", "openid-mallory"), None,
+                                               "register", {"face_reference": check.reference})
+
+    assert "无法继续该实名注册" in step.reply.text and step.session is None
+
+
+async def test_regression_an_expired_face_check_is_offered_again_not_restarted_unasked(
+        harness, licence, alice):
+    """Found: the deadline job's expiry started a new check (and its deadline) by itself, so
+    a user who walked away was sent link after link until the ID's daily limit. Now the
+    expiry is told with an offer; a new check starts when the user asks."""
+    link = link_in(await start(alice, NAME, ID, TYPED_PHONE))
+    check = await Verification.get(requester="wechat:openid-alice")
+
+    await harness.services.face.expire(check.reference)
+
+    [pushed] = await pushes(harness, "openid-alice", 1)
+    assert "本次刷脸认证已超时" in pushed and "重新刷脸认证" in pushed and "<a href" not in pushed
+    assert await Verification.filter(method=Method.FACE).count() == 1
+    again = await alice.send("1")
+    assert link_in(again) != link
+    assert await Verification.filter(method=Method.FACE).count() == 2
+
+
+async def _pending_item() -> None:
+    """Wait until the face.settled job has left its pending item."""
+    for _ in range(200):
+        if await PendingItem.exists():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("no pending item")
 
 
 async def _fail_face_three_times(harness, user: ScannedUser) -> str:
