@@ -44,7 +44,8 @@ MINUTE, HOUR, DAY = 60, wording.HOUR, 86400
 # KEYS: sends (per phone), code hash (per purpose + subject), sends (per subject), phones (per
 # subject: phone digest -> time of its last send).
 # ARGV: now, out_id, code hash, expires_at, key ttl, phone digest, day, subject's codes per
-# day, subject's phones per day, then window/limit/name triples for the phone.
+# day, subject's phones per day, subject's codes per minute, then window/limit/name triples
+# for the phone.
 _REQUEST = """
 local now, day = tonumber(ARGV[1]), tonumber(ARGV[7])
 local wait, blocked, longest = 0, '', day
@@ -56,11 +57,12 @@ local function check(key, window, limit, name)
     if frees_at - now > wait then wait, blocked = frees_at - now, name end
   end
 end
-for i = 10, #ARGV, 3 do
+for i = 11, #ARGV, 3 do
   longest = math.max(longest, tonumber(ARGV[i]))
   check(KEYS[1], tonumber(ARGV[i]), tonumber(ARGV[i + 1]), ARGV[i + 2])
 end
 check(KEYS[3], day, tonumber(ARGV[8]), 'requester-codes')
+check(KEYS[3], 60, tonumber(ARGV[10]), 'requester-minute')
 local last = redis.call('ZSCORE', KEYS[4], ARGV[6])
 if not last or tonumber(last) <= now - day then  -- a phone already texted today is no new one
   check(KEYS[4], day, tonumber(ARGV[9]), 'requester-phones')
@@ -142,8 +144,9 @@ class SmsCodes:
     """One-time codes per (purpose, subject), e.g. ("register", "wechat:<openid>").
 
     A requester (``subject``) gets at most ``per_user_codes_per_day`` codes, sent to at most
-    ``per_user_phones_per_day`` distinct phones, in any 24 hours: one chat identity cannot
-    text many people. A new openid starts those counts afresh, though, so what bounds an
+    ``per_user_phones_per_day`` distinct phones, in any 24 hours, and no more codes a minute
+    than one phone may get (``per_minute``): one chat identity cannot text many people, nor
+    two people seconds apart. A new openid starts those counts afresh, though, so what bounds an
     attacker with many openids is the per-phone limit (each phone gets at most ``per_day``
     codes whoever asks) and the per-ID-number limit on registration attempts (the phone a
     registration texts is the one on record for the ID number typed).
@@ -181,7 +184,7 @@ class SmsCodes:
                   f"{self._prefix}requester-phones:{subject}"],
             args=[repr(now), out_id, self._hash(purpose, subject, code), repr(now + ttl), ttl,
                   phone_digest, DAY, config.per_user_codes_per_day,
-                  config.per_user_phones_per_day, *windows])
+                  config.per_user_phones_per_day, config.per_minute, *windows])
         if not allowed:
             wait, limit = math.ceil(float(detail)), blocked.decode()
             log.info("sms code for %s refused by the %s limit", mask_phone(phone), limit)

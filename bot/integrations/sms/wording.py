@@ -23,7 +23,7 @@ def wrong(remaining: int) -> str:
 def refusal(limit: str, wait: int, phones_per_day: int) -> str:
     """The refusal for the limit (a name from the request script) that is full longest."""
     after = f"{math.ceil(wait / 60)} 分钟" if wait <= HOUR else f"{math.ceil(wait / HOUR)} 小时"
-    if limit == "phone-minute":
+    if limit in ("phone-minute", "requester-minute"):
         return f"发送过于频繁，请 {after}后再试"
     if limit == "requester-codes":
         return f"您24小时内获取验证码次数已达上限，请 {after}后再试"
