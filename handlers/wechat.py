@@ -79,8 +79,8 @@ async def receive(request: web.Request) -> web.Response:
         first = await _first_or_retry(services.pipelined_redis, stamp, body)
     except Forbidden as exc:
         return _forbidden(exc)
-    except RedisError:
-        log.exception("Redis unavailable while handling a WeChat message")
+    except RedisError as exc:
+        _redis_down(exc)
         first = None  # unknown: the message is not processed, only answered SORRY below
     if first is False:
         return _forbidden(Forbidden("a signed query string reused with another body"))
@@ -100,8 +100,8 @@ async def receive(request: web.Request) -> web.Response:
         if kind is InboundKind.OTHER:
             return _xml(services.wechat.render(envelope, UNSUPPORTED))
         reply = await services.inbox.deliver(envelope.inbound)
-    except RedisError:
-        log.exception("Redis unavailable while handling a WeChat message")
+    except RedisError as exc:
+        _redis_down(exc)
         reply = SORRY
     if reply is None:
         return web.Response(body=NO_REPLY)
@@ -141,6 +141,12 @@ async def _read_at_most(request: web.Request, size: int) -> bytes:
     while len(body) < size and (chunk := await request.content.read(size - len(body))):
         body += chunk
     return body
+
+
+def _redis_down(exc: RedisError) -> None:
+    """One line per message while Redis is away (a traceback each would flood the log);
+    /readyz says the same to the load balancer."""
+    log.warning("Redis unavailable while handling a WeChat message: %s", type(exc).__name__)
 
 
 def _xml(body: bytes) -> web.Response:

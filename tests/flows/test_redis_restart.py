@@ -5,6 +5,7 @@ where it was, without anyone restarting the app."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import time
@@ -82,14 +83,17 @@ class TestExternalRedis:
     def settings(self, settings: Settings, own_redis: RedisProcess) -> Settings:
         return settings.with_overrides(redis={"url": own_redis.url})
 
-    async def test_regression_journey_survives_redis_restart(self, harness: Harness,
-                                                             own_redis: RedisProcess):
+    async def test_regression_journey_survives_redis_restart(
+            self, harness: Harness, own_redis: RedisProcess, caplog: pytest.LogCaptureFixture):
         cars = await vehicles()
         users = await start_journeys(harness, cars)
 
         os.kill(own_redis.pid, signal.SIGKILL)
         await own_redis.stop()  # reaps it
-        assert await users[0].send(cars[0].vin[-6:]) == SORRY.text
+        with caplog.at_level(logging.INFO, logger="handlers.wechat"):
+            assert await users[0].send(cars[0].vin[-6:]) == SORRY.text
+        said = [r for r in caplog.records if r.name == "handlers.wechat"]
+        assert [(r.levelname, r.exc_info) for r in said] == [("WARNING", None)]  # no traceback
         status, redis = await readiness(harness)
         assert (status, redis.startswith("error")) == (503, True)
 
