@@ -8,19 +8,25 @@ violation list and detail (flows.violation_list).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from bot import accounts
 from bot.engine import Choice, Context, Done, Flow, Outcome, StartFlow, State, exits
 from bot.masking import mask_id_number, mask_name, mask_vin
 from flows import violation_list
 from flows.summaries import licence_summary
-from flows.violation_list import Listing
+from flows.violation_list import Listing, ListingData
 from models.user import User
 from models.vehicle import Vehicle
 
 HOME = "home"
 BACK_HOME = Choice("返回我的账户", goto=HOME)
 NOT_REGISTERED = "您尚未实名注册。实名注册后，可以查看本人的驾驶证和名下车辆。"
+
+
+@dataclass
+class AccountData(ListingData):
+    vehicle: int = 0  # the own vehicle whose violations are listed
 
 
 async def _me(ctx: Context) -> User | None:
@@ -76,13 +82,13 @@ async def _vehicle_choices(ctx: Context) -> Sequence[Choice]:
 
 @exits(violation_list.LIST)
 async def _open_vehicle(ctx: Context, vehicle_id: int) -> Outcome:
-    ctx.data["vehicle"], ctx.data["page"] = vehicle_id, 0
+    ctx.data.vehicle, ctx.data.page = vehicle_id, 0
     return violation_list.LIST
 
 
 async def _listing(ctx: Context, page: int, size: int) -> Listing | None:
     """The chosen vehicle's violations, while it is still registered to this user."""
-    vehicle = next((v for v in await _own_vehicles(ctx) if v.id == ctx.data["vehicle"]), None)
+    vehicle = next((v for v in await _own_vehicles(ctx) if v.id == ctx.data.vehicle), None)
     if vehicle is None:
         return None
     heading = f"{vehicle.plate_number}（{vehicle.plate_type.label}）"
@@ -100,6 +106,7 @@ FLOW = Flow(
     title="我的账户",
     click_key="MY_ACCOUNT",
     start=HOME,
+    data=AccountData,
     states={
         HOME: State(prompt=_home_prompt, choices=_home_choices, then=_register),
         "licence": State(prompt=_licence_prompt, choices=(BACK_HOME,)),

@@ -3,28 +3,39 @@ number + file number."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.engine import Context, Flow, Outcome, State, exits
 from bot.fields import FileNumberField, LicenceNumberField, NameField
 from bot.lockout import Target, TargetKind
 from flows import violation_list
 from flows.summaries import licence_summary
-from flows.violation_list import Listing
+from flows.violation_list import Listing, ListingData
 from models.licence import DriverLicence
 
 
+@dataclass
+class LicenceQuery(ListingData):
+    """The proof typed so far (the session keeps it to find the licence again per page)."""
+
+    name: str = ""
+    number: str = ""
+    file_number: str = ""
+
+
 async def _licence(ctx: Context) -> DriverLicence | None:
-    data = ctx.data
-    return await ctx.deps.traffic.licence(data["name"], data["number"], data["file_number"])
+    data: LicenceQuery = ctx.data
+    return await ctx.deps.traffic.licence(data.name, data.number, data.file_number)
 
 
 async def _holds(ctx: Context, id_number: str) -> bool:
     licence = await ctx.deps.traffic.licence_of(id_number)
-    return licence is not None and licence.number == ctx.data["number"]
+    return licence is not None and licence.number == ctx.data.number
 
 
 @exits(violation_list.LIST, "name")
 async def _match(ctx: Context, _: str) -> Outcome:
-    target = Target(TargetKind.LICENCE, ctx.data["number"])
+    target = Target(TargetKind.LICENCE, ctx.data.number)
     return await violation_list.match(ctx, _licence, retry="name", target=target,
                                       owned_by=_holds)
 
@@ -43,6 +54,7 @@ FLOW = Flow(
     click_key="QUERY_LICENCE",
     start="name",
     guard=violation_list.paused,
+    data=LicenceQuery,
     states={
         "name": State(prompt="请输入驾驶人姓名：", field=NameField(), save="name",
                       then="number"),

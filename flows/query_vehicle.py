@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.engine import Choice, Context, Flow, Outcome, State, Stay, exits
 from bot.fields import PlateNumberField, PlateTypeField, Vin6Field, plate_hint
 from bot.lockout import Target, TargetKind
 from flows import violation_list
-from flows.violation_list import Listing
+from flows.violation_list import Listing, ListingData
 from models.enums import PlateType
 from models.vehicle import Vehicle
 
@@ -21,14 +23,23 @@ PLATE_TYPES = (
 )
 
 
+@dataclass
+class VehicleQuery(ListingData):
+    """The proof typed so far (the session keeps it to find the vehicle again per page)."""
+
+    plate_type: str = ""
+    plate_number: str = ""
+    vin6: str = ""
+
+
 async def _vehicle(ctx: Context) -> Vehicle | None:
-    data = ctx.data
-    return await ctx.deps.traffic.vehicle(PlateType(data["plate_type"]),
-                                              data["plate_number"], data["vin6"])
+    data: VehicleQuery = ctx.data
+    return await ctx.deps.traffic.vehicle(PlateType(data.plate_type), data.plate_number,
+                                          data.vin6)
 
 
 async def _owns(ctx: Context, id_number: str) -> bool:
-    wanted = (PlateType(ctx.data["plate_type"]), ctx.data["plate_number"])
+    wanted = (PlateType(ctx.data.plate_type), ctx.data.plate_number)
     vehicles = await ctx.deps.traffic.vehicles_of(id_number)
     return any((vehicle.plate_type, vehicle.plate_number) == wanted for vehicle in vehicles)
 
@@ -37,13 +48,13 @@ async def _owns(ctx: Context, id_number: str) -> bool:
 async def _plate_entered(ctx: Context, plate: str) -> Outcome:
     """A plate that cannot be of the chosen type, or is not from Chongqing, is said so now
     rather than counted as a failed match after the VIN."""
-    hint = plate_hint(PlateType(ctx.data["plate_type"]), plate)
+    hint = plate_hint(PlateType(ctx.data.plate_type), plate)
     return "vin6" if hint is None else Stay(hint)
 
 
 @exits(violation_list.LIST, "plate_type")
 async def _match(ctx: Context, _: str) -> Outcome:
-    target = Target(TargetKind.PLATE, ctx.data["plate_number"])
+    target = Target(TargetKind.PLATE, ctx.data.plate_number)
     return await violation_list.match(ctx, _vehicle, retry="plate_type", target=target,
                                       owned_by=_owns)
 
@@ -62,6 +73,7 @@ FLOW = Flow(
     click_key="QUERY_VEHICLE",
     start="plate_type",
     guard=violation_list.paused,
+    data=VehicleQuery,
     states={
         "plate_type": State(
             prompt="请选择号牌种类（也可直接输入号牌种类代码，如 52）：",

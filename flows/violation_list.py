@@ -4,14 +4,15 @@ A journey asks for its proof (plate + VIN, or name + licence number + file numbe
 ``match`` with a function that finds its vehicle or licence, the target it names (for the
 per-target pause, bot/lockout.py) and a test of ownership, and includes ``states(load)``:
 ``load`` finds the record again from the journey's data and returns one page of its
-violations. The session keeps the proof, the page number and the ids on the shown page.
+violations. The session keeps the proof, the page number and the ids on the shown page: the
+journey's data class extends ``ListingData``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
 
@@ -36,6 +37,16 @@ from models.enums import ViolationState
 from models.violation import Violation
 
 LIST, DETAIL = "list", "detail"
+
+
+@dataclass
+class ListingData:
+    """Where the user is in a list; the data of every journey that shows one extends it."""
+
+    page: int = 0
+    pages: int = 0
+    ids: list[int] = field(default_factory=list)  # the violations on the page shown
+    violation: int = 0  # the one opened
 NO_MATCH = "未找到匹配的记录，请核对后重新输入"
 NEXT_PAGE, PREVIOUS_PAGE = "下一页", "上一页"
 PLACE_CHARS = 12  # a list line shows this much of the place; the detail shows all
@@ -76,7 +87,7 @@ async def match(ctx: Context, find: Finder, retry: str, *, target: Target,
         return Done(target_pause_notice(target.kind, localtime(target_until), localtime()),
                     menu=True)
     if await find(ctx) is not None:
-        ctx.data["page"] = 0
+        ctx.data.page = 0
         return LIST
     until = await failed_matches.record(_who(ctx), target)
     if until is not None:
@@ -118,21 +129,21 @@ class _ItemNumber(Field[int]):
 
 async def _list_prompt(load: Loader, ctx: Context) -> Reply | str:
     size = ctx.deps.settings.query.page_size
-    listing = await load(ctx, ctx.data.get("page", 0), size)
+    listing = await load(ctx, ctx.data.page, size)
     if listing is not None and not listing.page.items and listing.page.number > 0:
-        ctx.data["page"] = 0  # records went away since the last page was shown
+        ctx.data.page = 0  # records went away since the last page was shown
         listing = await load(ctx, 0, size)
     if listing is None:
         return NO_MATCH
     page = listing.page
-    ctx.data["ids"] = [violation.id for violation in page.items]
-    ctx.data["pages"] = math.ceil(page.total / size)
+    ctx.data.ids = [violation.id for violation in page.items]
+    ctx.data.pages = math.ceil(page.total / size)
     if not page.total:
         return Reply(f"{listing.heading}\n\n暂无违法记录。", extra=("回复“菜单”查看其他服务",))
     paging = [f"“{word}”" for word, shown in ((NEXT_PAGE, page.has_next),
                                              (PREVIOUS_PAGE, page.has_previous)) if shown]
     hint = "回复序号查看详情" + (f"，回复{'或'.join(paging)}翻页" if paging else "")
-    position = f"共{page.total}条违法记录，第{page.number + 1}/{ctx.data['pages']}页："
+    position = f"共{page.total}条违法记录，第{page.number + 1}/{ctx.data.pages}页："
     return Reply(
         f"{listing.heading}\n\n{position}",
         choices=tuple(_line(violation) for violation in page.items),
@@ -151,28 +162,28 @@ def _line(violation: Violation) -> str:
 
 @exits(LIST)
 async def _next_page(ctx: Context, _: str) -> Outcome:
-    if ctx.data.get("page", 0) + 1 >= ctx.data.get("pages", 0):
+    if ctx.data.page + 1 >= ctx.data.pages:
         return Stay("已经是最后一页了。")
-    ctx.data["page"] += 1
+    ctx.data.page += 1
     return LIST
 
 
 @exits(LIST)
 async def _previous_page(ctx: Context, _: str) -> Outcome:
-    if ctx.data.get("page", 0) == 0:
+    if ctx.data.page == 0:
         return Stay("已经是第一页了。")
-    ctx.data["page"] -= 1
+    ctx.data.page -= 1
     return LIST
 
 
 @exits(DETAIL)
 async def _open(ctx: Context, number: int) -> Outcome:
-    ids = ctx.data.get("ids", [])
+    ids = ctx.data.ids
     if not ids:
         return Stay("暂无违法记录。")
     if not 1 <= number <= len(ids):
         return Stay(f"请回复 1-{len(ids)} 之间的序号。")
-    ctx.data["violation"] = ids[number - 1]
+    ctx.data.violation = ids[number - 1]
     return DETAIL
 
 
@@ -180,7 +191,7 @@ async def _open(ctx: Context, number: int) -> Outcome:
 
 
 async def _detail_prompt(own: bool, ctx: Context) -> str:
-    violation = await ctx.deps.traffic.violation(ctx.data["violation"])
+    violation = await ctx.deps.traffic.violation(ctx.data.violation)
     if violation is None:
         return "该记录已不存在，请返回列表。"
     lines = [
