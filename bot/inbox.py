@@ -143,7 +143,7 @@ if not held_by or redis.call('EXISTS', ARGV[2] .. held_by) == 1 then return {-1}
 if take_turn(KEYS[2], ARGV[1], true, ARGV[2], ARGV[3]) == 0 then return {0} end
 return ours(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3])
 """
-# Work that is not a message (a wake-up): join the queue, or ask again; {1} when our turn.
+# Work that is not a message (an outside event): join the queue, or ask again; {1} when our turn.
 _JOIN = _TAKE_TURN + "return {take_turn(KEYS[1], ARGV[1], true, ARGV[2], ARGV[3])}"
 _TURN = _TAKE_TURN + "return {take_turn(KEYS[1], ARGV[1], false, ARGV[2], ARGV[3])}"
 # The heartbeat (KEYS: lease[, marker]; ARGV: running value, lease ms): renew the lease, and
@@ -187,7 +187,7 @@ end
 redis.call('SET', KEYS[1], ARGV[8], 'EX', ARGV[9])
 return 0
 """.replace("RUNNING", f"'{RUNNING_PREFIX}'")
-# Leave the queue without a message's bookkeeping (a wake-up, or a cancelled turn).
+# Leave the queue without a message's bookkeeping (an outside event, or a cancelled turn).
 _LEAVE = "redis.call('LREM', KEYS[1], 1, ARGV[1]) redis.call('DEL', KEYS[2])"
 
 DeliverLater = Callable[[Inbound, Reply], Awaitable[None]]
@@ -198,7 +198,7 @@ Poll = Callable[[], Awaitable[list[Any]]]
 @dataclass(frozen=True)
 class Turn:
     """One delivery's place in its conversation's queue (``turns:<conversation>``), and the
-    message's marker (``inbox:<channel>:<dedupe key>``; None for a wake-up)."""
+    message's marker (``inbox:<channel>:<dedupe key>``; None for an outside event)."""
 
     queue: str
     ticket: str
