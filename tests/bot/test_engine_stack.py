@@ -152,7 +152,39 @@ GUARDED = Flow(
             "confirmed": State(prompt="", then=_confirmed)},
 )
 
-ALL = [ORDER, CONFIRM, WAIT, APPROVE, CLOSED, GUARDED]
+
+# ---- journeys whose start handler decides their first step ----------------------------------
+
+
+@exits("ask")
+async def _confirm_at_once(ctx: Context, _: None) -> Outcome:
+    """A sub-journey that may answer without asking (here: when the seed says it knows)."""
+    if ctx.data.get("known") is not None:
+        return Return(ctx.data["known"])
+    return "ask"
+
+
+QUICK = Flow(name="quick", title="快速确认", start="hidden", in_menu=False,
+             on_start=_confirm_at_once,
+             states={"hidden": State(prompt="不会出现"),
+                     "ask": State(prompt="确认吗？",
+                                  choices=(Choice("是", value=True), Choice("否", value=False)),
+                                  then=_answer)})
+
+
+@exits("confirmed", calls=("quick",))
+async def _ask_quick(ctx: Context, item: str) -> Outcome:
+    return Call("quick", then="confirmed", data={"known": True} if item == "苹果" else {})
+
+
+QUICK_ORDER = Flow(
+    name="quick_order", title="快速下单", click_key="QUICK", start="item", data=OrderData,
+    states={"item": State(prompt="买什么？", choices=(Choice("苹果"), Choice("梨")), save="item",
+                          then=_ask_quick),
+            "confirmed": State(prompt="", then=_confirmed)},
+)
+
+ALL = [ORDER, CONFIRM, WAIT, APPROVE, CLOSED, GUARDED, QUICK, QUICK_ORDER]
 
 
 @pytest.fixture
@@ -233,6 +265,29 @@ async def test_the_data_of_a_journey_is_typed_and_kept_small(engine: Engine, red
 
 
 # ---- declared exits -------------------------------------------------------------------------
+
+
+async def test_a_start_handler_may_return_at_once_or_pick_the_first_step(engine: Engine,
+                                                                         redis: Redis):
+    await engine.handle(click("QUICK"))
+    assert (await engine.handle(text("苹果"))).text.startswith("已购买苹果。")
+    await engine.handle(click("QUICK"))
+
+    asked = await engine.handle(text("梨"))
+
+    assert asked.text == "确认吗？" and "不会出现" not in asked.text
+    top = (await stored(redis))["k"][-1]
+    assert (top["f"], top["s"], top.get("h")) == ("quick", "ask", None)  # nothing behind it
+    assert (await engine.handle(text("返回"))).text == "买什么？"
+
+
+def test_a_flow_refuses_a_start_handler_exit_to_no_state():
+    @exits("nowhere")
+    async def lost(ctx: Context, _: None) -> Outcome:
+        return "nowhere"
+
+    with pytest.raises(ValueError, match=r"unknown states.*nowhere"):
+        Flow(name="f", title="F", start="a", on_start=lost, states={"a": State(prompt="?")})
 
 
 def test_a_flow_refuses_to_be_built_with_an_exit_to_no_state():
