@@ -59,8 +59,10 @@ class ServerConfig:
 class DatabaseConfig:
     url: str = hidden()
     seed_demo_when_empty: bool
+    pool_size: int  # PostgreSQL connections per process
 
     def check(self) -> None:
+        _require(self.pool_size >= 1, "database.pool_size", "must be at least 1")
         if self.url:
             scheme = self.url.split("://", 1)[0]
             _require(scheme in {"sqlite", "postgres", "asyncpg"}, "database.url",

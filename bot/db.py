@@ -19,6 +19,7 @@ import asyncpg
 from tortoise import Tortoise, connections
 from tortoise.backends.asyncpg.client import AsyncpgDBClient
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
@@ -34,9 +35,21 @@ def database_url(url: str, data_dir: Path) -> str:
     return url or f"sqlite://{data_dir / 'traffic.sqlite3'}"
 
 
-def tortoise_config(url: str) -> dict[str, Any]:
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Pool release without asyncpg's reset query (advisory unlock, CLOSE ALL, UNLISTEN,
+    RESET ALL): a second round trip after every query, which doubled PostgreSQL's work per
+    message. We never set session state, lock or listen; asyncpg still rolls back a
+    transaction left open before this is called."""
+
+
+def tortoise_config(url: str, pool_size: int = 5) -> dict[str, Any]:
+    """PostgreSQL gets a pool of ``pool_size`` connections that skips the reset query."""
+    connection: str | dict[str, Any] = url
+    if is_postgres(url):
+        connection = expand_db_url(url)
+        connection["credentials"].update(maxsize=pool_size, reset=_keep_session)
     return {
-        "connections": {"default": url},
+        "connections": {"default": connection},
         "apps": {"models": {"models": [*MODEL_MODULES, "aerich.models"],
                             "default_connection": "default"}},
         "use_tz": True,
@@ -44,13 +57,13 @@ def tortoise_config(url: str) -> dict[str, Any]:
     }
 
 
-async def open_database(url: str) -> None:
+async def open_database(url: str, pool_size: int = 5) -> None:
     """Connect and bring the schema up to date."""
     if url.startswith("sqlite://"):  # a fresh data dir: the file's directory comes first
         Path(url.removeprefix("sqlite://")).parent.mkdir(parents=True, exist_ok=True)
     # Connect first: aerich connects only when Tortoise is not yet initialised, and a context
     # closed by close_database still counts as initialised (a second open would then fail).
-    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
+    await Tortoise.init(config=tortoise_config(url, pool_size), _enable_global_fallback=True)
     try:
         if is_postgres(url):
             await migrate(url)

@@ -146,7 +146,8 @@ async def running_services(settings: Settings,
         redis = ArqRedis.from_url(redis_url)
         stack.push_async_callback(redis.aclose)
 
-        await db.open_database(db.database_url(settings.database.url, settings.data_dir))
+        await db.open_database(db.database_url(settings.database.url, settings.data_dir),
+                               settings.database.pool_size)
         stack.push_async_callback(db.close_database)
         if (settings.sandbox and not settings.database.url
                 and settings.database.seed_demo_when_empty):
