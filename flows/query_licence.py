@@ -24,8 +24,11 @@ class LicenceQuery(ListingData):
 
 
 async def _licence(ctx: Context) -> DriverLicence | None:
+    """The licence the proof names, looked up once a turn: the match and the list after it
+    share it."""
     data: LicenceQuery = ctx.data
-    return await ctx.deps.traffic.licence(data.name, data.number, data.file_number)
+    proof = (data.name, data.number, data.file_number)
+    return await ctx.once(("licence", *proof), lambda: ctx.deps.traffic.licence(*proof))
 
 
 async def _holds(ctx: Context, id_number: str) -> bool:

@@ -33,9 +33,11 @@ class VehicleQuery(ListingData):
 
 
 async def _vehicle(ctx: Context) -> Vehicle | None:
+    """The vehicle the proof names, looked up once a turn: the match and the list after it
+    share it."""
     data: VehicleQuery = ctx.data
-    return await ctx.deps.traffic.vehicle(PlateType(data.plate_type), data.plate_number,
-                                          data.vin6)
+    proof = (PlateType(data.plate_type), data.plate_number, data.vin6)
+    return await ctx.once(("vehicle", *proof), lambda: ctx.deps.traffic.vehicle(*proof))
 
 
 async def _owns(ctx: Context, id_number: str) -> bool:

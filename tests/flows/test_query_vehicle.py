@@ -14,6 +14,7 @@ from models.user import VerifiedBy
 from models.vehicle import Vehicle
 from tests.support.privacy import ScannedUser
 from tests.support.records import local, make_vehicle, make_violation, make_violations, vin
+from tests.support.sql_log import statements
 
 PLATE_TYPE_PROMPT = "请选择号牌种类"
 PLATE_PROMPT = "请输入号牌号码"
@@ -423,3 +424,21 @@ async def test_regression_the_lockout_reply_says_until_when_and_shows_the_menu(h
     assert re.search(r"请于(次日)?\d\d:\d\d后再试", again)
     assert "请回复数字选择服务" in again and vehicle.plate_number not in again
 
+
+
+async def test_regression_the_vin_step_and_a_page_look_the_vehicle_up_once(
+        harness, alice, caplog):
+    """The match and the list prompt after it each looked the vehicle up: three statements for
+    the VIN step where two do (issue 9, the database step)."""
+    vehicle = await make_vehicle(plate_number="渝A10031")
+    await make_violations(vehicle, 7)
+    await ask(alice, "2", "渝A10031", "000000")  # a miss: one lookup, no list
+
+    with statements(caplog) as vin_step:
+        assert "第1/2页" in await ask(alice, "2", "渝A10031", vehicle.vin[-6:])
+    with statements(caplog) as page_step:
+        assert "第2/2页" in await alice.send("下一页")
+
+    for sent in (vin_step, page_step):
+        assert sum('FROM "vehicle"' in statement for statement in sent) == 1
+        assert sum('FROM "violation"' in statement for statement in sent) == 1
