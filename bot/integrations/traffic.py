@@ -9,11 +9,14 @@ them), never raw chat input.
 
 from __future__ import annotations
 
+import sqlite3
+import weakref
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeVar
 
+from tortoise.backends.sqlite.client import SqliteClient
 from tortoise.models import Model
 
 from models.enums import PlateType
@@ -148,10 +151,36 @@ async def _page(where: str, values: tuple[Any, ...], page: int, size: int) -> Pa
 
 
 async def _fetch(model: type[Model], template: str, *values: Any) -> list[dict[str, Any]]:
-    """Rows of a statement on ``model``'s database connection."""
+    """Rows of a statement on ``model``'s database connection.
+
+    On the embedded SQLite database (outside a transaction) it reads on a connection of its
+    own, on the event loop's thread: an indexed read of a few rows takes tens of
+    microseconds, where Tortoise's one connection serialises every query behind a lock and
+    sends it to aiosqlite's thread, whose answer waits for the GIL and a loop turn (hundreds
+    of microseconds each under load: bench/README.md). WAL mode lets it see every commit."""
     connection = model._meta.db
-    return await connection.execute_query_dict(
-        _statement(template, connection.capabilities.dialect), list(values))
+    statement = _statement(template, connection.capabilities.dialect)
+    if type(connection) is SqliteClient and connection.filename != ":memory:":
+        connection.log.debug("%s: %s", statement, values)  # as Tortoise logs its own
+        rows = _reader(connection).execute(statement, values).fetchall()
+        return [dict(row) for row in rows]
+    return await connection.execute_query_dict(statement, list(values))
+
+
+# One read-only connection per Tortoise client, closed when the client goes away.
+_readers: weakref.WeakKeyDictionary[SqliteClient, sqlite3.Connection] = (
+    weakref.WeakKeyDictionary())
+
+
+def _reader(client: SqliteClient) -> sqlite3.Connection:
+    reader = _readers.get(client)
+    if reader is None:
+        reader = sqlite3.connect(client.filename, isolation_level=None)
+        reader.row_factory = sqlite3.Row
+        reader.execute("PRAGMA query_only = ON")
+        _readers[client] = reader
+        weakref.finalize(client, reader.close)
+    return reader
 
 
 @lru_cache(maxsize=64)
