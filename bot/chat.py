@@ -25,9 +25,18 @@ POLL_INTERVAL = 0.5  # seconds between looks at the outbox
 _ANCHOR = re.compile(r'<a\s+href="([^"]*)"\s*>(.*?)</a>', re.DOTALL)
 
 
+# Only references closed by ";": a URL's "&timestamp=" is text, not "&times" + "tamp="
+# (html.unescape reads it as "×tamp", which HTML does not do inside an attribute).
+_REFERENCE = re.compile(r"&(?:[A-Za-z]+|#[0-9]+|#[xX][0-9A-Fa-f]+);")
+
+
+def _unescape(text: str) -> str:
+    return _REFERENCE.sub(lambda m: html.unescape(m[0]), text)
+
+
 def plain(text: str) -> str:
     """WeChat text as a terminal shows it: each link as "label：URL"."""
-    return _ANCHOR.sub(lambda m: f"{html.unescape(m[2])}：{html.unescape(m[1])}", text)
+    return _ANCHOR.sub(lambda m: f"{_unescape(m[2])}：{_unescape(m[1])}", text)
 
 
 def render(message: dict[str, Any]) -> str:

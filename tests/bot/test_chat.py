@@ -19,6 +19,13 @@ def test_links_read_as_label_and_url():
     assert plain(text) == "请完成刷脸认证\n开始刷脸认证：http://127.0.0.1/face?a=1&b=2"
 
 
+def test_regression_a_link_with_a_timestamp_parameter_is_shown_as_sent():
+    """The face link's "&timestamp=" read as "×tamp=" (html.unescape takes "&times"), so
+    the link copied from the chat was refused by the certify page."""
+    url = "http://127.0.0.1/gateway.do?sign_type=RSA2&timestamp=2026-12-02+15%3A27%3A22&v=1"
+    assert plain(f'<a href="{url}">点击进行刷脸认证</a>') == f"点击进行刷脸认证：{url}"
+
+
 def test_outbox_entries_read_as_text_not_dicts():
     template = render({"kind": "wechat.template", "recipient": "o1", "body": {
         "template_id": "T", "data": {"first": {"value": "新违法"}}, "url": "http://x/y"}})
