@@ -3,7 +3,8 @@
 Drivers type on phones, so full-width characters, lower case, spaces and dots are normal,
 and so is the letter O typed for the digit 0. Every field normalises first; when the text is
 still wrong, ``parse`` raises ``InvalidInput`` whose hint tells the user, in Chinese, what to fix.
-The formats are those of /work/shared/INTEGRATIONS.md ("Formats worth a field type each").
+The formats are those of the platforms: ID numbers (GB 11643 check digit), VINs (ISO 3779
+check digit), plates by plate type, violation codes and decision numbers.
 """
 
 from __future__ import annotations
