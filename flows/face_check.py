@@ -11,6 +11,7 @@ unavailable (no check could start: the provider, or the per-ID limit on identity
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -24,6 +25,7 @@ from bot.messages import Link, Reply
 from models.verification import Outcome as CheckOutcome
 from models.verification import Verification
 
+log = logging.getLogger(__name__)
 NAME = "face_check"
 WAITING, EXPIRED = "waiting", "expired"
 UNAVAILABLE = "刷脸认证服务暂时不可用，请稍后再试。"
@@ -76,7 +78,8 @@ async def _start(ctx: Context, _: object = None) -> Outcome:
     try:
         data.link = await ctx.deps.face.begin(requester=ctx.conversation, purpose=data.purpose,
                                               name=data.name, id_number=data.id_number)
-    except FaceUnavailable:
+    except FaceUnavailable as exc:
+        log.warning("face verification unavailable: %s", exc)  # the user reads why; ops too
         if token:
             await attempts.cancel(data.id_number, token)  # a check that never started
         return Return(FaceCheckResult(FaceCheck.UNAVAILABLE, UNAVAILABLE))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import time
 
 import pytest
@@ -472,3 +473,16 @@ async def _queued(redis, queue: str, length: int) -> None:
             return
         await asyncio.sleep(0.01)
     raise AssertionError(f"{queue} never reached {length}")
+
+
+async def test_regression_face_service_unreachable_is_told_and_logged(
+        harness, licence, alice, caplog: pytest.LogCaptureFixture):
+    """The user read 刷脸认证服务暂时不可用 and the operator saw nothing in the log."""
+    verifier = harness.services.face.verifier
+    verifier._client._gateway = "http://127.0.0.1:9/gateway.do"  # the discard port: nothing listens
+    with caplog.at_level(logging.WARNING, logger="flows.face_check"):
+        reply = await start(alice, NAME, ID, TYPED_PHONE)
+    assert "刷脸认证服务暂时不可用" in reply
+    [line] = [r.getMessage() for r in caplog.records if r.name == "flows.face_check"]
+    assert line.startswith("face verification unavailable: alipay.user.certify.open.initialize")
+    assert not await Verification.filter(purpose="register").exists()
