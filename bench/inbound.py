@@ -470,6 +470,9 @@ def process(command: list[str], env: dict[str, str], log: Path) -> Iterator[subp
     try:
         yield child
     finally:
+        if child.poll() is not None:  # it ended on its own: say how, before the log goes
+            print(f"{command[1:4]} exited with {child.returncode} during the run; its log "
+                  f"ends:\n{log.read_text(errors='replace')[-3000:]}", file=sys.stderr)
         child.terminate()
         try:
             child.wait(timeout=15)
