@@ -89,6 +89,11 @@ class FaceChecks:
             return None
         return await self._settle(check, attempt_over=certify_id is not None, publish=True)
 
+    async def requester_of(self, reference: str) -> Conversation | None:
+        """Whose check this is (the return page names the app to go back to)."""
+        check = await self._check(reference)
+        return Conversation.parse(check.requester) if check else None
+
     async def poll(self, reference: str) -> None:
         """The polling job's step: settle, or ask again after ``poll_interval``."""
         check = await self._check(reference)

@@ -34,7 +34,7 @@ PushResult = Pushed | Unreachable
 
 class Channel(Protocol):
     name: str  # the conversation's channel part: "wechat"
-    title: str  # how users call it, for wording such as "请返回微信"
+    title: str  # how users call it, for wording such as "请返回微信" (the face return page)
     reply_budget: float  # seconds a request may wait for its reply; 0: acknowledge, then push
 
     def render_text(self, reply: Reply) -> str:
