@@ -27,6 +27,7 @@ from enum import StrEnum
 from redis.asyncio import Redis
 
 from bot.config import QueryConfig
+from bot.pipelined_redis import PipelinedRedis
 
 
 @dataclass(frozen=True)
@@ -84,11 +85,16 @@ def target_pause_notice(kind: TargetKind, until: datetime, now: datetime) -> str
 
 
 class FailedMatches:
-    """Failed matches per user (``who``) and per target, and the pauses they start."""
+    """Failed matches per user (``who``) and per target, and the pauses they start.
+
+    The pause checks run on every query turn (the flow guard), so they read through the
+    pipelined connection (``reads``, a few µs); the rarer failure counts use redis-py's
+    transactions."""
 
     def __init__(self, redis: Redis, policy: LockoutPolicy, *, key: bytes,
-                 prefix: str = "query-lockout:") -> None:
+                 reads: PipelinedRedis, prefix: str = "query-lockout:") -> None:
         self._redis = redis
+        self._reads = reads
         self._policy = policy
         self._key = key  # HMAC key for target names
         self._prefix = prefix
@@ -126,7 +132,7 @@ class FailedMatches:
         return None if user_until is None else datetime.fromtimestamp(user_until, UTC)
 
     async def _pause_of(self, name: str) -> datetime | None:
-        raw = await self._redis.get(self._prefix + "pause:" + name)
+        raw = await self._reads.execute("GET", self._prefix + "pause:" + name)
         return None if raw is None else datetime.fromtimestamp(float(raw), UTC)
 
     def _target_name(self, target: Target) -> str:

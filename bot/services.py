@@ -85,7 +85,8 @@ class Services:
         self.conversations = Conversations(self.engine, self.inbox, self.pending,
                                            self.push_later)
         self.failed_matches = FailedMatches(self.redis, LockoutPolicy.from_config(settings.query),
-                                            key=settings.sms.pepper)
+                                            key=settings.sms.pepper,
+                                            reads=self.pipelined_redis)
         self.traffic = EmbeddedTrafficPlatform()
         self.sms_sender = build_sender(settings, self.http)
         self.sms_codes = SmsCodes(self.redis, settings.sms)
