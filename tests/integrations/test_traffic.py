@@ -9,6 +9,7 @@ import pytest
 
 from bot.integrations.traffic import EmbeddedTrafficPlatform
 from models.enums import PlateType
+from models.violation import Violation
 from tests.support.records import (
     local,
     make_licence,
@@ -106,6 +107,22 @@ async def test_violation_and_decision_lookups() -> None:
     assert (await platform.decision("5001030000000001")).id == violation.id
     assert await platform.violation(violation.id + 1) is None
     assert await platform.decision("5001030000000002") is None
+
+
+async def test_page_rows_read_as_tortoise_reads_them() -> None:
+    """A page's rows are turned into models without Tortoise's datetime parser (on SQLite
+    they are ISO text): every field, time zones included, equals Tortoise's own read."""
+    car = await make_vehicle()
+    await make_violation(car, processed_at=local(2026, 6, 2, 10, 15), decision_number="1")
+    await make_violation(car, occurred_at=local(2026, 5, 1))  # processed_at, paid_at: NULL
+    page = await platform.vehicle_violations(car, 0, 10)
+    assert len(page.items) == 2
+    for item in page.items:
+        expected = await Violation.get(id=item.id)
+        for name in Violation._meta.fields_map:
+            ours, theirs = getattr(item, name), getattr(expected, name)
+            assert (ours, type(ours), getattr(ours, "tzinfo", None)) == \
+                (theirs, type(theirs), getattr(theirs, "tzinfo", None)), name
 
 
 @pytest.fixture
