@@ -63,6 +63,11 @@ async def _licence_prompt(ctx: Context) -> str:
 
 
 async def _own_vehicles(ctx: Context) -> list[Vehicle]:
+    """Looked up once a turn: the prompt and its choices (or a choice and its list) share it."""
+    return await ctx.once("own vehicles", lambda: _load_own_vehicles(ctx))
+
+
+async def _load_own_vehicles(ctx: Context) -> list[Vehicle]:
     user = await _me(ctx)
     return [] if user is None else await ctx.deps.traffic.vehicles_of(user.id_number)
 
