@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import date
 
 import pytest
 
@@ -110,11 +111,12 @@ async def test_violation_and_decision_lookups() -> None:
 
 
 async def test_page_rows_read_as_tortoise_reads_them() -> None:
-    """A page's rows are turned into models without Tortoise's datetime parser (on SQLite
-    they are ISO text): every field, time zones included, equals Tortoise's own read."""
+    """A page's rows are turned into models without Tortoise's date parser (on SQLite they
+    are ISO text): every field, time zones included, equals Tortoise's own read."""
     car = await make_vehicle()
-    await make_violation(car, processed_at=local(2026, 6, 2, 10, 15), decision_number="1")
-    await make_violation(car, occurred_at=local(2026, 5, 1))  # processed_at, paid_at: NULL
+    await make_violation(car, processed_at=local(2026, 6, 2, 10, 15), decision_number="1",
+                         decided_on=date(2026, 6, 2))
+    await make_violation(car, occurred_at=local(2026, 5, 1))  # decided_on ... paid_at: NULL
     page = await platform.vehicle_violations(car, 0, 10)
     assert len(page.items) == 2
     for item in page.items:
