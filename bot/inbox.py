@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import json
 import logging
 import os
@@ -344,13 +343,13 @@ class Inbox:
         except Exception:
             log.exception("handling a %s message failed", inbound.channel)
             reply = SORRY
-        made = {"inbound": dataclasses.asdict(inbound), "reply": reply.to_json()}
+        made = {"inbound": _inbound_fields(inbound), "reply": reply.to_json()}
         outcome = await self._finish(
             keys=keys,
             args=[turn.ticket, LEASE_PREFIX, *session_write, self._sessions.ttl,
                   "1" if delivery.answered else "0",
-                  DONE_PREFIX + json.dumps(reply.to_json(), ensure_ascii=False),
-                  LATER_PREFIX + json.dumps(made, ensure_ascii=False), self._dedupe_ttl])
+                  DONE_PREFIX + _json(reply.to_json()), LATER_PREFIX + _json(made),
+                  self._dedupe_ttl])
         if outcome == 0:
             await self._hand_over(turn.marker, inbound, reply)
         return reply if outcome == 1 else None
@@ -418,8 +417,17 @@ class Inbox:
         await self._leave_queue(keys=[turn.queue, turn.lease], args=[turn.ticket])
 
 
+# json.dumps with an option builds an encoder per call: one, made once, for every message.
+_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _inbound_fields(inbound: Inbound) -> dict[str, Any]:
+    """The message's fields (all flat): dataclasses.asdict deep-copies them, at 10 µs."""
+    return dict(vars(inbound))
+
+
 def _inbound_json(inbound: Inbound) -> str:
-    return json.dumps(dataclasses.asdict(inbound), ensure_ascii=False)
+    return _json(_inbound_fields(inbound))
 
 
 def _inbound(data: dict[str, Any]) -> Inbound:

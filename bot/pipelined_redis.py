@@ -36,6 +36,7 @@ class PipelinedRedis:
         self._timeout = timeout
         self._link: _Link | None = None
         self._opening: asyncio.Future[_Link] | None = None
+        self._scripts: dict[str, Script] = {}
 
     async def execute(self, *args: Arg) -> Any:
         link = self._link
@@ -44,7 +45,12 @@ class PipelinedRedis:
         return await link.send(args)
 
     def script(self, source: str) -> Script:
-        return Script(self, source)
+        """The script of ``source``, made once: a caller may ask per message without
+        hashing the source each time."""
+        made = self._scripts.get(source)
+        if made is None:
+            made = self._scripts[source] = Script(self, source)
+        return made
 
     async def aclose(self) -> None:
         if self._link is not None:

@@ -16,6 +16,8 @@ from typing import Any
 from redis.asyncio import Redis
 
 FORMAT = 2  # sessions of another format are dropped: the user starts afresh
+# Made once: json.dumps with options builds an encoder per call (a session is written per turn).
+_compact_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 @dataclass
@@ -78,7 +80,7 @@ class Session:
         raw: dict[str, Any] = {"v": FORMAT, "k": [frame.to_json() for frame in self.frames]}
         if self.leaving:
             raw["l"] = self.leaving
-        return json.dumps(raw, ensure_ascii=False, separators=(",", ":"))
+        return _compact_json(raw)
 
     @classmethod
     def loads(cls, raw: str | bytes) -> Session:
