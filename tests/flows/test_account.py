@@ -37,6 +37,7 @@ from tests.support.records import (
     make_violations,
 )
 from tests.support.registration import register_by_face
+from tests.support.sql_log import statements
 
 NAME = "张三丰"
 ID = id_number(601)
@@ -99,6 +100,19 @@ async def test_my_vehicles_and_their_violations(harness, registered, alice):
     assert "违法详情" in detail
     assert OWN in detail and NOT_OWN not in detail  # the owner is not told to register
     assert "共2条违法记录" in await alice.send("返回")
+
+
+async def test_regression_my_vehicles_are_looked_up_once_a_turn(harness, registered, alice,
+                                                               caplog):
+    """The vehicles prompt and its choices each looked the user's vehicles up: two statements
+    where one does (issue 9, the database step)."""
+    await make_vehicle(owner_id_number=ID, owner_name=NAME, plate_number="渝A10001")
+    await alice.click("MY_ACCOUNT")
+
+    with statements(caplog) as sent:
+        assert "1. 渝A10001 小型汽车" in await alice.send("2")
+
+    assert sum('FROM "vehicle"' in statement for statement in sent) == 1
 
 
 async def test_no_vehicles_on_record(harness, registered, alice):
