@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from bot import synonyms
 from bot.fields import Field, InvalidInput, choice_number
-from bot.messages import Inbound, InboundKind, Reply
+from bot.messages import Conversation, Inbound, InboundKind, Reply
 from bot.session import Frame, Session, SessionStore
 
 if TYPE_CHECKING:
@@ -69,7 +69,8 @@ class Context:
 
     @property
     def conversation(self) -> str:
-        return f"{self.channel}:{self.user_id}"
+        """The conversation's key ("wechat:<openid>"), as records and limits name it."""
+        return Conversation(self.channel, self.user_id).key
 
     @property
     def notes(self) -> list[str]:

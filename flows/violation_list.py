@@ -66,13 +66,9 @@ Finder = Callable[[Context], Awaitable[object | None]]
 OwnerTest = Callable[[Context, str], Awaitable[bool]]
 
 
-def _who(ctx: Context) -> str:
-    return f"{ctx.channel}:{ctx.user_id}"
-
-
 async def paused(ctx: Context) -> str | None:
     """Flow guard: the notice for a user paused after too many failed matches."""
-    until = await ctx.deps.failed_matches.paused_until(_who(ctx))
+    until = await ctx.deps.failed_matches.paused_until(ctx.conversation)
     return None if until is None else pause_notice(localtime(until), localtime())
 
 
@@ -89,7 +85,7 @@ async def match(ctx: Context, find: Finder, retry: str, *, target: Target,
     if await find(ctx) is not None:
         ctx.data.page = 0
         return LIST
-    until = await failed_matches.record(_who(ctx), target)
+    until = await failed_matches.record(ctx.conversation, target)
     if until is not None:
         return Done(pause_notice(localtime(until), localtime()), menu=True)
     ctx.say(NO_MATCH)
