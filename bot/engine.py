@@ -149,8 +149,9 @@ class Cancelled:
 
 CANCELLED = Cancelled()
 
-Outcome = str | Stay | Done | StartFlow | Call | Return | Await | Cancel
-Handler = Callable[[Context, Any], Awaitable[Outcome]]
+# What a handler returns: the next state by name, or one of the moves above.
+Transition = str | Stay | Done | StartFlow | Call | Return | Await | Cancel
+Handler = Callable[[Context, Any], Awaitable[Transition]]
 Prompt = str | Callable[[Context], Awaitable[Reply | str]]
 Guard = Callable[[Context], Awaitable[str | None]]
 ChoiceSource = Sequence["Choice"] | Callable[[Context], Awaitable[Sequence["Choice"]]]
@@ -516,7 +517,7 @@ class _Run:
     # ---- one state ----------------------------------------------------------------------
 
     async def accept(self, ctx: Context, state: State, choices: Sequence[Choice],
-                     text: str) -> Outcome:
+                     text: str) -> Transition:
         """Match the text against the state's commands, choices and field, in that order."""
         command = state.commands.get(text)
         if command is not None:
@@ -539,14 +540,14 @@ class _Run:
             return Stay(f"请回复 1-{len(choices)} 之间的数字，或选项的文字。")
         return Stay("请按提示回复。")
 
-    async def take(self, ctx: Context, state: State, value: Any) -> Outcome:
+    async def take(self, ctx: Context, state: State, value: Any) -> Transition:
         if state.save:
             _put(ctx.data, state.save, value)
         if callable(state.then):
             return await self.run_handler(state.then, ctx, value)
         return state.then or Done("已完成。")
 
-    async def run_handler(self, handler: Handler, ctx: Context, value: Any) -> Outcome:
+    async def run_handler(self, handler: Handler, ctx: Context, value: Any) -> Transition:
         """Run a handler and hold it to its declared exits."""
         outcome = await handler(ctx, value)
         allowed = declared_exits(handler)
@@ -560,7 +561,7 @@ class _Run:
             raise _Refused(f"{name} called undeclared journey {outcome.flow!r}")
         return outcome
 
-    async def apply(self, ctx: Context, outcome: Outcome) -> Step:
+    async def apply(self, ctx: Context, outcome: Transition) -> Step:
         frame = self.frame
         self.keep(frame, ctx)
         if isinstance(outcome, Stay):

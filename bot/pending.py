@@ -16,7 +16,7 @@ from arq.connections import ArqRedis
 from tortoise import timezone
 from tortoise.exceptions import IntegrityError
 
-from bot.engine import Choice, Context, Done, Flow, Outcome, StartFlow, State
+from bot.engine import Choice, Context, Done, Flow, StartFlow, State, Transition
 from bot.messages import Conversation, Reply
 from models.pending import PendingItem
 
@@ -112,7 +112,7 @@ def pending_flow(items: PendingItems) -> Flow:
         listed = await items.open_items(Conversation(ctx.channel, ctx.user_id))
         return [Choice(item.title, value=item.id) for item in listed]
 
-    async def open_item(ctx: Context, item_id: int) -> Outcome:
+    async def open_item(ctx: Context, item_id: int) -> Transition:
         item = await items.take(Conversation(ctx.channel, ctx.user_id), item_id)
         if item is None:  # opened (in another message) or expired meanwhile
             return Done("该事项已处理或已过期。")

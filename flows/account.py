@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot import accounts
-from bot.engine import Choice, Context, Done, Flow, Outcome, StartFlow, State, exits
+from bot.engine import Choice, Context, Done, Flow, StartFlow, State, Transition, exits
 from bot.masking import mask_id_number, mask_name, mask_vin
 from flows import violation_list
 from flows.summaries import licence_summary
@@ -48,7 +48,7 @@ async def _home_choices(ctx: Context) -> Sequence[Choice]:
             Choice("关注的车辆和驾驶证", goto="follows"), Choice("注销账户", goto="unregister"))
 
 
-async def _register(ctx: Context, _: str) -> Outcome:
+async def _register(ctx: Context, _: str) -> Transition:
     return StartFlow("register")
 
 
@@ -86,7 +86,7 @@ async def _vehicle_choices(ctx: Context) -> Sequence[Choice]:
 
 
 @exits(violation_list.LIST)
-async def _open_vehicle(ctx: Context, vehicle_id: int) -> Outcome:
+async def _open_vehicle(ctx: Context, vehicle_id: int) -> Transition:
     ctx.data.vehicle, ctx.data.page = vehicle_id, 0
     return violation_list.LIST
 
@@ -100,7 +100,7 @@ async def _listing(ctx: Context, page: int, size: int) -> Listing | None:
     return Listing(heading, await ctx.deps.traffic.vehicle_violations(vehicle, page, size))
 
 
-async def _unregister(ctx: Context, _: str) -> Outcome:
+async def _unregister(ctx: Context, _: str) -> Transition:
     await accounts.unregister(ctx.channel, ctx.user_id)
     return Done("账户已注销，本微信号已解除与实名信息的绑定。"
                 "按规定需留存的身份核验记录将继续保存备查。如需使用，请重新实名注册。")

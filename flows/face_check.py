@@ -17,7 +17,7 @@ from enum import StrEnum
 
 from tortoise.timezone import localtime
 
-from bot.engine import Await, Choice, Context, Flow, Outcome, Return, State, Stay, exits
+from bot.engine import Await, Choice, Context, Flow, Return, State, Stay, Transition, exits
 from bot.events import Event
 from bot.identity_attempts import IdentityAttempts, attempts_notice
 from bot.integrations.face import FaceUnavailable
@@ -63,7 +63,7 @@ def call_data(*, name: str, id_number: str, purpose: str, counted: bool) -> dict
 
 
 @exits(WAITING)
-async def _start(ctx: Context, _: object = None) -> Outcome:
+async def _start(ctx: Context, _: object = None) -> Transition:
     """Start a check and wait for it; a check that cannot start ends the journey."""
     data: FaceCheckData = ctx.data
     attempts = IdentityAttempts.from_settings(ctx.deps.redis, ctx.deps.settings)
@@ -94,7 +94,7 @@ async def _waiting_prompt(ctx: Context) -> Reply:
 
 
 @exits(WAITING, EXPIRED)
-async def _settled(ctx: Context, news: Event | str) -> Outcome:
+async def _settled(ctx: Context, news: Event | str) -> Transition:
     """The face.settled event (its outcome already recorded), or a typed message: a user who
     types may have finished on the phone with no result in yet, so ask the provider."""
     if isinstance(news, Event):

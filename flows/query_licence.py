@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.engine import Context, Flow, Outcome, State, exits
+from bot.engine import Context, Flow, State, Transition, exits
 from bot.fields import FileNumberField, LicenceNumberField, NameField
 from bot.lockout import Target, TargetKind
 from flows import violation_list
@@ -37,7 +37,7 @@ async def _holds(ctx: Context, id_number: str) -> bool:
 
 
 @exits(violation_list.LIST, "name")
-async def _match(ctx: Context, _: str) -> Outcome:
+async def _match(ctx: Context, _: str) -> Transition:
     target = Target(TargetKind.LICENCE, ctx.data.number)
     return await violation_list.match(ctx, _licence, retry="name", target=target,
                                       owned_by=_holds)

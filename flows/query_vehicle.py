@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.engine import Choice, Context, Flow, Outcome, State, Stay, exits
+from bot.engine import Choice, Context, Flow, State, Stay, Transition, exits
 from bot.fields import PlateNumberField, PlateTypeField, Vin6Field, plate_hint
 from bot.lockout import Target, TargetKind
 from flows import violation_list
@@ -47,7 +47,7 @@ async def _owns(ctx: Context, id_number: str) -> bool:
 
 
 @exits("vin6")
-async def _plate_entered(ctx: Context, plate: str) -> Outcome:
+async def _plate_entered(ctx: Context, plate: str) -> Transition:
     """A plate that cannot be of the chosen type, or is not from Chongqing, is said so now
     rather than counted as a failed match after the VIN."""
     hint = plate_hint(PlateType(ctx.data.plate_type), plate)
@@ -55,7 +55,7 @@ async def _plate_entered(ctx: Context, plate: str) -> Outcome:
 
 
 @exits(violation_list.LIST, "plate_type")
-async def _match(ctx: Context, _: str) -> Outcome:
+async def _match(ctx: Context, _: str) -> Transition:
     target = Target(TargetKind.PLATE, ctx.data.plate_number)
     return await violation_list.match(ctx, _vehicle, retry="plate_type", target=target,
                                       owned_by=_owns)

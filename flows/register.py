@@ -36,8 +36,8 @@ from bot.engine import (
     Context,
     Done,
     Flow,
-    Outcome,
     State,
+    Transition,
     exits,
 )
 from bot.fields import IdNumberField, NameField, PhoneField
@@ -92,7 +92,7 @@ async def _holders(ctx: Context, id_number: str) -> list[RecordHolder]:
 
 
 @exits(FACE_DONE, calls=(face_check.NAME,))
-async def _check_record(ctx: Context, _: str) -> Outcome:
+async def _check_record(ctx: Context, _: str) -> Transition:
     """The ID must have a licence or an own vehicle on record naming this person; which of
     the two failed is never said."""
     data: RegisterData = ctx.data
@@ -111,7 +111,7 @@ def _face_check(ctx: Context) -> Call:
 
 @exits(NAME, FALLBACK, NEW_PHONE, PHONE_DONE, FACE_DONE,
        calls=(face_check.NAME, sms_code.NAME))
-async def _start(ctx: Context, _: None) -> Outcome:
+async def _start(ctx: Context, _: None) -> Transition:
     """A fresh registration asks for the name; one seeded with a settled face check (a
     pending item) goes on from its outcome, from durable records only."""
     data: RegisterData = ctx.data
@@ -147,7 +147,7 @@ async def _failures_in_a_row(ctx: Context, id_number: str) -> int:
 
 
 @exits(FALLBACK, PHONE_DONE, FACE_DONE, NEW_PHONE, calls=(face_check.NAME, sms_code.NAME))
-async def _face_checked(ctx: Context, result: FaceCheckResult | object) -> Outcome:
+async def _face_checked(ctx: Context, result: FaceCheckResult | object) -> Transition:
     """The face_check sub-journey's result (``CANCELLED`` when the user cancelled it)."""
     if not isinstance(result, FaceCheckResult):
         return Cancel()
@@ -159,7 +159,7 @@ async def _face_checked(ctx: Context, result: FaceCheckResult | object) -> Outco
     return _after_failure(ctx)
 
 
-def _after_failure(ctx: Context) -> Outcome:
+def _after_failure(ctx: Context) -> Transition:
     failures, max_failures = ctx.data.failures, ctx.deps.settings.face.max_failures
     if sms_fallback_allowed(failures, ctx.data.record_phone, max_failures=max_failures):
         return FALLBACK
@@ -169,7 +169,7 @@ def _after_failure(ctx: Context) -> Outcome:
     return _face_check(ctx)
 
 
-def _face_passed(ctx: Context) -> Outcome:
+def _face_passed(ctx: Context) -> Transition:
     """The identity is proven; the typed phone is not yet: a code goes to it (a phone lost
     with the session is asked again first)."""
     ctx.say("刷脸认证通过。请再验证您的手机号码。")
@@ -183,7 +183,7 @@ def _prove_phone(ctx: Context) -> Call:
 
 
 @exits(PHONE_DONE, calls=(sms_code.NAME,))
-async def _phone_entered(ctx: Context, _: str) -> Outcome:
+async def _phone_entered(ctx: Context, _: str) -> Transition:
     return _prove_phone(ctx)
 
 
@@ -193,7 +193,7 @@ async def _fallback_prompt(ctx: Context) -> str:
 
 
 @exits(IDENTITY_DONE, FACE_DONE, calls=(face_check.NAME, sms_code.NAME))
-async def _fallback(ctx: Context, picked: str) -> Outcome:
+async def _fallback(ctx: Context, picked: str) -> Transition:
     """A code to the phone on record is an identity check: counted like a face check."""
     if picked != "sms":
         return _face_check(ctx)
@@ -202,7 +202,7 @@ async def _fallback(ctx: Context, picked: str) -> Outcome:
         counted=True))
 
 
-def _unconfirmed(result: SmsCodeResult | object) -> Outcome | None:
+def _unconfirmed(result: SmsCodeResult | object) -> Transition | None:
     """Where an sms_code result other than a confirmation leads: the user cancelled it
     (``CANCELLED``), it could not go on (the reason), or another phone is wanted."""
     if not isinstance(result, SmsCodeResult):
@@ -213,7 +213,7 @@ def _unconfirmed(result: SmsCodeResult | object) -> Outcome | None:
 
 
 @exits()
-async def _identity_proven(ctx: Context, result: SmsCodeResult | object) -> Outcome:
+async def _identity_proven(ctx: Context, result: SmsCodeResult | object) -> Transition:
     """The code to the phone on record came back: the identity is proven by it."""
     unconfirmed = _unconfirmed(result)
     if unconfirmed is not None:
@@ -222,7 +222,7 @@ async def _identity_proven(ctx: Context, result: SmsCodeResult | object) -> Outc
 
 
 @exits(NEW_PHONE)
-async def _phone_proven(ctx: Context, result: SmsCodeResult | object) -> Outcome:
+async def _phone_proven(ctx: Context, result: SmsCodeResult | object) -> Transition:
     """The code to the typed phone came back after a face pass: that phone is stored."""
     unconfirmed = _unconfirmed(result)
     if unconfirmed is not None:

@@ -19,7 +19,7 @@ from enum import StrEnum
 
 from tortoise.timezone import localtime
 
-from bot.engine import Context, Flow, Outcome, Return, State, Stay, exits
+from bot.engine import Context, Flow, Return, State, Stay, Transition, exits
 from bot.fields import SmsCodeField
 from bot.identity_attempts import IdentityAttempts, attempts_notice
 
@@ -64,7 +64,7 @@ def call_data(*, phone: str, purpose: str, id_number: str, ask: str | None = Non
 
 
 @exits(CODE, CODE_OR_PHONE)
-async def _send(ctx: Context, _: object = None) -> Outcome:
+async def _send(ctx: Context, _: object = None) -> Transition:
     """Send a code (counted as an identity check when asked; a refused send is not)."""
     data: SmsCodeData = ctx.data
     attempts = IdentityAttempts.from_settings(ctx.deps.redis, ctx.deps.settings)
@@ -84,7 +84,7 @@ async def _send(ctx: Context, _: object = None) -> Outcome:
     return CODE_OR_PHONE if data.changeable else CODE
 
 
-async def _check(ctx: Context, code: str) -> Outcome:
+async def _check(ctx: Context, code: str) -> Transition:
     check = await ctx.deps.sms_codes.verify(purpose=ctx.data.purpose, subject=ctx.conversation,
                                             code=code)
     if not check.ok:
@@ -92,7 +92,7 @@ async def _check(ctx: Context, code: str) -> Outcome:
     return Return(SmsCodeResult(SmsCode.CONFIRMED))
 
 
-async def _new_phone(ctx: Context, _: str) -> Outcome:
+async def _new_phone(ctx: Context, _: str) -> Transition:
     return Return(SmsCodeResult(SmsCode.NEW_PHONE))
 
 

@@ -19,7 +19,7 @@ from functools import partial
 from tortoise.timezone import localtime
 
 from bot.accounts import user_of
-from bot.engine import Choice, Context, Done, Outcome, State, Stay, exits
+from bot.engine import Choice, Context, Done, State, Stay, Transition, exits
 from bot.fields import Field, InvalidInput, choice_number
 from bot.integrations.traffic import Page
 from bot.lockout import Target, pause_notice, target_pause_notice
@@ -73,7 +73,7 @@ async def paused(ctx: Context) -> str | None:
 
 
 async def match(ctx: Context, find: Finder, retry: str, *, target: Target,
-                owned_by: OwnerTest) -> Outcome:
+                owned_by: OwnerTest) -> Transition:
     """Show the list when ``find`` matches; otherwise count the failure and ask again from
     ``retry``, never saying which input was wrong or whether the vehicle or licence exists.
     A paused target is refused before ``find`` runs, except to its registered owner."""
@@ -157,7 +157,7 @@ def _line(violation: Violation) -> str:
 
 
 @exits(LIST)
-async def _next_page(ctx: Context, _: str) -> Outcome:
+async def _next_page(ctx: Context, _: str) -> Transition:
     if ctx.data.page + 1 >= ctx.data.pages:
         return Stay("已经是最后一页了。")
     ctx.data.page += 1
@@ -165,7 +165,7 @@ async def _next_page(ctx: Context, _: str) -> Outcome:
 
 
 @exits(LIST)
-async def _previous_page(ctx: Context, _: str) -> Outcome:
+async def _previous_page(ctx: Context, _: str) -> Transition:
     if ctx.data.page == 0:
         return Stay("已经是第一页了。")
     ctx.data.page -= 1
@@ -173,7 +173,7 @@ async def _previous_page(ctx: Context, _: str) -> Outcome:
 
 
 @exits(DETAIL)
-async def _open(ctx: Context, number: int) -> Outcome:
+async def _open(ctx: Context, number: int) -> Transition:
     ids = ctx.data.ids
     if not ids:
         return Stay("暂无违法记录。")

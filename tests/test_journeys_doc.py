@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
-from bot.engine import Call, Choice, Context, Flow, Outcome, State, exits
+from bot.engine import Call, Choice, Context, Flow, State, Transition, exits
 from bot.journeys import markdown, mermaid
 from flows import ALL_FLOWS
 
@@ -27,7 +27,7 @@ def test_the_flows_command_prints_the_document(capsys: pytest.CaptureFixture[str
 
 def test_a_diagram_shows_choices_commands_declared_exits_and_calls():
     @exits("done", calls=("confirm",))
-    async def decide(ctx: Context, value: object) -> Outcome:
+    async def decide(ctx: Context, value: object) -> Transition:
         return Call("confirm", then="done")
 
     flow = Flow(name="f", title="F", start="ask", states={

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import pytest
 
 from bot import events
-from bot.engine import Await, Choice, Context, Done, Flow, Outcome, State, Stay, exits
+from bot.engine import Await, Choice, Context, Done, Flow, State, Stay, Transition, exits
 from bot.events import Event
 from bot.messages import Conversation
 from bot.pending import Offer, footer
@@ -26,7 +26,7 @@ SETTLED = "face.settled"
 
 
 @exits("waiting")
-async def _wait_for_check(ctx: Context, _: object) -> Outcome:
+async def _wait_for_check(ctx: Context, _: object) -> Transition:
     """A journey that waits on a durable record: a face check row made here (no provider)."""
     reference = uuid.uuid4().hex
     await Verification.create(method=Method.FACE, purpose="shown", reference=reference,
@@ -34,7 +34,7 @@ async def _wait_for_check(ctx: Context, _: object) -> Outcome:
     return Await(reference, "waiting")
 
 
-async def _settled(ctx: Context, event: Event | str | None) -> Outcome:
+async def _settled(ctx: Context, event: Event | str | None) -> Transition:
     if isinstance(event, Event):
         return Done(f"结果：{event.data['outcome']}")
     return Stay("请稍候")
@@ -45,11 +45,11 @@ async def _shown_prompt(ctx: Context) -> str:
 
 
 @exits("asked")
-async def _asked(ctx: Context, answer: str) -> Outcome:
+async def _asked(ctx: Context, answer: str) -> Transition:
     return Done(f"您选择了{answer}。")
 
 
-async def _approved(ctx: Context, answer: str) -> Outcome:
+async def _approved(ctx: Context, answer: str) -> Transition:
     return Done(f"已{answer}{ctx.data['requester']}的请求。")
 
 

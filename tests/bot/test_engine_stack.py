@@ -21,10 +21,10 @@ from bot.engine import (
     Done,
     Engine,
     Flow,
-    Outcome,
     Return,
     State,
     Stay,
+    Transition,
     exits,
 )
 from bot.events import Event
@@ -46,12 +46,12 @@ class OrderData:
 
 
 @exits("confirmed", calls=("confirm",))
-async def _ask_confirm(ctx: Context, item: str) -> Outcome:
+async def _ask_confirm(ctx: Context, item: str) -> Transition:
     return Call("confirm", then="confirmed", data={"question": f"确认购买{item}？"})
 
 
 @exits("item")
-async def _confirmed(ctx: Context, result: object) -> Outcome:
+async def _confirmed(ctx: Context, result: object) -> Transition:
     ctx.data.confirmations += 1
     if result is CANCELLED:
         return Done(f"未购买{ctx.data.item}。")
@@ -75,7 +75,7 @@ async def _question(ctx: Context) -> str:
     return ctx.data["question"]
 
 
-async def _answer(ctx: Context, yes: bool) -> Outcome:
+async def _answer(ctx: Context, yes: bool) -> Transition:
     return Return(yes)
 
 
@@ -91,18 +91,18 @@ CONFIRM = Flow(
 
 
 @exits("waiting")
-async def _start_wait(ctx: Context, _: object) -> Outcome:
+async def _start_wait(ctx: Context, _: object) -> Transition:
     return Await("ref-1", "waiting")
 
 
-async def _waited(ctx: Context, event: Event | str | None) -> Outcome:
+async def _waited(ctx: Context, event: Event | str | None) -> Transition:
     if isinstance(event, Event):
         return Done(f"结果：{event.data['outcome']}")
     return "waiting"  # typed text while waiting: not declared, refused
 
 
 @exits("waiting")
-async def _still_waiting(ctx: Context, event: Event | str | None) -> Outcome:
+async def _still_waiting(ctx: Context, event: Event | str | None) -> Transition:
     if isinstance(event, Event):
         return Done(f"结果：{event.data['outcome']}")
     return Await("ref-1", "waiting")
@@ -120,7 +120,7 @@ WAIT = Flow(
 # ---- a journey begun for the user by someone else -------------------------------------------
 
 
-async def _approve(ctx: Context, yes: bool) -> Outcome:
+async def _approve(ctx: Context, yes: bool) -> Transition:
     return Done(f"已{'同意' if yes else '拒绝'}{ctx.data['who']}的请求。")
 
 
@@ -141,7 +141,7 @@ CLOSED = Flow(name="closed", title="暂停", start="s", in_menu=False, guard=_cl
 
 
 @exits("confirmed", calls=("closed",))
-async def _ask_closed(ctx: Context, _: object) -> Outcome:
+async def _ask_closed(ctx: Context, _: object) -> Transition:
     return Call("closed", then="confirmed")
 
 
@@ -157,7 +157,7 @@ GUARDED = Flow(
 
 
 @exits("ask")
-async def _confirm_at_once(ctx: Context, _: None) -> Outcome:
+async def _confirm_at_once(ctx: Context, _: None) -> Transition:
     """A sub-journey that may answer without asking (here: when the seed says it knows)."""
     if ctx.data.get("known") is not None:
         return Return(ctx.data["known"])
@@ -173,7 +173,7 @@ QUICK = Flow(name="quick", title="快速确认", start="hidden", in_menu=False,
 
 
 @exits("confirmed", calls=("quick",))
-async def _ask_quick(ctx: Context, item: str) -> Outcome:
+async def _ask_quick(ctx: Context, item: str) -> Transition:
     return Call("quick", then="confirmed", data={"known": True} if item == "苹果" else {})
 
 
@@ -283,7 +283,7 @@ async def test_a_start_handler_may_return_at_once_or_pick_the_first_step(engine:
 
 def test_a_flow_refuses_a_start_handler_exit_to_no_state():
     @exits("nowhere")
-    async def lost(ctx: Context, _: None) -> Outcome:
+    async def lost(ctx: Context, _: None) -> Transition:
         return "nowhere"
 
     with pytest.raises(ValueError, match=r"unknown states.*nowhere"):
@@ -292,7 +292,7 @@ def test_a_flow_refuses_a_start_handler_exit_to_no_state():
 
 def test_a_flow_refuses_to_be_built_with_an_exit_to_no_state():
     @exits("nowhere")
-    async def lost(ctx: Context, _: object) -> Outcome:
+    async def lost(ctx: Context, _: object) -> Transition:
         return "nowhere"
 
     with pytest.raises(ValueError, match=r"unknown states.*nowhere"):
@@ -429,7 +429,7 @@ async def test_choices_are_worked_out_once_per_turn(redis: Redis):
         asked.append("sizes")
         return [Choice("小"), Choice("大")]
 
-    async def nope(ctx: Context, size: str) -> Outcome:
+    async def nope(ctx: Context, size: str) -> Transition:
         return Done(size) if size == "大" else Stay("只有大杯。")
 
     flow = Flow(name="size", title="尺寸", click_key="SIZE", start="s",

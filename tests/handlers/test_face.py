@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import pytest
 from yarl import URL
 
-from bot.engine import Await, Choice, Context, Done, Flow, Outcome, State, Stay, exits
+from bot.engine import Await, Choice, Context, Done, Flow, State, Stay, Transition, exits
 from bot.integrations.alipay import new_private_key
 from models.verification import Outcome as FaceOutcome
 from models.verification import Verification
@@ -18,7 +18,7 @@ from tests.support.face import ID_NUMBER, NAME, certify_id_of, open_page, press
 
 
 @exits("waiting")
-async def _start_check(ctx: Context, _: object) -> Outcome:
+async def _start_check(ctx: Context, _: object) -> Transition:
     ctx.data["link"] = await ctx.deps.face.begin(
         requester=ctx.conversation, purpose="probe", name=NAME, id_number=ID_NUMBER)
     check = await ctx.deps.face.latest(ctx.conversation, "probe")
@@ -29,7 +29,7 @@ async def _waiting_prompt(ctx: Context) -> str:
     return f"请打开链接完成刷脸：{ctx.data['link']}"
 
 
-async def _result(ctx: Context, _: object) -> Outcome:
+async def _result(ctx: Context, _: object) -> Transition:
     check = await ctx.deps.face.latest(ctx.conversation, "probe")
     if check.outcome is FaceOutcome.PENDING:
         return Stay("请稍候")
