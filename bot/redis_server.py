@@ -84,16 +84,34 @@ class RedisProcess:
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True,  # a terminal's Ctrl-C is for serve, which stops Redis last
             preexec_fn=_die_with_parent(os.getpid()))
+        try:
+            await self._answering(timeout)
+        except BaseException:  # also cancelled: a server nobody will stop must not run on
+            self._terminate()
+            raise
+
+    async def _answering(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while await _command(self.socket_path, b"PING") != b"+PONG":
             if not self.running:
                 raise RedisStartError(f"redis-server exited with code {self.exit_code}: "
                                       f"{self._last_log_line()}")
             if time.monotonic() > deadline:
-                await self.stop()
                 raise RedisStartError(f"redis-server did not answer in {timeout:.0f} s: "
                                       f"{self._last_log_line()}")
             await asyncio.sleep(0.02)
+
+    def _terminate(self, timeout: float = 10.0) -> None:
+        """SIGTERM (Redis flushes its AOF and exits), SIGKILL after ``timeout``; blocking,
+        for the failure path of `start` where awaiting is not possible (cancelled)."""
+        assert self._process is not None
+        if self.running:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+        self._process.wait()
 
     async def stop(self, timeout: float = 10.0) -> None:
         """SHUTDOWN (the AOF is flushed), SIGKILL if that does not end it in ``timeout``."""

@@ -191,6 +191,21 @@ async def test_regression_a_second_process_takes_over_when_the_owner_stops(
         await owner.__aexit__(None, None, None)
 
 
+async def test_regression_a_start_cancelled_before_pong_leaves_no_server_running(
+        tmp_path: Path):
+    """CI failure: a takeover cancelled (the second `serve` stopping) while its new server
+    loaded released the lock but left that server running, owned by nobody."""
+    process = RedisProcess(tmp_path)
+    starting = asyncio.create_task(process.start())
+    while process.pid is None:
+        await asyncio.sleep(0)
+    assert servers_in([tmp_path]) != []
+    starting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await starting
+    assert servers_in([tmp_path]) == []
+
+
 def test_a_data_dir_too_long_for_a_unix_socket_is_refused_with_the_reason(tmp_path: Path):
     with pytest.raises(RedisStartError, match="too long for a unix socket"):
         RedisProcess(tmp_path / ("d" * 100))
