@@ -37,6 +37,13 @@ async def user_of(channel: str, external_id: str) -> User | None:
                              identities__external_id=external_id).first()
 
 
+async def bound_channels(user: User) -> list[str]:
+    """The channels the person is reachable on as a registered user, in binding order."""
+    channels = await (ChannelIdentity.filter(user=user).order_by("bound_at", "id")
+                      .values_list("channel", flat=True))
+    return list(dict.fromkeys(channels))
+
+
 @dataclass(frozen=True)
 class Registration:
     """A registration done: the user, when the identity was bound, and the other identities

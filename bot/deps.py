@@ -41,6 +41,12 @@ class SmsCodeService(Protocol):
     async def verify(self, *, purpose: str, subject: str, code: str) -> CodeCheck: ...
 
 
+class ChannelTitles(Protocol):
+    """How users call each channel, for wording such as "本支付宝账号"."""
+
+    def title(self, name: str) -> str: ...
+
+
 class Jobs(Protocol):
     """Work queued for the job workers (a push to another account, later)."""
 
@@ -58,3 +64,4 @@ class Deps:
     sms_codes: SmsCodeService
     redis: ArqRedis
     settings: Settings
+    channels: ChannelTitles

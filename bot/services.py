@@ -93,7 +93,7 @@ class Services:
         self.face = FaceChecks(face_verifier(settings), self.redis, settings.face,
                                settings.server.base_url, self.events)
         self.engine.deps = Deps(self.traffic, self.failed_matches, self.face, self.sms_codes,
-                                self.redis, settings)  # what journeys may use, typed
+                                self.redis, settings, self.channels)  # what journeys may use, typed
 
     async def deliver_later(self, inbound: Inbound, reply: Reply) -> None:
         """Queue a reply that missed the channel's budget; a job pushes it. One job per

@@ -37,8 +37,9 @@ async def _home_prompt(ctx: Context) -> str:
     user = await _me(ctx)
     if user is None:
         return NOT_REGISTERED
+    titles = [ctx.deps.channels.title(name) for name in await accounts.bound_channels(user)]
     return (f"我的账户：{mask_name(user.real_name)}（身份证号 {mask_id_number(user.id_number)}，"
-            f"{user.verified_by.label}）\n请选择：")
+            f"{user.verified_by.label}）\n已绑定：{'、'.join(titles)}\n请选择：")
 
 
 async def _home_choices(ctx: Context) -> Sequence[Choice]:
@@ -100,9 +101,28 @@ async def _listing(ctx: Context, page: int, size: int) -> Listing | None:
     return Listing(heading, await ctx.deps.traffic.vehicle_violations(vehicle, page, size))
 
 
+async def _unregister_prompt(ctx: Context) -> str:
+    title = ctx.deps.channels.title(ctx.channel)
+    lines = [f"注销后，本{title}账号将解除与实名信息的绑定，不能再查看本人驾驶证和车辆；"
+             "按规定需留存的身份核验记录将继续保存。"]
+    others = await _other_channels(ctx)
+    if others:
+        lines.append(f"您在{others}上的实名绑定不受影响。")
+    lines.append("确认注销吗？")
+    return "".join(lines)
+
+
+async def _other_channels(ctx: Context) -> str:
+    """The titles of the other channels the user stays bound on, "" for none."""
+    user = await _me(ctx)
+    names = [] if user is None else await accounts.bound_channels(user)
+    return "、".join(ctx.deps.channels.title(name) for name in names if name != ctx.channel)
+
+
 async def _unregister(ctx: Context, _: str) -> Transition:
+    title = ctx.deps.channels.title(ctx.channel)
     await accounts.unregister(ctx.channel, ctx.user_id)
-    return Done("账户已注销，本微信号已解除与实名信息的绑定。"
+    return Done(f"账户已注销，本{title}账号已解除与实名信息的绑定。"
                 "按规定需留存的身份核验记录将继续保存备查。如需使用，请重新实名注册。")
 
 
@@ -118,8 +138,7 @@ FLOW = Flow(
         "vehicles": State(prompt=_vehicles_prompt, choices=_vehicle_choices, then=_open_vehicle),
         "follows": State(prompt="暂无关注的车辆和驾驶证。", choices=(BACK_HOME,)),
         "unregister": State(
-            prompt="注销后，本微信号将解除与实名信息的绑定，不能再查看本人驾驶证和车辆；"
-                   "按规定需留存的身份核验记录将继续保存。确认注销吗？",
+            prompt=_unregister_prompt,
             choices=(Choice("确认注销", value="confirm"), Choice("暂不注销", goto=HOME)),
             then=_unregister,
         ),

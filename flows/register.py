@@ -59,7 +59,6 @@ FACE_DONE, IDENTITY_DONE, PHONE_DONE = "face_done", "identity_done", "phone_done
 NOT_ON_RECORD = "未查询到该身份证号的驾驶证或机动车登记信息，请到窗口办理。"
 TO_WINDOW = "刷脸认证多次未通过，请携带身份证件到公安交管部门窗口办理实名注册。"
 CANNOT_CONTINUE = "无法继续该实名注册，请重新办理。"
-CHANNEL_NAMES = {"wechat": "微信", "alipay": "支付宝"}
 
 
 @dataclass
@@ -236,23 +235,26 @@ async def _registered(ctx: Context, verified_by: VerifiedBy, phone: str) -> Done
     done = await accounts.register(
         ctx.channel, ctx.user_id, Person(data.id_number, data.name, phone, verified_by),
         bindings_per_channel=ctx.deps.settings.register.bindings_per_channel)
+    title = ctx.deps.channels.title(ctx.channel)
     for external_id in done.replaced:
         # The send_reply job deliver_later queues: a customer-service message, retried.
         await ctx.deps.redis.enqueue_job(
             "send_reply", ctx.channel, external_id,
-            Reply(replaced_notice(ctx.channel, done.bound_at)).to_json())
-    return Done(_summary(ctx.channel, done))
+            Reply(replaced_notice(title, done.bound_at)).to_json())
+    others = [ctx.deps.channels.title(name) for name in await accounts.bound_channels(done.user)
+              if name != ctx.channel]
+    return Done(_summary(title, done, others))
 
 
-def replaced_notice(channel: str, at: datetime) -> str:
+def replaced_notice(title: str, at: datetime) -> str:
     """What an account whose binding a newer registration ended is told."""
     return (f"您的身份信息已于{localtime(at):%Y年%m月%d日 %H:%M}在另一个"
-            f"{CHANNEL_NAMES.get(channel, '')}账号上完成实名注册，本账号的实名绑定已解除。"
+            f"{title}账号上完成实名注册，本账号的实名绑定已解除。"
             "如是本人操作，无需处理（也可在本账号重新实名注册）；如非本人操作，请尽快携带"
             "身份证件到公安交管部门窗口核实处理。")
 
 
-def _summary(channel: str, done: Registration) -> str:
+def _summary(title: str, done: Registration, others: list[str]) -> str:
     user = done.user
     lines = [
         "实名注册成功！",
@@ -262,8 +264,10 @@ def _summary(channel: str, done: Registration) -> str:
         f"认证方式：{user.verified_by.label}",
     ]
     if done.replaced:
-        lines.append(f"您的身份此前绑定的另一个{CHANNEL_NAMES.get(channel, '')}账号已解除"
-                     "实名绑定，并已收到通知。")
+        lines.append(f"您的身份此前绑定的另一个{title}账号已解除实名绑定，并已收到通知。")
+    if others:
+        lines.append(f"您已在{'、'.join(others)}完成实名注册，各渠道共用同一份驾驶证、车辆和"
+                     "办理记录。")
     lines.append("现在可以在“我的账户”中查看本人的驾驶证和车辆。")
     return "\n".join(lines)
 

@@ -72,6 +72,10 @@ class Channels:
     def __contains__(self, name: str) -> bool:
         return name in self._channels
 
+    def title(self, name: str) -> str:
+        """How users call the channel (微信, 支付宝): channel wording stays in channels."""
+        return self[name].title
+
     def budget(self, name: str) -> float:
         return self[name].reply_budget
 

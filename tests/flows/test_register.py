@@ -276,7 +276,7 @@ async def test_regression_one_id_number_on_two_openids_tells_the_first(harness, 
     [identity] = await ChannelIdentity.filter(user=user)
     assert (identity.external_id, user.phone) == ("openid-alice-2", OTHER_PHONE)
     told = (await pushes(harness, "openid-alice", 2))[-1]  # after the face-passed push
-    assert told == replaced_notice("wechat", identity.bound_at)
+    assert told == replaced_notice("微信", identity.bound_at)
     assert f"{localtime(identity.bound_at):%Y年%m月%d日 %H:%M}在另一个微信账号上" in told
     assert "本账号的实名绑定已解除" in told and "如非本人操作" in told
     assert "请输入您的姓名" in await alice.click("REGISTER")  # no longer registered
