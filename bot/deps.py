@@ -12,12 +12,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from bot.integrations.traffic import TrafficPlatform
+from bot.messages import Conversation, Reply
 
 if TYPE_CHECKING:
-    from arq.connections import ArqRedis
-
     from bot.config import Settings
     from bot.face_checks import FaceChecks
+    from bot.identity_attempts import IdentityAttempts
     from bot.integrations.sms.codes import CodeCheck, CodeRequest
     from bot.lockout import Target
 
@@ -47,21 +47,37 @@ class ChannelTitles(Protocol):
     def title(self, name: str) -> str: ...
 
 
-class Jobs(Protocol):
-    """Work queued for the job workers (a push to another account, later)."""
+class Messages(Protocol):
+    """Messages to another conversation (an account whose binding ended), pushed by a job
+    that retries."""
 
-    async def enqueue_job(self, function: str, *args: object, **kwargs: object) -> object: ...
+    async def push_later(self, conversation: Conversation, reply: Reply,
+                         job_id: str | None = None) -> None: ...
+
+
+@dataclass(frozen=True)
+class JourneyLimits:
+    """The configured numbers journeys apply."""
+
+    page_size: int  # violations per page
+    face_failures: int  # failed face checks before registration falls back to an SMS code
+    bindings_per_channel: int  # a person's bound accounts per channel
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> JourneyLimits:
+        return cls(settings.query.page_size, settings.face.max_failures,
+                   settings.register.bindings_per_channel)
 
 
 @dataclass(frozen=True)
 class Deps:
-    """The parts journeys use. ``redis`` serves the per-ID identity-check limit and queued
-    jobs; ``settings`` gives the flows their limits (page size, face failures, bindings)."""
+    """The parts journeys use: no settings object, no Redis, no composition root."""
 
     traffic: TrafficPlatform
     failed_matches: QueryLockout
     face: FaceChecks
     sms_codes: SmsCodeService
-    redis: ArqRedis
-    settings: Settings
+    identity_attempts: IdentityAttempts  # identity checks started per ID number per day
+    limits: JourneyLimits
     channels: ChannelTitles
+    messages: Messages

@@ -19,10 +19,11 @@ from bot.channels.wechat_menu import menu_definition
 from bot.config import Settings
 from bot.conversations import Conversations
 from bot.demo_data import seed_demo_if_empty
-from bot.deps import Deps
+from bot.deps import Deps, JourneyLimits
 from bot.engine import Engine, Flow
 from bot.events import EventBus
 from bot.face_checks import FaceChecks
+from bot.identity_attempts import IdentityAttempts
 from bot.inbox import Inbox
 from bot.integrations.face import face_verifier
 from bot.integrations.sms import SmsCodes, SmsSender, build_sender
@@ -92,8 +93,10 @@ class Services:
         self.sms_codes = SmsCodes(self.redis, settings.sms)
         self.face = FaceChecks(face_verifier(settings), self.redis, settings.face,
                                settings.server.base_url, self.events)
-        self.engine.deps = Deps(self.traffic, self.failed_matches, self.face, self.sms_codes,
-                                self.redis, settings, self.channels)  # what journeys may use, typed
+        self.engine.deps = Deps(  # what journeys may use, typed
+            self.traffic, self.failed_matches, self.face, self.sms_codes,
+            IdentityAttempts.from_settings(self.redis, settings),
+            JourneyLimits.from_settings(settings), self.channels, messages=self)
 
     async def deliver_later(self, inbound: Inbound, reply: Reply) -> None:
         """Queue a reply that missed the channel's budget; a job pushes it. One job per

@@ -19,7 +19,7 @@ from tortoise.timezone import localtime
 
 from bot.engine import Await, Choice, Context, Flow, Return, State, Stay, Transition, exits
 from bot.events import Event
-from bot.identity_attempts import IdentityAttempts, attempts_notice
+from bot.identity_attempts import attempts_notice
 from bot.integrations.face import FaceUnavailable
 from bot.messages import Link, Reply
 from models.verification import Outcome as CheckOutcome
@@ -66,7 +66,7 @@ def call_data(*, name: str, id_number: str, purpose: str, counted: bool) -> dict
 async def _start(ctx: Context, _: object = None) -> Transition:
     """Start a check and wait for it; a check that cannot start ends the journey."""
     data: FaceCheckData = ctx.data
-    attempts = IdentityAttempts.from_settings(ctx.deps.redis, ctx.deps.settings)
+    attempts = ctx.deps.identity_attempts
     token = ""
     if data.counted:
         attempt = await attempts.start(data.id_number)

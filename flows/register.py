@@ -42,7 +42,7 @@ from bot.engine import (
 )
 from bot.fields import IdNumberField, NameField, PhoneField
 from bot.masking import mask_id_number, mask_name, mask_phone
-from bot.messages import Reply
+from bot.messages import Conversation, Reply
 from bot.rules import RecordHolder, on_record, phone_on_record, sms_fallback_allowed
 from flows import face_check, sms_code
 from flows.face_check import FaceCheck, FaceCheckResult
@@ -137,7 +137,7 @@ async def _start(ctx: Context, _: None) -> Transition:
 
 async def _failures_in_a_row(ctx: Context, id_number: str) -> int:
     """The user's latest face checks of this ID for registration that failed, in a row."""
-    limit = ctx.deps.settings.face.max_failures
+    limit = ctx.deps.limits.face_failures
     latest = await Verification.filter(
         method=Method.FACE, requester=ctx.conversation, purpose=PURPOSE,
         subject_id_number=id_number).order_by("-id").limit(limit)
@@ -159,7 +159,7 @@ async def _face_checked(ctx: Context, result: FaceCheckResult | object) -> Trans
 
 
 def _after_failure(ctx: Context) -> Transition:
-    failures, max_failures = ctx.data.failures, ctx.deps.settings.face.max_failures
+    failures, max_failures = ctx.data.failures, ctx.deps.limits.face_failures
     if sms_fallback_allowed(failures, ctx.data.record_phone, max_failures=max_failures):
         return FALLBACK
     if failures >= max_failures:
@@ -234,13 +234,11 @@ async def _registered(ctx: Context, verified_by: VerifiedBy, phone: str) -> Done
     data: RegisterData = ctx.data
     done = await accounts.register(
         ctx.channel, ctx.user_id, Person(data.id_number, data.name, phone, verified_by),
-        bindings_per_channel=ctx.deps.settings.register.bindings_per_channel)
+        bindings_per_channel=ctx.deps.limits.bindings_per_channel)
     title = ctx.deps.channels.title(ctx.channel)
     for external_id in done.replaced:
-        # The send_reply job deliver_later queues: a customer-service message, retried.
-        await ctx.deps.redis.enqueue_job(
-            "send_reply", ctx.channel, external_id,
-            Reply(replaced_notice(title, done.bound_at)).to_json())
+        await ctx.deps.messages.push_later(Conversation(ctx.channel, external_id),
+                                           Reply(replaced_notice(title, done.bound_at)))
     others = [ctx.deps.channels.title(name) for name in await accounts.bound_channels(done.user)
               if name != ctx.channel]
     return Done(_summary(title, done, others))

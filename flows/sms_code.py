@@ -21,7 +21,7 @@ from tortoise.timezone import localtime
 
 from bot.engine import Context, Flow, Return, State, Stay, Transition, exits
 from bot.fields import SmsCodeField
-from bot.identity_attempts import IdentityAttempts, attempts_notice
+from bot.identity_attempts import attempts_notice
 
 NAME = "sms_code"
 CODE, CODE_OR_PHONE = "code", "code_or_phone"
@@ -67,7 +67,7 @@ def call_data(*, phone: str, purpose: str, id_number: str, ask: str | None = Non
 async def _send(ctx: Context, _: object = None) -> Transition:
     """Send a code (counted as an identity check when asked; a refused send is not)."""
     data: SmsCodeData = ctx.data
-    attempts = IdentityAttempts.from_settings(ctx.deps.redis, ctx.deps.settings)
+    attempts = ctx.deps.identity_attempts
     token = ""
     if data.counted:
         attempt = await attempts.start(data.id_number)

@@ -124,7 +124,7 @@ class _ItemNumber(Field[int]):
 
 
 async def _list_prompt(load: Loader, ctx: Context) -> Reply | str:
-    size = ctx.deps.settings.query.page_size
+    size = ctx.deps.limits.page_size
     listing = await load(ctx, ctx.data.page, size)
     if listing is not None and not listing.page.items and listing.page.number > 0:
         ctx.data.page = 0  # records went away since the last page was shown
