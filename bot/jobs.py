@@ -14,7 +14,7 @@ from arq.worker import Retry, Worker, func
 from redis.exceptions import RedisError
 
 from bot import events
-from bot.channels.base import Unreachable
+from bot.channels.base import PushError, Unreachable
 from bot.channels.wechat_api import WeChatAPIError
 from bot.integrations.sms import OutgoingSms, SmsError
 from bot.messages import Conversation, Reply
@@ -36,8 +36,8 @@ async def send_reply(ctx: dict[str, Any], channel: str, user_id: str, reply: dic
     services: Services = ctx["services"]
     try:
         result = await services.send(channel, user_id, Reply.from_json(reply))
-    except (WeChatAPIError, aiohttp.ClientError, TimeoutError) as exc:
-        transient = not isinstance(exc, WeChatAPIError) or exc.transient
+    except (WeChatAPIError, PushError, aiohttp.ClientError, TimeoutError) as exc:
+        transient = not isinstance(exc, (WeChatAPIError, PushError)) or exc.transient
         if transient and ctx["job_try"] < REPLY_TRIES:
             raise Retry(defer=ctx["job_try"]) from exc
         log.warning("a pushed message could not be delivered: %s", exc)

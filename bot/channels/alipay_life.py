@@ -181,6 +181,12 @@ class AlipayLifeGateway:
                 "</alipay>").encode(name)
 
 
+def reply_text(reply: Reply) -> str:
+    """A reply as Alipay text: links written out (a text message shows no anchors)."""
+    text = reply.as_text()
+    return f"{text}\n{reply.link.title}：{reply.link.url}" if reply.link else text
+
+
 def content_type(charset: str) -> str:
     """The answer's Content-Type, in the charset it is written in."""
     return f"text/xml; charset={'UTF-8' if codec(charset) == 'utf-8' else DEFAULT_CHARSET}"

@@ -32,6 +32,13 @@ class Unreachable:
 PushResult = Pushed | Unreachable
 
 
+class PushError(Exception):
+    """A push failed; ``transient`` says whether trying again later may succeed (the
+    send_reply job retries those)."""
+
+    transient: bool = False
+
+
 class Channel(Protocol):
     name: str  # the conversation's channel part: "wechat"
     title: str  # how users call it, for wording such as "请返回微信" (the face return page)

@@ -14,6 +14,7 @@ import textwrap
 from pathlib import Path
 
 from alipay import AliPay
+from alipay.utils import AliPayConfig
 from Cryptodome.PublicKey import RSA
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -105,21 +106,27 @@ def sandbox_gateway_key(settings: Settings) -> str:
     return sandbox_key(settings.data_dir, "gateway")
 
 
-def alipay_client(settings: Settings, *, sandbox: bool) -> AliPay:
-    """An SDK client for the real Alipay, or for the local simulator when ``sandbox``."""
-    alipay = settings.alipay
+def alipay_keys(settings: Settings, *, sandbox: bool) -> tuple[str, str]:
+    """(our application private key, Alipay's public key) as PEM: the simulator's pair in
+    sandbox mode, else the configured [alipay] keys."""
     if sandbox:
-        client = AliPay(sandbox_appid(settings),
-                        app_private_key_string=sandbox_app_key(settings),
-                        alipay_public_key_string=public_key_of(sandbox_gateway_key(settings)),
-                        sign_type="RSA2")
-        client._gateway = settings.server.base_url + SANDBOX_GATEWAY_PATH
-        return client
+        return sandbox_app_key(settings), public_key_of(sandbox_gateway_key(settings))
+    alipay = settings.alipay
     if alipay.sandbox:
         raise ConfigError("alipay.appid: required when a service uses the real Alipay")
-    client = AliPay(alipay.appid,
-                    app_private_key_string=pem(alipay.app_private_key, private=True),
-                    alipay_public_key_string=pem(alipay.alipay_public_key, private=False),
-                    sign_type="RSA2")
-    client._gateway = alipay.gateway or PRODUCTION_GATEWAY  # the SDK has no URL argument
+    return (pem(alipay.app_private_key, private=True),
+            pem(alipay.alipay_public_key, private=False))
+
+
+def alipay_client(settings: Settings, *, sandbox: bool, timeout: float = 15) -> AliPay:
+    """An SDK client for the real Alipay, or for the local simulator when ``sandbox``;
+    ``timeout``: seconds a server call may take (the SDK's urlopen)."""
+    private_key, alipay_public_key = alipay_keys(settings, sandbox=sandbox)
+    client = AliPay(sandbox_appid(settings) if sandbox else settings.alipay.appid,
+                    app_private_key_string=private_key,
+                    alipay_public_key_string=alipay_public_key,
+                    sign_type="RSA2", config=AliPayConfig(timeout=timeout))
+    # The SDK has no URL argument.
+    client._gateway = (settings.server.base_url + SANDBOX_GATEWAY_PATH if sandbox
+                       else settings.alipay.gateway or PRODUCTION_GATEWAY)
     return client
