@@ -7,13 +7,22 @@ text with its own private key, and serves the certify page of
 alipay.user.certify.open.certify. There a tester presses 通过 or 不通过; the result is kept
 and the browser goes back to our return URL with the certify id. Checks live in Redis for
 Alipay's 23 hours, so they survive a restart of the app.
+
+It is also the life account's (生活号) push API: custom.send (text, image-text), single.send
+(template) and menu.create/modify record what they carry in the sandbox outbox, addressed to
+the Alipay user id (a menu to the app id). A user who unfollowed, as the platform's side
+(bot/sandbox/alipay_life_client.py) tells it at /sandbox/alipay/life/follow, gets Alipay's
+40004 PUB.MSG_SD_NOFOLLOW; ``busy``, ``unreachable`` and ``slow`` script the next pushes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from html import escape
 from typing import Any
 
@@ -34,6 +43,7 @@ from bot.integrations.alipay import (
 from bot.masking import mask_id_number, mask_name
 from bot.pages import mobile_page
 from bot.services import SERVICES
+from models.outbox import OutboxMessage
 
 INITIALIZE = "alipay.user.certify.open.initialize"
 CERTIFY = "alipay.user.certify.open.certify"
@@ -41,6 +51,33 @@ QUERY = "alipay.user.certify.open.query"
 PRESS_PATH = "/sandbox/alipay/certify"
 CERTIFY_LIFETIME = 23 * 3600  # Alipay: a certify_id is valid for 23 hours
 FAIL_REASON = "人脸比对未通过"
+
+# The life account's push API
+CUSTOM_SEND = "alipay.open.public.message.custom.send"
+SINGLE_SEND = "alipay.open.public.message.single.send"
+MENU_CREATE = "alipay.open.public.menu.create"
+MENU_MODIFY = "alipay.open.public.menu.modify"
+FOLLOW_PATH = "/sandbox/alipay/life/follow"
+UNFOLLOWED = "sandbox:alipay:life:unfollowed"  # Redis set of user ids
+MENU_ACTIONS = frozenset({"out", "link", "tel", "map", "consumption"})  # ButtonObject
+MENU_BUTTONS, MENU_SUB_BUTTONS, MENU_NAME_LENGTH = 4, 5, 9  # text menus, Alipay's limits
+ARTICLE_FIELDS = ("title", "desc", "image_url", "url", "action_name")
+SUCCESS = {"code": "10000", "msg": "Success"}
+BUSY = {"code": "20000", "msg": "Service Currently Unavailable", "sub_code": "isp.unknow-error",
+        "sub_msg": "系统繁忙"}
+NOT_FOLLOWING = {"code": "40004", "msg": "Business Failed", "sub_code": "PUB.MSG_SD_NOFOLLOW",
+                 "sub_msg": "没有关注者,发送消息失败"}
+BAD_ARGUMENTS = {"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-parameter",
+                 "sub_msg": "参数有误"}
+
+
+@dataclass(frozen=True)
+class Scripted:
+    """What the next push call does instead of (or before) its work: a signed error answer,
+    or a delay after which the call runs, unless its caller gave up meanwhile."""
+
+    answer: dict[str, str] | None = None
+    delay: float = 0.0
 
 
 class FakeAlipay:
@@ -50,6 +87,12 @@ class FakeAlipay:
         self.sign_answers_with(private_key)
         # Alipay's fail_reason is an extension field it leaves out unless enabled.
         self.fail_reason_enabled = False
+        self.menu: dict[str, Any] | None = None
+        self._script: list[Scripted] = []
+        self._push_methods: dict[str, Callable[[web.Request, dict[str, Any]],
+                                               Awaitable[dict[str, str]]]] = {
+            CUSTOM_SEND: self._custom_send, SINGLE_SEND: self._single_send,
+            MENU_CREATE: self._menu, MENU_MODIFY: self._menu}
 
     @classmethod
     def for_settings(cls, settings: Settings) -> FakeAlipay:
@@ -61,7 +104,21 @@ class FakeAlipay:
             web.get(SANDBOX_GATEWAY_PATH, self.gateway),
             web.post(SANDBOX_GATEWAY_PATH, self.gateway),
             web.post(PRESS_PATH, self.press),
+            web.post(FOLLOW_PATH, self.follow),
         ]
+
+    def busy(self, calls: int) -> None:
+        """Answer the next ``calls`` push calls with 20000, Alipay's "try again later"."""
+        self._script = [Scripted(BUSY)] * calls
+
+    def unreachable(self, calls: int) -> None:
+        """Answer the next ``calls`` push calls as if their user had unfollowed."""
+        self._script = [Scripted(NOT_FOLLOWING)] * calls
+
+    def slow(self, calls: int, seconds: float) -> None:
+        """Answer the next ``calls`` push calls after ``seconds``; a call whose caller hung up
+        meanwhile is dropped, not delivered (so a retry after a timeout sends it once)."""
+        self._script = [Scripted(delay=seconds)] * calls
 
     def sign_answers_with(self, private_key: str) -> None:
         """The key answers are signed with; another than the configured one plays an
@@ -88,6 +145,8 @@ class FakeAlipay:
             return self._answer(method, await self._initialize(request, biz))
         if method == QUERY:
             return self._answer(method, await self._query(request, biz))
+        if method in self._push_methods:
+            return self._answer(method, await self._push(request, method, biz))
         return _gateway_error("isv.invalid-method", "不存在的方法名")
 
     async def press(self, request: web.Request) -> web.Response:
@@ -101,6 +160,66 @@ class FakeAlipay:
         await redis.hsetnx(_key(certify_id), "passed", passed)
         back = URL(record[b"return_url"].decode()).update_query(certify_id=certify_id)
         raise web.HTTPFound(str(back))
+
+    async def follow(self, request: web.Request) -> web.Response:
+        """The platform's own record of who follows the life account: ``follows`` T or F for
+        ``user_id``. Everyone is a follower until they unfollow."""
+        form = await request.post()
+        user_id, follows = str(form.get("user_id", "")), form.get("follows")
+        if not user_id or follows not in ("T", "F"):
+            raise web.HTTPBadRequest(text="user_id and follows=T|F required")
+        redis = request.app[SERVICES].redis
+        await (redis.srem if follows == "T" else redis.sadd)(UNFOLLOWED, user_id)
+        return web.Response(status=204)
+
+    async def _push(self, request: web.Request, method: str,
+                    biz: dict[str, Any]) -> dict[str, str]:
+        if self._script:
+            scripted = self._script.pop(0)
+            if scripted.answer:
+                return scripted.answer
+            await asyncio.sleep(scripted.delay)
+            if request.transport is None or request.transport.is_closing():
+                return BUSY  # nobody reads it: the caller timed out and will retry
+        return await self._push_methods[method](request, biz)
+
+    async def _custom_send(self, request: web.Request, biz: dict[str, Any]) -> dict[str, str]:
+        user_id, kind = str(biz.get("to_user_id") or ""), biz.get("msg_type")
+        text, articles = biz.get("text"), biz.get("articles")
+        if kind == "text" and isinstance(text, dict) and _nonempty(text.get("content")):
+            body: dict[str, Any] = {"text": text["content"]}
+        elif kind == "image-text" and isinstance(articles, list) and articles and all(
+                map(_valid_article, articles)):
+            body = {"articles": [{field: article[field] for field in ARTICLE_FIELDS
+                                  if field in article} for article in articles]}
+        else:
+            return BAD_ARGUMENTS
+        return await self._deliver(request, f"alipay.{kind.replace('-', '_')}", user_id, body)
+
+    async def _single_send(self, request: web.Request, biz: dict[str, Any]) -> dict[str, str]:
+        template = biz.get("template")
+        if not (isinstance(template, dict) and _nonempty(template.get("template_id"))
+                and isinstance(template.get("context"), dict)):
+            return BAD_ARGUMENTS
+        return await self._deliver(request, "alipay.template", str(biz.get("to_user_id") or ""),
+                                   {"template_id": template["template_id"],
+                                    "context": template["context"]})
+
+    async def _deliver(self, request: web.Request, kind: str, user_id: str,
+                       body: dict[str, Any]) -> dict[str, str]:
+        if not user_id:
+            return BAD_ARGUMENTS
+        if await request.app[SERVICES].redis.sismember(UNFOLLOWED, user_id):
+            return NOT_FOLLOWING
+        await OutboxMessage.create(kind=kind, recipient=user_id, body=body)
+        return SUCCESS
+
+    async def _menu(self, request: web.Request, biz: dict[str, Any]) -> dict[str, str]:
+        if not _valid_menu(biz.get("button")):
+            return BAD_ARGUMENTS
+        self.menu = {"button": biz["button"]}
+        await OutboxMessage.create(kind="alipay.menu", recipient=self.appid, body=self.menu)
+        return SUCCESS
 
     def _refusal(self, params: dict[str, str]) -> tuple[str, str] | None:
         """Why Alipay would refuse this request, as (sub_code, sub_msg), or None."""
@@ -186,6 +305,38 @@ class FakeAlipay:
         body = (f'{{"{name}":{content},'
                 f'"sign":"{base64.b64encode(signature).decode()}"}}')
         return web.Response(text=body, content_type="application/json")
+
+
+def _nonempty(value: object) -> bool:
+    return isinstance(value, str) and value.strip() != ""
+
+
+def _valid_article(article: object) -> bool:
+    """An image-text article: a title or description, and a link if any that is a URL."""
+    if not isinstance(article, dict):
+        return False
+    url = article.get("url", "")
+    return ((_nonempty(article.get("title")) or _nonempty(article.get("desc")))
+            and isinstance(url, str) and (url == "" or url.startswith(("http://", "https://"))))
+
+
+def _valid_menu(buttons: object, *, limit: int = MENU_BUTTONS, nested: bool = True) -> bool:
+    """ButtonObject's rules: 1 to 4 buttons, 1 to 5 under each; names of at most 9 characters;
+    a button without sub-buttons has an action type and (but for consumption) a parameter."""
+    if not isinstance(buttons, list) or not 0 < len(buttons) <= limit:
+        return False
+    for button in buttons:
+        if not isinstance(button, dict) or not _nonempty(button.get("name")) or len(
+                button["name"]) > MENU_NAME_LENGTH:
+            return False
+        if nested and button.get("sub_button"):
+            if not _valid_menu(button["sub_button"], limit=MENU_SUB_BUTTONS, nested=False):
+                return False
+            continue
+        action, param = button.get("action_type"), button.get("action_param")
+        if action not in MENU_ACTIONS or (action != "consumption" and not _nonempty(param)):
+            return False
+    return True
 
 
 def _key(certify_id: str) -> str:

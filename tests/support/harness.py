@@ -1,4 +1,5 @@
-"""The app served over real HTTP (aiohttp's test server), with WeChat users to drive it."""
+"""The app served over real HTTP (aiohttp's test server), with WeChat and Alipay users to
+drive it."""
 
 from __future__ import annotations
 
@@ -11,8 +12,15 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app import ALIPAY_SANDBOX, WECHAT_SANDBOX, create_app
 from bot.config import Settings
 from bot.engine import Flow
+from bot.integrations.alipay import (
+    public_key_of,
+    sandbox_app_key,
+    sandbox_appid,
+    sandbox_gateway_key,
+)
 from bot.masking import PathOnlyAccessLogger
 from bot.sandbox.alipay import FakeAlipay
+from bot.sandbox.alipay_life_client import AlipayLifeUser
 from bot.sandbox.wechat_api import FakeWeChatAPI
 from bot.sandbox.wechat_client import WeChatUser
 from bot.services import SERVICES, Services
@@ -45,6 +53,14 @@ class Harness:
         return WeChatUser(self.client.session, self.wechat_url, wechat.token, openid,
                           encoding_aes_key=wechat.encoding_aes_key if encrypted else "",
                           appid=wechat.sandbox_appid)
+
+    def alipay_user(self, user_id: str = "2088000000000001", *,
+                    charset: str = "GBK") -> AlipayLifeUser:
+        """An Alipay user of the life account, as the simulated platform posts for them."""
+        settings = self.settings
+        return AlipayLifeUser(self.client.session, str(self.client.make_url("/")),
+                              sandbox_appid(settings), user_id, sandbox_gateway_key(settings),
+                              public_key_of(sandbox_app_key(settings)), charset=charset)
 
     async def outbox(self, recipient: str | None = None) -> list[OutboxMessage]:
         query = OutboxMessage.all().order_by("id")
