@@ -3,11 +3,12 @@
 Like ``WeChatUser`` for WeChat: it builds the forms Alipay POSTs, ``service``, ``charset``,
 ``sign_type``, ``biz_content`` (XML) and ``sign``, signs them with the platform's private
 key (the simulator's, whose public half we hold as alipay_public_key) and checks our signed
-acknowledgement with our public key. Alipay's rule (rsaCheckV2): every non-empty field but
-``sign``, ``sign_type`` included, sorted, ``name=value`` joined by ``&``, raw values, in the
-form's charset; the form is percent-encoded in that charset too, GBK unless told UTF-8. A
-character the charset lacks (𠮷 in GBK) travels as "?", as Java's encoders write it, in the
-signed text and the form alike.
+acknowledgement with our public key. Alipay's rule (rsaCheckV2): every field but ``sign``,
+``sign_type`` included, sorted, ``name=value`` joined by ``&``, raw values, in the form's
+charset; the form is percent-encoded in that charset too, GBK unless told UTF-8. A character
+the charset lacks (𠮷 in GBK) travels as "?", as Java's GBK encoder writes it, in the signed
+text and the form alike; ``codec="gb18030"`` plays a platform that writes GBK's superset
+under the GBK label instead.
 
 Replies are pushed, not returned: ``send`` and ``click`` wait for what arrives in the sandbox
 outbox for the user after the message (``GET /sandbox/outbox``) and return it as text. The
@@ -110,12 +111,14 @@ class AlipayLifeUser:
     """
 
     def __init__(self, http: aiohttp.ClientSession, base_url: str, appid: str, user_id: str,
-                 platform_key: str, service_public_key: str, *, charset: str = "GBK") -> None:
+                 platform_key: str, service_public_key: str, *, charset: str = "GBK",
+                 codec: str = "") -> None:
         self.http = http
         self.base_url = base_url.rstrip("/")
         self.appid = appid
         self.user_id = user_id
         self.charset = charset
+        self.codec = codec or charset  # the bytes written under the declared charset
         self._key = serialization.load_pem_private_key(platform_key.encode(), password=None)
         self._service_key = serialization.load_pem_public_key(service_public_key.encode())
         self._seen: int | None = None  # the newest outbox id already returned
@@ -178,43 +181,38 @@ class AlipayLifeUser:
                 f"<CreateTime>{create_time}</CreateTime><MsgType>{cdata(kind)}</MsgType>"
                 f"{inner}</XML>")
 
-    def form(self, biz_content: str, *, service: str = NOTIFY,
-             charset: str | None = None) -> dict[str, str]:
-        """The fields Alipay posts, signed; values as the charset can carry them."""
-        charset = charset or self.charset
-        fields = {"service": service, "sign_type": "RSA2", "charset": charset,
+    def form(self, biz_content: str, *, service: str = NOTIFY) -> dict[str, str]:
+        """The fields Alipay posts, signed; values as the codec can carry them."""
+        fields = {"service": service, "sign_type": "RSA2", "charset": self.charset,
                   "biz_content": biz_content}
-        fields = {name: value.encode(charset, "replace").decode(charset)
+        fields = {name: value.encode(self.codec, "replace").decode(self.codec)
                   for name, value in fields.items()}
-        return {**fields, "sign": self.sign(fields, charset)}
+        return {**fields, "sign": self.sign(fields)}
 
-    def sign(self, fields: dict[str, str], charset: str) -> str:
+    def sign(self, fields: dict[str, str]) -> str:
         content = "&".join(f"{name}={value}" for name, value in sorted(fields.items())
-                           if name != "sign" and value)
-        signature = self._key.sign(content.encode(charset, "replace"), padding.PKCS1v15(),
+                           if name != "sign")
+        signature = self._key.sign(content.encode(self.codec, "replace"), padding.PKCS1v15(),
                                    hashes.SHA256())
         return base64.b64encode(signature).decode()
 
-    @staticmethod
-    def body(form: dict[str, str], charset: str) -> bytes:
-        """The form percent-encoded in ``charset``, as Alipay posts it."""
-        return urlencode(form, encoding=charset, errors="replace").encode("ascii")
+    def body(self, form: dict[str, str]) -> bytes:
+        """The form percent-encoded in the codec, as Alipay posts it."""
+        return urlencode(form, encoding=self.codec, errors="replace").encode("ascii")
 
     # Delivery
-    async def post(self, form: dict[str, str], *, charset: str | None = None) -> Ack:
+    async def post(self, form: dict[str, str]) -> Ack:
         """POST a form to our gateway; the answer unchecked (for tests of refusals)."""
-        charset = charset or form.get("charset") or self.charset
-        headers = {"Content-Type": f"application/x-www-form-urlencoded; charset={charset}"}
-        async with self.http.post(self.gateway_url, data=self.body(form, charset),
+        headers = {"Content-Type": f"application/x-www-form-urlencoded; charset={self.charset}"}
+        async with self.http.post(self.gateway_url, data=self.body(form),
                                   headers=headers) as response:
             return Ack(response.status, await response.read())
 
-    async def notify(self, biz_content: str, *, service: str = NOTIFY,
-                     charset: str | None = None) -> Ack:
+    async def notify(self, biz_content: str, *, service: str = NOTIFY) -> Ack:
         """Deliver a message and check the acknowledgement as Alipay would: HTTP 200, signed
         by our key over the text inside <response>, and for a message, an ack to this user."""
         await self._start_cursor()
-        ack = await self.post(self.form(biz_content, service=service, charset=charset))
+        ack = await self.post(self.form(biz_content, service=service))
         ack.response = self.check_ack(ack)
         if service == NOTIFY and not (
                 _element(ack.response, "MsgType") == "ack"

@@ -221,7 +221,7 @@ async def test_form_signs_every_field_but_sign_in_its_charset(harness, charset):
     without_sign_type = content.removesuffix("&sign_type=RSA2")
     assert not _verify(gateway_public, form["sign"], without_sign_type.encode(charset))
 
-    body = user.body(form, charset)
+    body = user.body(form)
     assert body.isascii()
     assert ("%B2%E9%D1%AF" if charset == "GBK" else "%E6%9F%A5%E8%AF%A2").encode() in body
     decoded = dict(parse_qsl(body.decode(), encoding=charset, errors="strict"))

@@ -54,13 +54,14 @@ class Harness:
                           encoding_aes_key=wechat.encoding_aes_key if encrypted else "",
                           appid=wechat.sandbox_appid)
 
-    def alipay_user(self, user_id: str = "2088000000000001", *,
-                    charset: str = "GBK") -> AlipayLifeUser:
+    def alipay_user(self, user_id: str = "2088000000000001", *, charset: str = "GBK",
+                    codec: str = "") -> AlipayLifeUser:
         """An Alipay user of the life account, as the simulated platform posts for them."""
         settings = self.settings
         return AlipayLifeUser(self.client.session, str(self.client.make_url("/")),
                               sandbox_appid(settings), user_id, sandbox_gateway_key(settings),
-                              public_key_of(sandbox_app_key(settings)), charset=charset)
+                              public_key_of(sandbox_app_key(settings)), charset=charset,
+                              codec=codec)
 
     async def outbox(self, recipient: str | None = None) -> list[OutboxMessage]:
         query = OutboxMessage.all().order_by("id")
