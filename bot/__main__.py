@@ -39,11 +39,17 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("worker", help="run a job worker (production: any number of them)")
     commands.add_parser("migrate", help="apply database migrations and exit")
 
-    chat = commands.add_parser("chat", help="chat with a running server as a WeChat user")
+    chat = commands.add_parser("chat", help="chat with a running server as a WeChat or Alipay "
+                               "user")
     chat.add_argument("--url", help="server base URL (default: server.base_url)")
     chat.add_argument("--port", type=int, help="port of a server on server.host (no --url)")
     chat.add_argument("--openid", default="sandbox-user", help="the user's openid")
     chat.add_argument("--encrypt", action="store_true", help="use safe mode (AES)")
+    chat.add_argument("--channel", choices=("wechat", "alipay"), default="wechat",
+                      help="WeChat's signed XML, or the Alipay life account's signed forms")
+    chat.add_argument("--user-id", default="2088000000000001", help="the Alipay user id")
+    chat.add_argument("--charset", choices=("GBK", "UTF-8"), default="GBK",
+                      help="the Alipay forms' charset")
 
     seed = commands.add_parser("seed-demo", help="load the demo traffic records into an empty "
                                "database (docs/demo-data.md)")
@@ -212,7 +218,9 @@ def _chat(settings: Settings, args: argparse.Namespace) -> int:
 
     server = settings.server
     url = args.url or (f"http://{server.host}:{args.port}" if args.port else server.base_url)
-    return asyncio.run(run_chat(settings, url, args.openid, encrypt=args.encrypt))
+    user = args.user_id if args.channel == "alipay" else args.openid
+    return asyncio.run(run_chat(settings, url, user, encrypt=args.encrypt, channel=args.channel,
+                                charset=args.charset))
 
 
 def _with_database(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:

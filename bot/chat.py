@@ -1,7 +1,9 @@
-"""`python -m bot chat`: a terminal WeChat user talking to a running server.
+"""`python -m bot chat`: a terminal WeChat or Alipay user talking to a running server.
 
-Speaks the real signed (optionally encrypted) XML protocol. While it waits for the next
-typed line it follows the sandbox outbox, so what the service pushes later (customer-service
+WeChat: the real signed (optionally encrypted) XML protocol, passive replies printed. Alipay
+(``--channel alipay``): the life account's signed forms (GBK unless ``--charset UTF-8``),
+each acknowledged at once, every reply pushed. While it waits for the next typed line it
+follows the sandbox outbox, so what the service pushes (customer-service and life-account
 messages such as a face check's result, templates, SMS) shows as it arrives, as text, with
 links written as label and URL.
 """
@@ -12,12 +14,14 @@ import asyncio
 import html
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
 from bot.config import Settings
+from bot.sandbox.alipay_life_client import AckError, AlipayLifeUser
 from bot.sandbox.wechat_client import WeChatUser
 
 HELP = "输入文字发送；/click KEY 点击菜单；/subscribe 关注；/quit 退出"
@@ -51,31 +55,85 @@ def render(message: dict[str, Any]) -> str:
         return "[模板消息]\n" + "\n".join(lines)
     if kind == "sms":
         return f"[短信 → {message['recipient']}] {body['text']}"
+    if kind == "alipay.text":
+        return f"[生活号消息] {plain(body['text'])}"
+    if kind == "alipay.image_text":
+        return "[图文消息]\n" + "\n".join(
+            "\n".join(part for part in (article.get("title"), article.get("desc"),
+                                        article.get("url")) if part)
+            for article in body["articles"])
+    if kind == "alipay.template":
+        context = body["context"]
+        lines = [f"{name}：{field['value']}" for name, field in context.items()
+                 if isinstance(field, dict) and "value" in field]
+        if context.get("url"):
+            lines.append(f"详情：{context['url']}")
+        return "[模板消息]\n" + "\n".join(lines)
     return f"[{kind} → {message['recipient']}] {body}"
 
 
-async def run_chat(settings: Settings, base_url: str, openid: str, *, encrypt: bool) -> int:
+@dataclass
+class Speaker:
+    """What the typed commands do in one channel; each returns the passive reply, if any."""
+
+    send: Callable[[str], Awaitable[str]]
+    click: Callable[[str], Awaitable[str]]
+    subscribe: Callable[[], Awaitable[str]]
+    passive: bool  # False: replies are only ever pushed, so none is waited for here
+
+
+def wechat_speaker(settings: Settings, http: aiohttp.ClientSession, base_url: str,
+                   openid: str, encrypt: bool) -> Speaker:
+    wechat = settings.wechat
+    user = WeChatUser(http, base_url + "/wechat", wechat.token, openid,
+                      encoding_aes_key=wechat.encoding_aes_key if encrypt else "",
+                      appid=wechat.sandbox_appid)
+    return Speaker(user.send, user.click, user.subscribe, passive=True)
+
+
+def alipay_speaker(settings: Settings, http: aiohttp.ClientSession, base_url: str,
+                   user_id: str, charset: str) -> Speaker:
+    """The simulated life-account platform posting for ``user_id``, with the sandbox keys of
+    the server's data dir (the same server.data_dir as the server's)."""
+    from bot.integrations.alipay import (
+        public_key_of,
+        sandbox_app_key,
+        sandbox_appid,
+        sandbox_gateway_key,
+    )
+
+    user = AlipayLifeUser(http, base_url, sandbox_appid(settings), user_id,
+                          sandbox_gateway_key(settings), public_key_of(sandbox_app_key(settings)),
+                          charset=charset)
+    return Speaker(lambda text: user.send(text, replies=0),
+                   lambda key: user.click(key, replies=0),
+                   lambda: user.follow(replies=0), passive=False)
+
+
+async def run_chat(settings: Settings, base_url: str, user_id: str, *, encrypt: bool,
+                   channel: str = "wechat", charset: str = "GBK") -> int:
     wechat = settings.wechat
     encrypt = encrypt or wechat.message_mode == "safe"  # the service takes AES only then
-    if encrypt and wechat.message_mode == "plain":
+    if channel == "wechat" and encrypt and wechat.message_mode == "plain":
         print("--encrypt needs wechat.message_mode compatible or safe (with encoding_aes_key)",
               file=sys.stderr)
         return 2
     async with aiohttp.ClientSession() as http:
-        user = WeChatUser(http, base_url + "/wechat", wechat.token, openid,
-                          encoding_aes_key=wechat.encoding_aes_key if encrypt else "",
-                          appid=wechat.sandbox_appid)
-        outbox = Outbox(http, base_url, openid)
+        if channel == "alipay":
+            speaker = alipay_speaker(settings, http, base_url, user_id, charset)
+        else:
+            speaker = wechat_speaker(settings, http, base_url, user_id, encrypt)
+        outbox = Outbox(http, base_url, user_id)
         await outbox.skip_existing()
         print(HELP, flush=True)
         follower = asyncio.create_task(outbox.follow(lambda text: print(text, flush=True)))
         try:
-            return await _converse(user, base_url)
+            return await _converse(speaker, base_url)
         finally:
             follower.cancel()
 
 
-async def _converse(user: WeChatUser, base_url: str) -> int:
+async def _converse(speaker: Speaker, base_url: str) -> int:
     while True:
         line = await asyncio.to_thread(sys.stdin.readline)
         if not line or line.strip() == "/quit":
@@ -85,15 +143,19 @@ async def _converse(user: WeChatUser, base_url: str) -> int:
             continue
         try:
             if text.startswith("/click "):
-                answer = await user.click(text.split(maxsplit=1)[1])
+                answer = await speaker.click(text.split(maxsplit=1)[1])
             elif text == "/subscribe":
-                answer = await user.subscribe()
+                answer = await speaker.subscribe()
             else:
-                answer = await user.send(text)
+                answer = await speaker.send(text)
         except aiohttp.ClientError as exc:
             print(f"[cannot reach {base_url}: {exc}]", flush=True)
             continue
-        print(plain(answer) if answer else "[no passive reply]", flush=True)
+        except AckError as exc:
+            print(f"[the gateway's answer is not one Alipay accepts: {exc}]", flush=True)
+            continue
+        if speaker.passive:
+            print(plain(answer) if answer else "[no passive reply]", flush=True)
 
 
 class Outbox:
