@@ -63,8 +63,10 @@ def main(argv: list[str] | None = None) -> int:
                                   "CSV or JSON files, all or nothing (docs/import.md)")
     records.add_argument("files", nargs="+", type=Path, metavar="FILE")
 
-    menu = commands.add_parser("wechat-menu", help="install the WeChat custom menu")
-    menu.add_argument("--print", action="store_true", help="print the menu JSON only")
+    for name, account in (("wechat-menu", "the WeChat custom menu"),
+                          ("alipay-menu", "the Alipay life account menu")):
+        menu = commands.add_parser(name, help=f"install {account}")
+        menu.add_argument("--print", action="store_true", help="print the menu JSON only")
 
     journeys = commands.add_parser("flows", help="list the journeys (needs no configuration)")
     journeys.add_argument("--mermaid", action="store_true",
@@ -98,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
 
 # Commands that fake users or data: never pointed at a production service or database.
 SANDBOX_TOOLS = frozenset({"chat", "seed-demo"})
+MENUS = frozenset({"wechat-menu", "alipay-menu"})
 # Commands that open only the database (the others start Redis and the sandbox keys too).
 DATABASE_ONLY = frozenset({"migrate", "seed-demo", "import"})
 
@@ -119,7 +122,7 @@ def _preflight(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _uses_data_dir(args: argparse.Namespace, settings: Settings) -> bool:
-    if args.command == "chat" or (args.command == "wechat-menu" and args.print):
+    if args.command == "chat" or (args.command in MENUS and args.print):
         return False
     if args.command in DATABASE_ONLY:
         return not settings.database.url
@@ -279,15 +282,19 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _wechat_menu(settings: Settings, args: argparse.Namespace) -> int:
+def _menu(settings: Settings, args: argparse.Namespace) -> int:
+    """wechat-menu and alipay-menu: one menu of the registered journeys per channel."""
     import json
 
-    from bot.services import install_wechat_menu, wechat_menu
+    from bot import services
 
+    wechat = args.command == "wechat-menu"
     if args.print:
-        print(json.dumps(wechat_menu(), ensure_ascii=False, indent=2))
+        menu = services.wechat_menu() if wechat else services.alipay_menu()
+        print(json.dumps(menu, ensure_ascii=False, indent=2))
         return 0
-    asyncio.run(install_wechat_menu(settings))
+    install = services.install_wechat_menu if wechat else services.install_alipay_menu
+    asyncio.run(install(settings))
     print("menu installed")
     return 0
 
@@ -309,7 +316,8 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "worker": _worker,
     "migrate": _migrate,
     "chat": _chat,
-    "wechat-menu": _wechat_menu,
+    "wechat-menu": _menu,
+    "alipay-menu": _menu,
     "seed-demo": _seed_demo,
     "import": _import,
 }

@@ -249,6 +249,23 @@ class AlipayConfig:
 
 
 @dataclass(frozen=True)
+class AlipayLifeConfig:
+    provider: str
+    freshness_window: int
+    max_body_bytes: int
+    push_tries: int
+    push_timeout: float
+
+    def check(self) -> None:
+        _require(self.provider in {"sandbox", "alipay"}, "alipay_life.provider",
+                 "must be sandbox or alipay")
+        _require(self.freshness_window > 0, "alipay_life.freshness_window", "must be positive")
+        _require(self.max_body_bytes > 0, "alipay_life.max_body_bytes", "must be positive")
+        _require(self.push_tries > 0, "alipay_life.push_tries", "must be positive")
+        _require(self.push_timeout > 0, "alipay_life.push_timeout", "must be positive")
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerConfig
     database: DatabaseConfig
@@ -261,9 +278,17 @@ class Settings:
     register: RegisterConfig
     face: FaceConfig
     alipay: AlipayConfig
+    alipay_life: AlipayLifeConfig
 
     def check(self) -> None:
         """Rules across sections: a real provider needs its keys; production uses no sandbox."""
+        # A signed form replayed within the window must still be a duplicate to the inbox.
+        _require(self.alipay_life.freshness_window < self.wechat.dedupe_ttl,
+                 "alipay_life.freshness_window", "must be below wechat.dedupe_ttl (the inbox "
+                 "remembers messages that long)")
+        if self.alipay_life.provider == "alipay":
+            _require(bool(self.alipay.appid), "alipay.appid", "is required with "
+                     "alipay_life.provider = alipay")
         if self.face.provider == "alipay":
             _require(bool(self.alipay.appid), "alipay.appid", "is required with face.provider "
                      "= alipay")
@@ -283,6 +308,8 @@ class Settings:
         _require(self.wechat.token != "sandbox-token", "wechat.token",
                  "must be the token from WeChat's console in production mode")
         _require(self.face.provider != "sandbox", "face.provider",
+                 "must not be sandbox in production mode")
+        _require(self.alipay_life.provider != "sandbox", "alipay_life.provider",
                  "must not be sandbox in production mode")
         _require(self.sms.provider != "sandbox", "sms.provider",
                  "must not be sandbox in production mode")

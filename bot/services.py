@@ -12,11 +12,14 @@ from aiohttp import web
 from arq.connections import ArqRedis
 
 from bot import db
+from bot.channels.alipay_life import AlipayLifeGateway
+from bot.channels.alipay_life_api import AlipayLife, AlipayLifeAPI
+from bot.channels.alipay_life_menu import menu_definition as alipay_menu_definition
 from bot.channels.base import Channels, PushResult
 from bot.channels.wechat import WeChatChannel
 from bot.channels.wechat_api import WeChat, WeChatAPI
 from bot.channels.wechat_menu import menu_definition
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.conversations import Conversations
 from bot.demo_data import seed_demo_if_empty
 from bot.deps import Deps, JourneyLimits
@@ -25,6 +28,7 @@ from bot.events import EventBus
 from bot.face_checks import FaceChecks
 from bot.identity_attempts import IdentityAttempts
 from bot.inbox import Inbox
+from bot.integrations.alipay import alipay_client, alipay_keys, sandbox_appid
 from bot.integrations.face import face_verifier
 from bot.integrations.sms import SmsCodes, SmsSender, build_sender
 from bot.integrations.traffic import EmbeddedTrafficPlatform, TrafficPlatform
@@ -48,6 +52,8 @@ class Services:
     flows: Sequence[Flow] | None = None  # None: flows.ALL_FLOWS; tests plug in their own
     wechat: WeChatChannel = field(init=False)
     wechat_api: WeChatAPI = field(init=False)
+    alipay_life: AlipayLifeGateway = field(init=False)
+    alipay_life_api: AlipayLifeAPI = field(init=False)
     channels: Channels = field(init=False)
     events: EventBus = field(init=False)
     pending: PendingItems = field(init=False)
@@ -73,7 +79,9 @@ class Services:
         self.wechat_api = WeChatAPI(self.http, self.redis, appid=wechat.sandbox_appid,
                                     secret=wechat.secret or "sandbox-secret", base_url=api_base,
                                     refresh_margin=wechat.token_refresh_margin)
-        self.channels = Channels([WeChat(self.wechat_api, wechat.reply_budget)])
+        self.alipay_life, self.alipay_life_api = _alipay_life(settings)
+        self.channels = Channels([WeChat(self.wechat_api, wechat.reply_budget),
+                                  AlipayLife(self.alipay_life_api)])
         self.events = EventBus(self.redis)
         self.pending = PendingItems(self.redis, settings.session.pending_lifetime)
         journeys = ALL_FLOWS if self.flows is None else self.flows
@@ -124,17 +132,52 @@ class Services:
 SERVICES = web.AppKey("services", Services)
 
 
-def wechat_menu() -> dict:
-    """The WeChat custom menu of the journeys (flows.MENU_LAYOUT)."""
+def _alipay_life(settings: Settings) -> tuple[AlipayLifeGateway, AlipayLifeAPI]:
+    """The life account's gateway (checks Alipay's forms, signs our answers) and push
+    client, with the [alipay] application: the local simulated Alipay's keys and gateway in
+    sandbox mode only (a simulator's forms in production would let anyone speak as anyone)."""
+    life = settings.alipay_life
+    sandbox = life.provider == "sandbox"
+    if sandbox and not settings.sandbox:
+        raise ConfigError("alipay_life.provider: must not be sandbox in production mode")
+    private_key, alipay_public_key = alipay_keys(settings, sandbox=sandbox)
+    appid = sandbox_appid(settings) if sandbox else settings.alipay.appid
+    gateway = AlipayLifeGateway(appid, private_key, alipay_public_key,
+                                window=life.freshness_window)
+    client = alipay_client(settings, sandbox=sandbox, timeout=life.push_timeout)
+    return gateway, AlipayLifeAPI(client, tries=life.push_tries)
+
+
+def _menu_buttons() -> tuple[dict[str, str], list[tuple[str, list[str]]]]:
+    """Click keys to titles of the registered journeys, and the buttons' layout."""
     from flows import ALL_FLOWS, MENU_LAYOUT
 
-    return menu_definition({f.click_key: f.title for f in ALL_FLOWS if f.click_key},
-                           MENU_LAYOUT)
+    return {f.click_key: f.title for f in ALL_FLOWS if f.click_key}, MENU_LAYOUT
+
+
+def wechat_menu() -> dict:
+    """The WeChat custom menu of the journeys (flows.MENU_LAYOUT)."""
+    return menu_definition(*_menu_buttons())
+
+
+# Alipay's text menu buttons take at most 9 characters: shorter names for longer titles.
+ALIPAY_BUTTON_NAMES = {"QUERY_LICENCE": "驾驶证违法和记分"}
+
+
+def alipay_menu() -> dict:
+    """The Alipay life account menu of the same journeys and layout."""
+    titles, layout = _menu_buttons()
+    return alipay_menu_definition(titles | ALIPAY_BUTTON_NAMES, layout)
 
 
 async def install_wechat_menu(settings: Settings) -> None:
     async with running_services(settings) as services:
         await services.wechat_api.create_menu(wechat_menu())
+
+
+async def install_alipay_menu(settings: Settings) -> None:
+    async with running_services(settings) as services:
+        await services.alipay_life_api.create_menu(alipay_menu())
 
 
 @contextlib.asynccontextmanager

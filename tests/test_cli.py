@@ -56,6 +56,18 @@ def test_wechat_menu_print_shows_the_journeys_click_keys():
     assert "GUIDE" in keys
 
 
+def test_alipay_menu_print_shows_the_same_journeys_as_out_buttons():
+    done = run_bot("alipay-menu", "--print")
+    assert done.returncode == 0, done.stderr
+    menu = json.loads(done.stdout)
+    assert [top["name"] for top in menu["button"]] == [name for name, _ in MENU_LAYOUT]
+    buttons = [sub for top in menu["button"] for sub in top.get("sub_button", [top])]
+    assert all(button["action_type"] == "out" for button in buttons)
+    keys = [button["action_param"] for button in buttons]
+    assert keys == [key for _, group in MENU_LAYOUT for key in group]
+    assert all(len(button["name"]) <= 9 for button in [*menu["button"], *buttons])
+
+
 def test_regression_bad_face_provider_started_redis_and_seeded_before_failing(tmp_path: Path):
     """`face.provider = alipay` without keys used to create the data dir, start Redis, seed
     demo data and then exit 1 with a traceback."""
@@ -79,8 +91,8 @@ def test_regression_import_into_a_data_dir_that_does_not_exist_yet(tmp_path: Pat
 
 # In-process from here: the same main() as `python -m bot`, without a process per case.
 
-COMMANDS = [["serve"], ["worker"], ["migrate"], ["chat"], ["wechat-menu"], ["seed-demo"],
-            ["import", "rows.csv"]]
+COMMANDS = [["serve"], ["worker"], ["migrate"], ["chat"], ["wechat-menu"], ["alipay-menu"],
+            ["seed-demo"], ["import", "rows.csv"]]
 
 
 @pytest.fixture

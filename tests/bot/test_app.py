@@ -16,12 +16,13 @@ from bot import db
 from bot.app import ALIPAY_SANDBOX, WECHAT_SANDBOX, create_app, guarded
 from bot.config import ConfigError, Settings, load_settings
 from bot.demo_data import is_empty
-from bot.integrations.alipay import PRODUCTION_GATEWAY, public_key_of
+from bot.integrations.alipay import PRODUCTION_GATEWAY, new_private_key, public_key_of
 from bot.integrations.face import face_verifier
 from bot.integrations.sms import AliyunSmsSender, build_sender
 from bot.sandbox.alipay import CERTIFY, PRESS_PATH
 from bot.services import WECHAT_API
 from tests.conftest import _empty_postgres_tables
+from tests.support.alipay_life import signed_form
 from tests.support.harness import Harness, running_harness
 from tests.support.production import production_environ
 from tests.support.servers import free_port
@@ -121,6 +122,20 @@ class TestProductionMode:
         assert services.face.verifier.certify_url("c1").startswith(PRODUCTION_GATEWAY + "?")
         assert isinstance(services.sms_sender, AliyunSmsSender)
         assert services.wechat_api._base == WECHAT_API
+        assert services.alipay_life_api._client._gateway == PRODUCTION_GATEWAY
+
+    async def test_alipay_life_gateway_trusts_only_the_configured_alipay_key(
+            self, production: Harness, alipay_sandbox_keys: dict[str, str]):
+        """Served in production, checked with [alipay] alipay_public_key: a form signed by any
+        other key (a simulator's) is refused; Alipay's own check gets our public key."""
+        appid = production.settings.alipay.appid
+        check = (f"<XML><AppId>{appid}</AppId><MsgType>event</MsgType>"
+                 "<EventType>verifygw</EventType></XML>")
+        for key, status in ((new_private_key(), 403), (alipay_sandbox_keys["gateway"], 200)):
+            body = signed_form(check, key, service="alipay.service.check")[1]
+            response = await production.client.post("/alipay/gateway", data=body)
+            assert response.status == status
+        assert production.services.alipay_life.public_key_base64 in await response.text()
 
     async def test_regression_face_check_passed_through_the_sandbox_certify_form(
             self, production: Harness):

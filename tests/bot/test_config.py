@@ -189,3 +189,23 @@ def test_regression_production_refuses_alipays_sandbox_and_plain_http_endpoints(
 def test_regression_face_provider_alipay_without_keys_is_refused_in_sandbox_mode_too():
     """It used to pass the check, start Redis, seed demo data and then die with a traceback."""
     assert config_error({"BOT__FACE__PROVIDER": "alipay"}).startswith("alipay.appid: ")
+
+
+# ---- the Alipay life account ----------------------------------------------------------------
+
+def test_alipay_life_sandbox_provider_is_refused_in_production():
+    message = config_error(production_environ(BOT__ALIPAY_LIFE__PROVIDER="sandbox"))
+    assert message.startswith("alipay_life.provider: ")
+
+
+def test_alipay_life_provider_alipay_needs_the_alipay_application():
+    message = config_error({"BOT__ALIPAY_LIFE__PROVIDER": "alipay"})
+    assert message.startswith("alipay.appid: ")
+
+
+def test_regression_freshness_window_at_or_over_the_dedupe_ttl_is_refused():
+    """A signed form replayed after the inbox forgot its message id but within the window
+    would be acted on again."""
+    message = config_error({"BOT__ALIPAY_LIFE__FRESHNESS_WINDOW": "600",
+                            "BOT__WECHAT__DEDUPE_TTL": "600"})
+    assert message.startswith("alipay_life.freshness_window: ")

@@ -18,6 +18,7 @@ def production_environ(**overrides: str) -> dict[str, str]:
         "BOT__WECHAT__SECRET": "test-wechat-secret",
         "BOT__WECHAT__TOKEN": "test-console-token",
         "BOT__FACE__PROVIDER": "alipay",
+        "BOT__ALIPAY_LIFE__PROVIDER": "alipay",
         "BOT__ALIPAY__APPID": "2021000000000001",
         "BOT__ALIPAY__APP_PRIVATE_KEY": "test-app-private-key",
         "BOT__ALIPAY__ALIPAY_PUBLIC_KEY": "test-alipay-public-key",
