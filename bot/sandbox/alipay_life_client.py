@@ -25,6 +25,7 @@ import asyncio
 import base64
 import itertools
 import re
+import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,7 +45,9 @@ CHECK = "alipay.service.check"
 PUSH_KINDS = ("alipay.text", "alipay.image_text", "alipay.template")
 POLL_INTERVAL = 0.03  # seconds between looks at the outbox
 SETTLE = 0.15  # after the awaited pushes, how long to wait for more of the same reply
-_msg_ids = itertools.count(int(time.time() * 1000))
+# MsgIds unique across processes too (a chat beside a test run): milliseconds, then a random
+# three-digit start, counting up.
+_msg_ids = itertools.count(int(time.time() * 1000) * 1000 + secrets.randbelow(1000))
 _RESPONSE = re.compile(r"<response>(.*)</response>", re.DOTALL)
 _SIGN = re.compile(r"<sign>([^<]*)</sign>")
 _SIGN_TYPE = re.compile(r"<sign_type>([^<]*)</sign_type>")
