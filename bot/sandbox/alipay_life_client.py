@@ -247,7 +247,8 @@ class AlipayLifeUser:
     async def pushes(self, count: int = 1, *, timeout: float = 15,
                      settle: float = SETTLE) -> list[Pushed]:
         """The next ``count`` or more messages pushed to this user (templates included), in
-        order; after the ``count``-th, more that arrive within ``settle`` s come along."""
+        order; after the ``count``-th, more that arrive within ``settle`` s come along (so
+        ``pushes(0)`` is what arrives within ``settle``)."""
         await self._start_cursor()
         found: list[Pushed] = []
         async with asyncio.timeout(timeout):
@@ -255,9 +256,8 @@ class AlipayLifeUser:
                 found += await self._new_pushes()
                 if len(found) < count:
                     await asyncio.sleep(POLL_INTERVAL)
-            if count:
-                await asyncio.sleep(settle)
-                found += await self._new_pushes()
+            await asyncio.sleep(settle)
+            found += await self._new_pushes()
         return found
 
     async def _and_replies(self, biz_content: str, replies: int) -> str:

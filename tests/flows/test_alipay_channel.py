@@ -175,3 +175,17 @@ async def test_a_duplicate_delivery_is_acted_on_once(harness, alice):
     again = await platform.post(form)  # later still: acknowledged, not acted on
     platform.check_ack(again)
     assert await platform.pushes(0, settle=0.5) == []
+
+
+async def test_a_face_result_for_a_user_who_unfollowed_is_not_delivered_nor_an_error(
+        harness, alice, caplog):
+    await make_licence(number=ID, holder_name=NAME, holder_phone="13900000001")
+    link = link_in(await start(alice, NAME, ID, PHONE))
+    await alice.user.unfollow()
+
+    assert "认证完成" in await face_check(harness, link, "T")
+    await asyncio.sleep(1.0)  # the result's push is answered PUB.MSG_SD_NOFOLLOW
+    assert await alice.user.pushes(0) == []
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    welcome = await alice.user.follow()  # back again: the journey carries on
+    assert "欢迎关注" in welcome
