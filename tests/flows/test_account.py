@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from tortoise.timezone import localtime
 
-from bot.accounts import Person, register
+from bot.accounts import Person, register, user_of
 from bot.demo_data import (
     CODES,
     LI_NA,
@@ -148,6 +148,31 @@ async def test_unregister_can_be_called_off(harness, registered, alice):
 
     assert HOME in await alice.send("暂不注销")
     assert (await User.get(id_number=ID)).unregistered_at is None
+
+
+# ---- one person, two channels (issue 10, item 3) -----------------------------------------------
+
+
+async def test_my_account_names_the_channels_the_person_is_bound_on(harness, registered, alice):
+    assert "已绑定：微信\n" in await alice.click("MY_ACCOUNT")
+    await register("alipay", "2088000000000601", Person(ID, NAME, PHONE, VerifiedBy.FACE),
+                   bindings_per_channel=1)
+
+    assert "已绑定：微信、支付宝\n" in await alice.click("MY_ACCOUNT")
+
+
+async def test_unregistering_one_channel_leaves_the_other_bound(harness, registered, alice):
+    await register("alipay", "2088000000000601", Person(ID, NAME, PHONE, VerifiedBy.FACE),
+                   bindings_per_channel=1)
+    await alice.click("MY_ACCOUNT")
+    assert "您在支付宝上的实名绑定不受影响" in await alice.send("4")
+
+    assert "本微信账号已解除与实名信息的绑定" in await alice.send("确认注销")
+
+    user = await User.get(id_number=ID)
+    assert user.unregistered_at is None
+    assert await user_of("alipay", "2088000000000601") == user
+    assert await user_of("wechat", "openid-alice") is None
 
 
 # ---- online processing judged for the user's own licence (issue 9, item 7) ------------------
