@@ -32,10 +32,13 @@ RECOVERY_LOOKS = 1000
 
 async def send_reply(ctx: dict[str, Any], channel: str, user_id: str, reply: dict) -> None:
     """Push a message outside a request (a reply that missed the budget, news from an event);
-    retry while the channel is busy. A user the channel cannot reach now is not an error."""
+    retry while the channel is busy. A user the channel cannot reach now is not an error.
+    The push is made in the user's turn: jobs run concurrently, and a channel that pushes
+    every reply (Alipay) would otherwise show a quick second reply before the first."""
     services: Services = ctx["services"]
     try:
-        result = await services.send(channel, user_id, Reply.from_json(reply))
+        async with services.inbox.hold(Conversation(channel, user_id).key):
+            result = await services.send(channel, user_id, Reply.from_json(reply))
     except (WeChatAPIError, PushError, aiohttp.ClientError, TimeoutError) as exc:
         transient = not isinstance(exc, (WeChatAPIError, PushError)) or exc.transient
         if transient and ctx["job_try"] < REPLY_TRIES:
