@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator
 from datetime import date
 
 import pytest
+from tortoise.models import Model
 
+from bot.db import is_postgres
 from bot.integrations.traffic import EmbeddedTrafficPlatform
 from models.enums import PlateType
 from models.violation import Violation
@@ -120,11 +123,51 @@ async def test_page_rows_read_as_tortoise_reads_them() -> None:
     page = await platform.vehicle_violations(car, 0, 10)
     assert len(page.items) == 2
     for item in page.items:
-        expected = await Violation.get(id=item.id)
-        for name in Violation._meta.fields_map:
-            ours, theirs = getattr(item, name), getattr(expected, name)
-            assert (ours, type(ours), getattr(ours, "tzinfo", None)) == \
-                (theirs, type(theirs), getattr(theirs, "tzinfo", None)), name
+        await _assert_read_as_tortoise_reads(item)
+
+
+async def _assert_read_as_tortoise_reads(item: Model) -> None:
+    """Every field of ``item`` equals Tortoise's own read of its row, types and zones too."""
+    expected = await type(item).get(id=item.id)
+    for name in type(item)._meta.fields_map:
+        ours, theirs = getattr(item, name), getattr(expected, name)
+        assert (ours, type(ours), getattr(ours, "tzinfo", None)) == \
+            (theirs, type(theirs), getattr(theirs, "tzinfo", None)), name
+
+
+async def test_regression_concurrent_reads_each_get_their_own_rows(
+        database_url: str, statements: list[str]) -> None:
+    """Reads made together (on PostgreSQL: one statement for all of them) give each caller
+    exactly what it would read alone: its vehicle or none, its page in order, its total."""
+    cars = [await make_vehicle() for _ in range(4)]
+    for car, count in zip(cars, (0, 3, 7, 12), strict=True):
+        await make_violations(car, count)
+    licence = await make_licence()
+    await make_violation(cars[3], licence_number=licence.number)
+    expected = [await Violation.filter(plate_type=car.plate_type, plate_number=car.plate_number)
+                .order_by("-occurred_at", "-id").values_list("id", flat=True) for car in cars]
+    asks = [(car, page) for car in cars for page in (0, 1)]
+    statements.clear()
+    found = await asyncio.gather(
+        *(platform.vehicle(car.plate_type, car.plate_number, car.vin[-6:]) for car in cars),
+        platform.vehicle(cars[0].plate_type, cars[0].plate_number, "999999"))
+    pages = await asyncio.gather(*(platform.vehicle_violations(car, page, 5)
+                                   for car, page in asks),
+                                 platform.licence_violations(licence, 0, 5))
+    sent = list(statements)
+    assert [vehicle and vehicle.id for vehicle in found] == [*(car.id for car in cars), None]
+    for vehicle in found[:-1]:
+        await _assert_read_as_tortoise_reads(vehicle)
+    for (car, number), page in zip(asks, pages[:-1], strict=True):
+        ids = expected[cars.index(car)]
+        assert ([v.id for v in page.items], page.number, page.total) == \
+            (ids[number * 5:number * 5 + 5], number, len(ids)), (car.id, number)
+        for item in page.items:
+            await _assert_read_as_tortoise_reads(item)
+    assert [v.id for v in pages[-1].items] == [ids[0] for ids in expected[3:] if ids][:1]
+    if is_postgres(database_url):  # one per statement and loop pass, not one per call:
+        # the vehicles, the vehicles' pages, the licence's page, the pages past the end
+        assert len(sent) == 4 and all("unnest" in sql for sql in sent[:2]), sent
 
 
 @pytest.fixture
