@@ -119,6 +119,7 @@ class Limits:
     journey: tuple[tuple[str, str], ...] = GUIDE_JOURNEY
     databases: tuple[str, ...] = ("sqlite",)
     lockstep: int = 2  # journeys walked in step (all users at once) to cost each step
+    channel: str = "wechat"  # "alipay": each service's life account too (bench/alipay_load.py)
 
 
 Check = Callable[[int, str, str], bool]  # (journey step, sent text, reply text) -> reply ok
@@ -147,6 +148,7 @@ class Endpoint:
     server_pid: int
     redis_pid: int | None = None
     database_pid: int | None = None  # PostgreSQL's postmaster: its whole tree is counted
+    channel: str = "wechat"  # "alipay": driven by bench/alipay_load.py
 
 
 @dataclass
@@ -519,9 +521,16 @@ def run(limits: Limits) -> int:
             dict(os.environ), tmp / "echo.log"))
         endpoints = [Endpoint("echo", f"http://127.0.0.1:{echo_port}/wechat", echo_check,
                               echo.pid)]
+        alipay = None
+        if limits.channel == "alipay":
+            from bench import alipay_load  # it builds on this module
+            alipay = alipay_load.Setup.new(free_port())
         for database in limits.databases:
             endpoints.append(start_service(stack, tmp / database, database, redis_url,
-                                           redis_server.pid, journey_check(limits.journey)))
+                                           redis_server.pid, journey_check(limits.journey),
+                                           alipay.service_env() if alipay else {}))
+            if alipay:
+                endpoints.append(alipay_load.endpoint(endpoints[-1]))
         pin(0, CLIENT_CORE)
         wait_ready(f"http://127.0.0.1:{echo_port}/readyz", echo, tmp / "echo.log")
 
@@ -529,13 +538,17 @@ def run(limits: Limits) -> int:
         for round_ in range(limits.rounds):  # alternating, so all meet the same disturbances
             for endpoint in endpoints:
                 profile = limits.profile if round_ == 0 and endpoint is endpoints[1] else None
-                runs[endpoint.name].append(asyncio.run(drive(endpoint, limits, profile)))
+                runs[endpoint.name].append(asyncio.run(
+                    alipay.drive(endpoint, limits) if alipay and endpoint.channel == "alipay"
+                    else drive(endpoint, limits, profile)))
         best = {name: max(measured, key=lambda one: one.saturated.rate)
                 for name, measured in runs.items()}
         failures = sum(load.failures for measured in runs.values() for one in measured
                        for load in (one.saturated, one.paced))
         footprint = redis_footprint(redis_url)
     report(limits, best, footprint)
+    if alipay:
+        alipay_load.compare(best)
     if limits.profile is not None:
         print(f"\nservice profile ({endpoints[1].name}, saturated phase, {limits.profile}): "
               "share of samples")
@@ -546,7 +559,7 @@ def run(limits: Limits) -> int:
 
 
 def start_service(stack: ExitStack, data: Path, database: str, redis_url: str, redis_pid: int,
-                  check: Check) -> Endpoint:
+                  check: Check, extra_env: dict[str, str]) -> Endpoint:
     """`python -m bot serve` on its own data dir over SQLite (demo data seeded at start) or
     over a PostgreSQL started here on the server core (demo data loaded by `seed-demo`)."""
     data.mkdir()
@@ -560,7 +573,7 @@ def start_service(stack: ExitStack, data: Path, database: str, redis_url: str, r
                BOT__SERVER__DATA_DIR=str(data),
                BOT__JOBS__IN_PROCESS="true",
                BOT__DATABASE__URL="",
-               BOT__DATABASE__SEED_DEMO_WHEN_EMPTY="true")
+               BOT__DATABASE__SEED_DEMO_WHEN_EMPTY="true", **extra_env)
     postmaster = None
     if database == "postgres":
         pin(0, SERVER_CORE)  # PostgreSQL inherits the server core
@@ -602,14 +615,14 @@ def report(limits: Limits, best: dict[str, Measured], footprint: RedisFootprint)
     print(f"inbound benchmark: {limits.users} users, AES safe mode, {journey} journey; {rounds}"
           f"{limits.warmup:g} s warm-up, then {limits.seconds:g} s saturated (no think time) "
           f"and {limits.seconds:g} s paced (1 message per user every {limits.pace:g} s); {cores}")
-    print(f"{'endpoint':<8} {'load':<9} {'messages':>8} {'msg/s':>6} {'p50 ms':>7} "
+    print(f"{'endpoint':<15} {'load':<9} {'messages':>8} {'msg/s':>6} {'p50 ms':>7} "
           f"{'p99 ms':>7} {'bad':>3} {'core 0':>6} {'app ms/msg':>10} {'Redis ms/msg':>12} "
           f"{'DB ms/msg':>9} {'client CPU':>10}")
     for mode in ("saturated", "paced"):
         for measured in best.values():
             load = getattr(measured, mode)
             busy = (load.server_cpu + load.redis_cpu + load.database_cpu) / load.seconds
-            print(f"{load.name:<8} {mode:<9} {len(load.latencies):>8} {load.rate:>6.0f} "
+            print(f"{load.name:<15} {mode:<9} {len(load.latencies):>8} {load.rate:>6.0f} "
                   f"{load.percentile_ms(0.5):>7.1f} {load.percentile_ms(0.99):>7.1f} "
                   f"{load.failures:>3} {busy:>6.0%} "
                   f"{load.per_message_ms(load.server_cpu):>10.3f} "
@@ -690,6 +703,10 @@ def main() -> int:
     parser.add_argument("--profile", type=Path,
                         help="py-spy the first service in the saturated phase; collapsed "
                              "stacks here")
+    parser.add_argument("--channel", choices=("wechat", "alipay"), default="wechat",
+                        help="alipay: also drive each service's Alipay life account (signed GBK "
+                             "forms, replies timed until their push reaches Alipay's gateway, "
+                             "played here: bench/alipay_load.py) beside WeChat")
     args = parser.parse_args()
     if min(args.users, args.seconds, args.messages, args.pace, args.rounds,
            args.lockstep) <= 0 or args.warmup < 0:
@@ -703,7 +720,7 @@ def main() -> int:
         parser.error(missing)
     return run(Limits(args.users, min(args.seconds, 240), args.messages, args.warmup,
                       args.pace, min(args.rounds, 10), args.profile and args.profile.resolve(),
-                      JOURNEYS[args.journey], databases, args.lockstep))
+                      JOURNEYS[args.journey], databases, args.lockstep, args.channel))
 
 
 if __name__ == "__main__":
