@@ -28,7 +28,7 @@ from bot.channels.alipay_life import (
 from bot.inbox import SORRY
 from bot.messages import InboundKind
 from bot.services import SERVICES, Services
-from handlers.wechat import CLIENT_GONE, _answer_and_close, _read_at_most
+from handlers.bodies import answer_and_close, read_body
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -40,17 +40,12 @@ _SORRY_PUSHES: set[asyncio.Task[None]] = set()  # held until done (the loop keep
 async def receive(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     limit = services.settings.alipay_life.max_body_bytes
-    try:
-        async with asyncio.timeout(services.settings.server.read_timeout):
-            body = await _read_at_most(request, limit + 1)
-    except TimeoutError:
-        return await _answer_and_close(request, web.Response(status=408, text="request timeout"))
-    except ConnectionError:
-        log.debug("an Alipay client went away before its request body arrived")
-        return web.Response(status=CLIENT_GONE)
+    body = await read_body(request, limit, services.settings.server.read_timeout)
+    if isinstance(body, web.Response):
+        return body
     if len(body) > limit:
         log.warning("refused an Alipay gateway body over %d bytes", limit)
-        return await _answer_and_close(request, web.Response(status=413, text="too large"))
+        return await answer_and_close(request, web.Response(status=413, text="too large"))
     now = time.time()
     try:
         envelope = services.alipay_life.parse(body, now)

@@ -7,7 +7,6 @@ another body), and nothing of it is processed. A body that does not arrive withi
 server.read_timeout gets 408; a client gone mid-body, 499 in the access log.
 """
 
-import asyncio
 import hashlib
 import logging
 import time
@@ -20,11 +19,11 @@ from bot.inbox import SORRY
 from bot.messages import InboundKind
 from bot.pipelined_redis import PipelinedRedis
 from bot.services import SERVICES
+from handlers.bodies import read_body
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 XML = "application/xml"
-CLIENT_GONE = 499
 # Remember a signed request's (timestamp, nonce) with a digest of its body while the timestamp
 # is acceptable: 1 when first seen, or seen with this very body (WeChat's own retry repeats
 # query and body), 0 when seen with another body (a query string copied and reused).
@@ -57,17 +56,10 @@ async def handshake(request: web.Request) -> web.Response:
 @routes.post("/wechat")
 async def receive(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    limit, timeout = services.settings.wechat.max_body_bytes, services.settings.server.read_timeout
-    try:
-        async with asyncio.timeout(timeout):
-            body = await _read_at_most(request, limit + 1)
-    except TimeoutError:  # the access log says so: no line of our own
-        return await _answer_and_close(request, web.Response(status=408, text="request timeout"))
-    except ConnectionError:
-        # Gone mid-body: nobody reads this answer; the access log's line (nginx's "client
-        # closed request" status) is all that is worth logging, never a traceback.
-        log.debug("a WeChat client went away before its request body arrived")
-        return web.Response(status=CLIENT_GONE)
+    limit = services.settings.wechat.max_body_bytes
+    body = await read_body(request, limit, services.settings.server.read_timeout)
+    if isinstance(body, web.Response):
+        return body
     if len(body) > limit:
         log.warning("dropped a WeChat body over %d bytes", limit)
         return web.Response(body=NO_REPLY)
@@ -119,28 +111,9 @@ async def _first_or_retry(redis: PipelinedRedis, stamp: Stamp, body: bytes) -> b
                                                    args=[digest, stamp.fresh_for]))
 
 
-async def _answer_and_close(request: web.Request, response: web.Response) -> web.Response:
-    """Send ``response``, then close the connection at once: aiohttp would otherwise go on
-    reading what is left of the body for up to 10 s (its lingering close)."""
-    await response.prepare(request)
-    await response.write_eof()
-    request.protocol.force_close()  # the transport sends what it holds, then closes
-    return response
-
-
 def _forbidden(exc: Forbidden) -> web.Response:
     log.info("refused a WeChat request: %s", exc)  # the reason only, never the query's values
     return web.Response(status=403, text="forbidden")
-
-
-async def _read_at_most(request: web.Request, size: int) -> bytes:
-    """The body, or its first ``size`` bytes; one read() returns only what has arrived so far."""
-    if request.content_length is not None and request.content_length < size:
-        return await request.read()  # the usual case: a declared length within the limit
-    body = b""
-    while len(body) < size and (chunk := await request.content.read(size - len(body))):
-        body += chunk
-    return body
 
 
 def _redis_down(exc: RedisError) -> None:
