@@ -91,14 +91,18 @@ class Setup:
     def new(cls, port: int) -> Setup:
         return cls(Keys.generate(), port)
 
-    def service_env(self) -> dict[str, str]:
+    def config(self) -> dict[str, dict[str, str]]:
         """The service's configuration for the life account as production has it, with
-        PushGateway as Alipay's gateway."""
-        return {"BOT__ALIPAY__APPID": APPID,
-                "BOT__ALIPAY__APP_PRIVATE_KEY": self.keys.app_private,
-                "BOT__ALIPAY__ALIPAY_PUBLIC_KEY": public_key_of(self.keys.alipay_private),
-                "BOT__ALIPAY__GATEWAY": f"http://127.0.0.1:{self.port}{GATEWAY_PATH}",
-                "BOT__ALIPAY_LIFE__PROVIDER": "alipay"}
+        PushGateway as Alipay's gateway: {section: {key: value}}."""
+        return {"alipay": {"appid": APPID, "app_private_key": self.keys.app_private,
+                           "alipay_public_key": public_key_of(self.keys.alipay_private),
+                           "gateway": f"http://127.0.0.1:{self.port}{GATEWAY_PATH}"},
+                "alipay_life": {"provider": "alipay"}}
+
+    def service_env(self) -> dict[str, str]:
+        """``config`` as the environment of `python -m bot serve`."""
+        return {f"BOT__{section.upper()}__{key.upper()}": value
+                for section, keys in self.config().items() for key, value in keys.items()}
 
     async def drive(self, endpoint: Endpoint, limits: Limits) -> Measured:
         return await drive(endpoint, limits, self.keys, self.port)
