@@ -21,7 +21,7 @@ from typing import Any
 import aiohttp
 
 from bot.config import Settings
-from bot.sandbox.alipay_life_client import AckError, AlipayLifeUser
+from bot.sandbox.alipay_life_client import AckError, AlipayLifeUser, as_text
 from bot.sandbox.wechat_client import WeChatUser
 
 HELP = "输入文字发送；/click KEY 点击菜单；/subscribe 关注；/quit 退出"
@@ -43,6 +43,10 @@ def plain(text: str) -> str:
     return _ANCHOR.sub(lambda m: f"{_unescape(m[2])}：{_unescape(m[1])}", text)
 
 
+ALIPAY_LABELS = {"alipay.text": "[生活号消息] ", "alipay.image_text": "[图文消息]\n",
+                 "alipay.template": "[模板消息]\n"}
+
+
 def render(message: dict[str, Any]) -> str:
     """One outbox entry as the person it went to would read it."""
     kind, body = message["kind"], message["body"]
@@ -55,20 +59,8 @@ def render(message: dict[str, Any]) -> str:
         return "[模板消息]\n" + "\n".join(lines)
     if kind == "sms":
         return f"[短信 → {message['recipient']}] {body['text']}"
-    if kind == "alipay.text":
-        return f"[生活号消息] {plain(body['text'])}"
-    if kind == "alipay.image_text":
-        return "[图文消息]\n" + "\n".join(
-            "\n".join(part for part in (article.get("title"), article.get("desc"),
-                                        article.get("url")) if part)
-            for article in body["articles"])
-    if kind == "alipay.template":
-        context = body["context"]
-        lines = [f"{name}：{field['value']}" for name, field in context.items()
-                 if isinstance(field, dict) and "value" in field]
-        if context.get("url"):
-            lines.append(f"详情：{context['url']}")
-        return "[模板消息]\n" + "\n".join(lines)
+    if kind in ALIPAY_LABELS:
+        return f"{ALIPAY_LABELS[kind]}{plain(as_text(kind, body))}"
     return f"[{kind} → {message['recipient']}] {body}"
 
 

@@ -49,8 +49,8 @@ def test_alipay_pushes_read_as_text_image_text_as_title_description_and_url():
         "template_id": "T", "context": {"url": "http://x/y", "action_name": "查看",
                                         "first": {"value": "新违法"}}}})
     assert text == "[生活号消息] 请输入号牌号码"
-    assert image_text == "[图文消息]\n刷脸认证\n请完成刷脸认证\nhttp://127.0.0.1/g?a=1&timestamp=2"
-    assert template == "[模板消息]\nfirst：新违法\n详情：http://x/y"
+    assert image_text == "[图文消息]\n刷脸认证\n请完成刷脸认证\n立即查看：http://127.0.0.1/g?a=1&timestamp=2"
+    assert template == "[模板消息]\nfirst：新违法\n查看：http://x/y"
     assert "{" not in text + image_text + template
 
 
@@ -136,7 +136,8 @@ async def test_alipay_chat_speaks_signed_forms_and_shows_pushed_replies(harness,
             "to_user_id": user_id, "msg_type": "image-text", "articles": [link]})
         assert answer["code"] == "10000"
         pushed = await read_until(chat.stdout, "http://127.0.0.1/face?ref=r")  # nothing typed
-        assert "[图文消息]\n刷脸认证\n请完成刷脸认证\nhttp://127.0.0.1/face?ref=r" in pushed
+        assert ("[图文消息]\n刷脸认证\n请完成刷脸认证\n立即查看：http://127.0.0.1/face?ref=r"
+                in pushed)
     finally:
         await _stop(chat)
     # Every line typed was one signed form the gateway took: three messages, three replies.
