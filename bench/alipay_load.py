@@ -33,6 +33,7 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from urllib.parse import parse_qsl, urlsplit
 
+import redis
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -393,8 +394,20 @@ async def _lockstep(run: AlipayRun) -> tuple[list[StepCost], int]:
     return costs, run.failures(answers, walkers)
 
 
-def compare(best: dict[str, Measured]) -> None:
-    """One line per database: the Alipay channel against WeChat on the same service."""
+def job_results(redis_url: str) -> list[int]:
+    """MEMORY USAGE of each arq job result in Redis: a pushed reply's send_reply job keeps
+    one for arq's keep_result (an hour), its arguments, the reply, included."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        return [client.memory_usage(key) or 0
+                for key in client.scan_iter(match="arq:result:*", count=1000)]
+    finally:
+        client.close()
+
+
+def compare(best: dict[str, Measured], results: list[int]) -> None:
+    """One line per database: the Alipay channel against WeChat on the same service; then
+    what the pushed replies left in Redis (``job_results``)."""
     for name, alipay in best.items():
         wechat = best.get(name.removesuffix(f"-{CHANNEL}"))
         if not name.endswith(f"-{CHANNEL}") or wechat is None:
@@ -407,3 +420,5 @@ def compare(best: dict[str, Measured]) -> None:
               f"{wechat.saturated.percentile_ms(0.99):.1f} ms, paced "
               f"{alipay.paced.percentile_ms(0.99):.1f} / {wechat.paced.percentile_ms(0.99):.1f}"
               f" ms; CPU ms/msg (app + Redis + DB) {cost[0]:.3f} / {cost[1]:.3f}")
+    print(f"Redis per pushed reply: {sum(results) / max(len(results), 1):.0f} B arq job result "
+          f"({len(results)} kept for arq's keep_result, an hour)")

@@ -13,7 +13,7 @@ On a machine with 2 or more cores the servers (with Redis and PostgreSQL) are pi
 and the load generator to core 1, so neither steals the other's CPU.
 
     .venv/bin/python -m bench.inbound [--journey guide|vehicle] [--databases sqlite,postgres]
-        [--users 100] [--seconds 10] [--rounds 3] [--messages N]
+        [--users 100] [--seconds 10] [--rounds 3] [--messages N] [--channel wechat|alipay]
 """
 
 from __future__ import annotations
@@ -546,9 +546,10 @@ def run(limits: Limits) -> int:
         failures = sum(load.failures for measured in runs.values() for one in measured
                        for load in (one.saturated, one.paced))
         footprint = redis_footprint(redis_url)
+        job_results = alipay_load.job_results(redis_url) if alipay else []
     report(limits, best, footprint)
     if alipay:
-        alipay_load.compare(best)
+        alipay_load.compare(best, job_results)
     if limits.profile is not None:
         print(f"\nservice profile ({endpoints[1].name}, saturated phase, {limits.profile}): "
               "share of samples")
