@@ -13,7 +13,7 @@ from aiohttp import web
 from bot.config import Settings
 from bot.engine import Flow
 from bot.jobs import worker_running
-from bot.masking import MalformedRequestFilter, PersonalDataFilter
+from bot.masking import MalformedRequestFilter, PersonalDataFilter, loggable_path
 from bot.sandbox.alipay import FakeAlipay
 from bot.sandbox.aliyun_sms import FakeAliyunSms
 from bot.sandbox.wechat_api import FakeWeChatAPI
@@ -79,7 +79,7 @@ async def guarded(request: web.Request, handler) -> web.StreamResponse:
     except web.HTTPException:
         raise
     except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %s", request.method, loggable_path(request.path))
         if request.path.startswith("/wechat"):
             response = web.Response(body=b"success")
         else:

@@ -6,8 +6,9 @@ looks like what it is.
 
 Log lines are masked as a whole (PersonalDataFilter on the root handler, for every logger):
 numbers and Chinese names in plain, URL-encoded, JSON-escaped and bytes-repr forms, and the
-text of WeChat messages. The access log shows no query strings (PathOnlyAccessLogger), and
-aiohttp's parser errors are one line without the raw request (MalformedRequestFilter).
+text of WeChat messages. The access log shows no query strings and no consent-link tokens
+(PathOnlyAccessLogger), and aiohttp's parser errors are one line without the raw request
+(MalformedRequestFilter).
 """
 
 from __future__ import annotations
@@ -141,12 +142,25 @@ class MalformedRequestFilter(logging.Filter):
         return True
 
 
+# Paths whose last segment is a bearer secret (the token of a follow-consent link, which
+# opens the owner's consent form): only its first 4 characters are logged, enough to tell
+# two links apart in a log, not to open one.
+_SECRET_PATH = re.compile(r"^(/follow/consent/[^/]{0,4})[^/]*")
+
+
+def loggable_path(path: str) -> str:
+    """A request path as a log line may show it: a secret segment cut to its start."""
+    return _SECRET_PATH.sub(r"\1***", path)
+
+
 class PathOnlyAccessLogger(AbstractAccessLogger):
     """Access log lines without query strings or headers: WeChat signs its requests in the
     query (signature, msg_signature, timestamp, nonce, echostr, openid), the sandbox gateway
     and certify page carry names and ID numbers there, and a Referer repeats them. The path
-    is logged as received (percent-encoded), so it cannot break a line."""
+    is logged as received (percent-encoded), so it cannot break a line, with a secret
+    segment cut (loggable_path)."""
 
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
         self.logger.info('%s "%s %s" %d %d %.3fs', request.remote, request.method,
-                         request.rel_url.raw_path, response.status, response.body_length, time)
+                         loggable_path(request.rel_url.raw_path), response.status,
+                         response.body_length, time)
