@@ -184,7 +184,7 @@ class _Batches:
 
     Each read alone is a round trip that wakes a backend and costs both sides more than the
     query itself (in process, on one core: a page 55 µs of our CPU and about as much of
-    PostgreSQL's; 30 pages in one statement 10 µs each, on both sides: bench/README.md). So
+    PostgreSQL's; 30 pages in one statement 10-17 µs each, on each side: bench/README.md). So
     the calls made in one event-loop pass go together: their parameters as arrays, each set
     a row of ``unnest ... WITH ORDINALITY``, the statement run once per set by a LATERAL
     join, and every row handed back to its caller by the set's ordinal. A call alone sends
