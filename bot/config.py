@@ -266,6 +266,36 @@ class AlipayLifeConfig:
 
 
 @dataclass(frozen=True)
+class FollowConfig:
+    max_vehicles: int  # other people's vehicles a user follows at once
+    attempts_per_year: int  # follow requests sent per calendar year (Asia/Shanghai)
+    followers_per_vehicle: int  # users following one vehicle at once
+    request_lifetime: int  # seconds an owner has to answer
+    sms_consent_valid_days: int  # an SMS consent lapses after this many days
+    code_max_tries: int  # wrong codes before a request's code is locked
+    rule_profile: str  # "chongqing" or "12123" (DOMAIN.md: the 12123 app's binding rules)
+    owners_ever: int  # 12123 profile: distinct owners a user may ever follow
+    sms_template_code: str  # Aliyun template of the owner's SMS
+    sms_template_text: str
+
+    def check(self) -> None:
+        for key in ("max_vehicles", "attempts_per_year", "followers_per_vehicle",
+                    "request_lifetime", "sms_consent_valid_days", "code_max_tries",
+                    "owners_ever"):
+            _require(getattr(self, key) > 0, f"follow.{key}", "must be positive")
+        _require(self.rule_profile in {"chongqing", "12123"}, "follow.rule_profile",
+                 "must be chongqing or 12123")
+        for name in ("${code}", "${link}"):
+            _require(name in self.sms_template_text, "follow.sms_template_text",
+                     f"must contain {name}")
+
+    @property
+    def template(self) -> str:
+        """The owner's SMS template; a stand-in name for the sandbox."""
+        return self.sms_template_code or "SMS_SANDBOX_FOLLOW"
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerConfig
     database: DatabaseConfig
@@ -279,6 +309,7 @@ class Settings:
     face: FaceConfig
     alipay: AlipayConfig
     alipay_life: AlipayLifeConfig
+    follow: FollowConfig
 
     def check(self) -> None:
         """Rules across sections: a real provider needs its keys; production uses no sandbox."""
@@ -313,6 +344,8 @@ class Settings:
                  "must not be sandbox in production mode")
         _require(self.sms.provider != "sandbox", "sms.provider",
                  "must not be sandbox in production mode")
+        _require(bool(self.follow.sms_template_code), "follow.sms_template_code",
+                 "is required in production mode (the owner's SMS of a follow request)")
         _require(not self.wechat.api_base, "wechat.api_base",
                  "must be empty in production mode (WeChat's own API)")
         _require(not self.alipay.gateway or _real_endpoint(self.alipay.gateway, "alipaydev.com"),

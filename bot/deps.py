@@ -17,6 +17,7 @@ from bot.messages import Conversation, Reply
 if TYPE_CHECKING:
     from bot.config import Settings
     from bot.face_checks import FaceChecks
+    from bot.follows import Follows
     from bot.identity_attempts import IdentityAttempts
     from bot.integrations.sms.codes import CodeCheck, CodeRequest
     from bot.lockout import Target
@@ -81,3 +82,4 @@ class Deps:
     limits: JourneyLimits
     channels: ChannelTitles
     messages: Messages
+    follows: Follows  # following a friend's vehicle: quotas, the owner's consent

@@ -10,10 +10,11 @@ from typing import Any
 
 import aiohttp
 from arq.connections import ArqRedis
+from arq.cron import cron
 from arq.worker import Retry, Worker, func
 from redis.exceptions import RedisError
 
-from bot import events
+from bot import events, follows
 from bot.channels.base import PushError, Unreachable
 from bot.channels.wechat_api import WeChatAPIError
 from bot.integrations.sms import OutgoingSms, SmsError
@@ -70,7 +71,10 @@ async def send_sms(ctx: dict[str, Any], message: OutgoingSms) -> None:
     except SmsError as exc:
         if exc.transient and ctx["job_try"] < SMS_TRIES:
             raise Retry(defer=5 * ctx["job_try"]) from exc
-        await services.sms_codes.undeliverable(message, exc)
+        if message.purpose == follows.SMS_PURPOSE:  # an owner's follow request, no code row
+            await services.follows.undeliverable(message, exc)
+        else:
+            await services.sms_codes.undeliverable(message, exc)
 
 
 async def expire_sms_code(ctx: dict[str, Any], purpose: str, subject: str, out_id: str) -> None:
@@ -97,6 +101,12 @@ async def expire_face(ctx: dict[str, Any], reference: str) -> None:
     await services.face.expire(reference)
 
 
+async def lapse_follows(ctx: dict[str, Any]) -> None:
+    """Daily: follows consented by SMS lapse after their year; followers are told."""
+    services: Services = ctx["services"]
+    await services.follows.lapse_consents()
+
+
 async def recount_pending(ctx: dict[str, Any], conversation: str) -> None:
     """A pending item's expiry: the mirrored count drops it."""
     services: Services = ctx["services"]
@@ -120,10 +130,15 @@ JOBS = [
 ]
 
 
+# Once a day at 03:00 (the worker's clock); arq runs a cron job once per time across workers.
+CRON_JOBS = [cron(lapse_follows, hour={3}, minute={0}, run_at_startup=False, max_tries=3)]
+
+
 def build_worker(services: Services, *, burst: bool = False) -> Worker:
     """A worker with its own Redis pool (arq closes the pool it is given when it stops)."""
     return Worker(
         functions=JOBS,
+        cron_jobs=CRON_JOBS,
         redis_pool=ArqRedis.from_url(services.redis_url),
         ctx={"services": services},
         handle_signals=False,

@@ -49,6 +49,11 @@ def mask_name(value: str) -> str:
     return _keep(value, 1, 0)
 
 
+def mask_plate(value: str) -> str:
+    """Plate number: 渝A***45 (province, authority and the last 2), as told to other people."""
+    return _keep(value, 2, 2)
+
+
 # Log lines carry personal data in the forms software writes it: plain, URL-encoded
 # (`%22cert_no%22%3A%22...`, `+` for a space, percent-encoded UTF-8), JSON-escaped (`\u5f20`)
 # and Python's repr of bytes (`\xe5\xbc\xa0`, aiohttp's parser errors quote raw requests so).

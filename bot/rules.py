@@ -10,8 +10,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
-from models.enums import LicenceClass, LicenceStatus, Procedure, ViolationKind, ViolationState
+from models.enums import (
+    LicenceClass,
+    LicenceStatus,
+    OwnerKind,
+    PlateType,
+    Procedure,
+    ViolationKind,
+    ViolationState,
+)
 
 _WINDOW = "请到违法发生地或机动车登记地的公安交管部门窗口处理"
 # Second digit of a violation code -> points; 7 means the full 12.
@@ -196,3 +205,97 @@ def sms_fallback_allowed(face_failures: int, record_phone: str | None, *,
     """Seed 004: when face verification keeps failing (``max_failures`` times), an SMS code
     to the phone on record may replace it, if there is a phone on record."""
     return record_phone is not None and face_failures >= max_failures
+
+
+BEIJING = ZoneInfo("Asia/Shanghai")  # calendar years of follow attempts are Beijing's
+
+
+def follow_year(now: datetime) -> int:
+    """The calendar year, in Asia/Shanghai, a follow attempt made at ``now`` counts in."""
+    return now.astimezone(BEIJING).year
+
+
+def attempts_reset_on(now: datetime) -> date:
+    """When spent follow attempts come back: the next 1 January in Asia/Shanghai."""
+    return date(follow_year(now) + 1, 1, 1)
+
+
+@dataclass(frozen=True)
+class FollowPolicy:
+    """The follow quotas of a rule profile: DOMAIN.md's (Chongqing's account) or the 12123
+    app's stricter binding rules."""
+
+    max_vehicles: int = 2
+    attempts_per_year: int = 3
+    followers_per_vehicle: int = 3
+    owners_ever: int | None = None  # 12123: distinct owners a user may ever follow
+    plate_types: frozenset[PlateType] | None = None  # 12123: personal small cars only
+    points_from_binding: bool = False  # 12123: point violations only from the binding date
+
+    @classmethod
+    def profile(cls, name: str, *, max_vehicles: int = 2, attempts_per_year: int = 3,
+                followers_per_vehicle: int = 3, owners_ever: int = 5) -> FollowPolicy:
+        """``"chongqing"`` (the numbers given) or ``"12123"`` (3 vehicles at once, at most
+        ``owners_ever`` owners ever, personal small and small new-energy cars only)."""
+        if name == "12123":
+            return cls(3, attempts_per_year, followers_per_vehicle, owners_ever,
+                       frozenset({PlateType.SMALL, PlateType.SMALL_NEW_ENERGY}), True)
+        if name == "chongqing":
+            return cls(max_vehicles, attempts_per_year, followers_per_vehicle)
+        raise ValueError(f"unknown follow rule profile: {name!r}")
+
+
+@dataclass(frozen=True)
+class FollowFacts:
+    """What the follow quotas need to know, counted by the caller."""
+
+    own_vehicle: bool
+    already_following: bool
+    pending_here: bool  # the requester's request for this vehicle awaits the owner
+    plate_type: PlateType
+    owner_kind: OwnerKind
+    following: int  # the requester's live follows
+    pending: int  # the requester's requests awaiting an owner
+    attempts_this_year: int
+    vehicle_followers: int
+    owners_so_far: int = 0  # distinct owners the requester ever followed (12123)
+    new_owner: bool = True  # this vehicle's owner is not one of them
+
+
+def follow_refusal(policy: FollowPolicy, facts: FollowFacts, now: datetime) -> str | None:
+    """Why the requester may not ask to follow this vehicle now (with the numbers), or None.
+
+    Pending requests count towards the vehicles followed, so no attempt is spent on a
+    request that could only fail for want of a slot.
+    """
+    if facts.own_vehicle:
+        return "这是您本人名下的车辆，已在“我的车辆”中"
+    if facts.already_following:
+        return "您已关注该车辆"
+    if facts.pending_here:
+        return "您对该车辆的关注请求正在等待车主同意"
+    if policy.plate_types is not None and (facts.plate_type not in policy.plate_types
+                                           or facts.owner_kind is not OwnerKind.PERSON):
+        return "只能关注个人名下的小型汽车和小型新能源汽车"
+    if facts.following >= policy.max_vehicles:
+        return f"您已关注 {facts.following}/{policy.max_vehicles} 辆"
+    if facts.following + facts.pending >= policy.max_vehicles:
+        return (f"您已关注 {facts.following}/{policy.max_vehicles} 辆，另有 {facts.pending} 个"
+                "关注请求正在等待车主同意")
+    if (policy.owners_ever is not None and facts.new_owner
+            and facts.owners_so_far >= policy.owners_ever):
+        return f"您已关注过 {facts.owners_so_far} 位车主的车辆，已达上限"
+    if facts.attempts_this_year >= policy.attempts_per_year:
+        reset = attempts_reset_on(now)
+        return (f"今年的 {policy.attempts_per_year} 次关注机会已用完，"
+                f"明年 {reset.month} 月 {reset.day} 日恢复")
+    if facts.vehicle_followers >= policy.followers_per_vehicle:
+        return f"该车辆已有 {facts.vehicle_followers} 位关注人"
+    return None
+
+
+def consent_valid_until(consented_at: datetime, *, by_sms: bool,
+                        valid_days: int = 365) -> datetime | None:
+    """When a follow's consent lapses: an SMS consent after ``valid_days``; a registered
+    owner's consent in chat does not (they can revoke it at any time)."""
+    return consented_at + timedelta(days=valid_days) if by_sms else None

@@ -26,6 +26,7 @@ from bot.deps import Deps, JourneyLimits
 from bot.engine import Engine, Flow
 from bot.events import EventBus
 from bot.face_checks import FaceChecks
+from bot.follows import Follows
 from bot.identity_attempts import IdentityAttempts
 from bot.inbox import Inbox
 from bot.integrations.alipay import alipay_client, alipay_keys, sandbox_appid
@@ -66,6 +67,7 @@ class Services:
     sms_sender: SmsSender = field(init=False)
     sms_codes: SmsCodes = field(init=False)
     face: FaceChecks = field(init=False)
+    follows: Follows = field(init=False)
 
     def __post_init__(self) -> None:
         from flows import ALL_FLOWS
@@ -101,10 +103,14 @@ class Services:
         self.sms_codes = SmsCodes(self.redis, settings.sms)
         self.face = FaceChecks(face_verifier(settings), self.redis, settings.face,
                                settings.server.base_url, self.events)
+        self.follows = Follows(settings.follow, redis=self.redis, events=self.events,
+                               conversations=self.conversations, push=self.push_later,
+                               base_url=settings.server.base_url, pepper=settings.sms.pepper)
         self.engine.deps = Deps(  # what journeys may use, typed
             self.traffic, self.failed_matches, self.face, self.sms_codes,
             IdentityAttempts.from_settings(self.redis, settings),
-            JourneyLimits.from_settings(settings), self.channels, messages=self)
+            JourneyLimits.from_settings(settings), self.channels, messages=self,
+            follows=self.follows)
 
     async def deliver_later(self, inbound: Inbound, reply: Reply) -> None:
         """Queue a reply that missed the channel's budget; a job pushes it. One job per

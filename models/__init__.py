@@ -1,6 +1,7 @@
 """Tortoise models, one module per aggregate. ``MODEL_MODULES`` lists them for Tortoise."""
 
 MODEL_MODULES = [
+    "models.follow",
     "models.licence",
     "models.outbox",
     "models.pending",

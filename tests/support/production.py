@@ -28,4 +28,5 @@ def production_environ(**overrides: str) -> dict[str, str]:
         "BOT__SMS__SIGN_NAME": "交警服务",
         "BOT__SMS__TEMPLATE_CODE": "SMS_000000001",
         "BOT__SMS__CODE_PEPPER": "test-code-pepper",
+        "BOT__FOLLOW__SMS_TEMPLATE_CODE": "SMS_000000002",
     } | overrides

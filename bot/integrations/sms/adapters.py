@@ -162,7 +162,9 @@ def build_sender(settings: Settings, http: aiohttp.ClientSession) -> SmsSender:
                                sign_name=config.sign_name)
     if not settings.sandbox:
         raise ConfigError("sms.provider: must not be sandbox in production mode")
-    return SandboxSmsSender({config.code_template: config.template_text}, config.sign_name)
+    templates = {config.code_template: config.template_text,
+                 settings.follow.template: settings.follow.sms_template_text}
+    return SandboxSmsSender(templates, config.sign_name)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,519 @@
+"""Following a friend's vehicle: quotas, asking the owner, their answer, expiry and lapse.
+
+A request is checked against the quotas (bot.rules.follow_refusal) and then, in one
+transaction, checked again, given an attempt slot of the year and stored pending; only then
+is the owner asked: a registered owner gets a pending action in every conversation
+(``follow.requested``), anyone else an SMS with a 6-digit code and the consent page's link to
+the phone on record. The owner's answer (chat, page, or the code relayed by the requester)
+moves the request from pending with a conditional update, and an approval takes the follow
+slots in the same transaction, so the database's unique slots, not a count read before, keep
+every quota (models.follow). The requester is told through ``follow.decided`` /
+``follow.expired`` in their turn; the request's expiry is that event, deferred to its
+deadline. A daily job lapses SMS consents after a year and offers to ask again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from arq.connections import ArqRedis
+from tortoise import timezone
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from bot.config import FollowConfig
+from bot.conversations import Conversations
+from bot.events import Event, EventBus, on
+from bot.integrations.sms import OutgoingSms, SmsError
+from bot.masking import mask_name, mask_plate
+from bot.messages import Conversation, Reply
+from bot.pending import Offer
+from bot.rules import (
+    FollowFacts,
+    FollowPolicy,
+    consent_valid_until,
+    follow_refusal,
+    follow_year,
+)
+from models.follow import (
+    AskedBy,
+    ConsentChannel,
+    ConsentEvidence,
+    EndedBy,
+    Follow,
+    FollowAttempt,
+    FollowRequest,
+    RequestState,
+)
+from models.user import ChannelIdentity, User
+from models.vehicle import Vehicle
+
+log = logging.getLogger(__name__)
+
+REQUESTED = "follow.requested"  # a registered owner is asked in chat
+DECIDED = "follow.decided"  # the requester is told the owner's answer
+EXPIRED = "follow.expired"  # the request's deadline (the event deferred to it)
+LAPSED = "follow.lapsed"  # an SMS consent ended after its year
+CONSENT_FLOW = "follow_consent"  # F2's journey an owner's pending action opens
+FOLLOW_FLOW = "follow_vehicle"  # F2's follow journey: a request's outcome, or ask again
+SMS_PURPOSE = "follow"
+# A transaction that lost a slot to a concurrent one is run again; each loss means another
+# committed a slot, so a few runs always see the quota as it is.
+RACE_RETRIES = 8
+
+Clock = Callable[[], datetime]
+Push = Callable[[Conversation, Reply], Awaitable[None]]
+
+
+class FollowRefused(Exception):
+    """A quota or rule refuses the follow; ``str(exc)`` is the user-facing reason."""
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """How the owner answered: "chat", "page" or "code" (relayed by the requester)."""
+
+    channel: str
+    client_address: str = ""
+    user_agent: str = ""
+
+
+@dataclass(frozen=True)
+class Sent:
+    request_id: int
+    asked_in_chat: bool  # the owner is a user, asked in chat; else by SMS
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Decided:
+    done: bool  # False: no longer pending (decided, expired), nothing happened
+    state: str  # the request's state now (RequestState value)
+    reason: str  # why it failed, or what the requester/owner reads
+
+
+@dataclass(frozen=True)
+class CodeResult:
+    approved: bool
+    message: str
+
+
+def consent_url(base_url: str, token: str) -> str:
+    """The consent page's link the owner's SMS carries."""
+    return f"{base_url.rstrip('/')}/follow/consent/{token}"
+
+
+def token_digest(token: str) -> str:
+    """What is stored of a consent link's token: a leaked table opens no page."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _pair(user_id: int, vehicle_id: int) -> str:
+    return f"{user_id}:{vehicle_id}"
+
+
+NOT_PENDING = {
+    RequestState.APPROVED: "该关注请求已处理（已同意）",
+    RequestState.REFUSED: "该关注请求已处理（已拒绝）",
+    RequestState.EXPIRED: "该关注请求已过期",
+    RequestState.FAILED: "该关注请求已失效",
+    RequestState.CANCELLED: "该关注请求已取消",
+}
+LOCKED = "验证码错误次数过多，该关注请求已失效"
+
+
+class Follows:
+    """The follows domain (``deps.follows``); built once at the composition root."""
+
+    def __init__(self, config: FollowConfig, *, redis: ArqRedis, events: EventBus,
+                 conversations: Conversations, push: Push, base_url: str, pepper: bytes,
+                 clock: Clock = timezone.now) -> None:
+        self.config = config
+        self.policy = FollowPolicy.profile(
+            config.rule_profile, max_vehicles=config.max_vehicles,
+            attempts_per_year=config.attempts_per_year,
+            followers_per_vehicle=config.followers_per_vehicle, owners_ever=config.owners_ever)
+        self._redis = redis
+        self._events = events
+        self._conversations = conversations
+        self._push = push
+        self._base_url = base_url
+        self._pepper = pepper
+        self._clock = clock
+
+    # -- asking ------------------------------------------------------------------------------
+
+    async def check(self, requester: User, vehicle: Vehicle) -> None:
+        """Raise FollowRefused with the reason and its numbers, before anything is sent."""
+        await self._refuse_if_not_allowed(requester, vehicle, self._clock())
+
+    async def request(self, requester: User, conversation: Conversation,
+                      vehicle: Vehicle) -> Sent:
+        """Spend an attempt and ask the owner; raises FollowRefused like ``check``."""
+        now = self._clock()
+        owner = await registered_owner(vehicle)
+        if owner is None and not vehicle.owner_phone:
+            raise FollowRefused("车主未登记手机号，无法征得车主同意，请车主到交管部门窗口办理")
+        code, token = f"{secrets.randbelow(10**6):06d}", secrets.token_urlsafe(24)
+        expires_at = now + timedelta(seconds=self.config.request_lifetime)
+        for _ in range(RACE_RETRIES):
+            try:
+                async with in_transaction() as conn:
+                    facts = await self._refuse_if_not_allowed(requester, vehicle, now, conn)
+                    request = await FollowRequest.create(
+                        requester=requester, conversation=conversation.key, vehicle=vehicle,
+                        owner_id_number=vehicle.owner_id_number,
+                        asked_by=AskedBy.CHAT if owner else AskedBy.SMS,
+                        token_hash=None if owner else token_digest(token),
+                        pending_key=_pair(requester.id, vehicle.id), expires_at=expires_at,
+                        created_at=now, using_db=conn)
+                    await FollowAttempt.create(user=requester, year=follow_year(now),
+                                               n=facts.attempts_this_year + 1, request=request,
+                                               using_db=conn)
+                    if owner is None:
+                        request.code_hash = self._code_hash(request.id, code)
+                        await request.save(update_fields=["code_hash"], using_db=conn)
+                break
+            except IntegrityError:  # a concurrent request took the slot or the pair
+                continue
+        else:
+            raise FollowRefused("系统繁忙，请稍后再试")
+        log.info("follow request %d sent (%s)", request.id, request.asked_by.value)
+        await self._events.publish(Event(EXPIRED, str(request.id)),
+                                   defer_by=self.config.request_lifetime)
+        if owner is not None:
+            await self._events.publish(Event(REQUESTED, str(request.id)))
+        else:
+            await self._text_owner(request, requester, vehicle, code, token)
+        return Sent(request.id, owner is not None, expires_at)
+
+    async def _refuse_if_not_allowed(self, requester: User, vehicle: Vehicle, now: datetime,
+                                     conn: BaseDBAsyncClient | None = None) -> FollowFacts:
+        facts = await self._facts(requester, vehicle, now, conn)
+        reason = follow_refusal(self.policy, facts, now)
+        if reason is not None:
+            raise FollowRefused(reason)
+        return facts
+
+    async def _facts(self, requester: User, vehicle: Vehicle, now: datetime,
+                     conn: BaseDBAsyncClient | None) -> FollowFacts:
+        live = Follow.filter(ended_at=None).using_db(conn)
+        pending = FollowRequest.filter(requester_id=requester.id, state=RequestState.PENDING,
+                                       expires_at__gt=now).using_db(conn)
+        owners: set[str] = set()
+        if self.policy.owners_ever is not None:
+            owners = set(await Follow.filter(follower_id=requester.id).using_db(conn)
+                         .values_list("vehicle__owner_id_number", flat=True))
+        return FollowFacts(
+            own_vehicle=bool(vehicle.owner_id_number)
+            and vehicle.owner_id_number == requester.id_number,
+            already_following=await live.filter(follower_id=requester.id,
+                                                vehicle_id=vehicle.id).exists(),
+            pending_here=await pending.filter(vehicle_id=vehicle.id).exists(),
+            plate_type=vehicle.plate_type,
+            owner_kind=vehicle.owner_kind,
+            following=await live.filter(follower_id=requester.id).count(),
+            pending=await pending.count(),
+            attempts_this_year=await FollowAttempt.filter(
+                user_id=requester.id, year=follow_year(now)).using_db(conn).count(),
+            vehicle_followers=await live.filter(vehicle_id=vehicle.id).count(),
+            owners_so_far=len(owners),
+            new_owner=vehicle.owner_id_number not in owners,
+        )
+
+    async def _text_owner(self, request: FollowRequest, requester: User, vehicle: Vehicle,
+                          code: str, token: str) -> None:
+        """The SMS to the owner's phone on record: code and consent link (the send_sms job)."""
+        params = {"requester": mask_name(requester.real_name),
+                  "plate": mask_plate(vehicle.plate_number), "code": code,
+                  "link": consent_url(self._base_url, token)}
+        message = OutgoingSms(vehicle.owner_phone, self.config.template, params,
+                              f"follow-{request.id}", SMS_PURPOSE, str(request.id))
+        await self._redis.enqueue_job("send_sms", message, _job_id=f"sms:{message.out_id}")
+
+    async def undeliverable(self, message: OutgoingSms, error: SmsError) -> None:
+        """The owner's SMS could not be sent: the request fails and the requester is told."""
+        log.warning("follow request %s: sms not delivered: %s", message.subject, error.code)
+        await self._end(int(message.subject), RequestState.FAILED,
+                        "短信发送失败，未能通知车主", tell=True)
+
+    # -- the owner's answer ------------------------------------------------------------------
+
+    async def decide(self, request_id: int, approve: bool, *, evidence: Evidence) -> Decided:
+        """Approve or refuse a pending request, once; an approval takes the follow slots in
+        the same transaction, and fails the request (with the reason) if they are full."""
+        channel = ConsentChannel(evidence.channel)
+        for _ in range(RACE_RETRIES):
+            try:
+                decided = await self._decide_once(request_id, approve, channel, evidence)
+                break
+            except IntegrityError:  # a concurrent approval took a slot first: run again
+                continue
+        else:
+            raise RuntimeError(f"follow request {request_id}: slots kept changing")
+        if decided.done:
+            log.info("follow request %d %s (%s)", request_id, decided.state, channel.value)
+            # A code relayed in the requester's own chat is answered there, in the reply.
+            if channel is not ConsentChannel.CODE or decided.state != RequestState.APPROVED:
+                await self._events.publish(Event(DECIDED, str(request_id)))
+        return decided
+
+    async def _decide_once(self, request_id: int, approve: bool, channel: ConsentChannel,
+                           evidence: Evidence) -> Decided:
+        now = self._clock()
+        state = RequestState.APPROVED if approve else RequestState.REFUSED
+        async with in_transaction() as conn:
+            moved = await FollowRequest.filter(
+                id=request_id, state=RequestState.PENDING, expires_at__gt=now,
+            ).using_db(conn).update(state=state, pending_key=None, decided_at=now)
+            request = await FollowRequest.get_or_none(id=request_id, using_db=conn)
+            if request is None:
+                return Decided(False, "", "该关注请求不存在")
+            if not moved:
+                return Decided(False, request.state.value, _not_pending(request, now))
+            await ConsentEvidence.create(
+                request_id=request_id, channel=channel, approved=approve,
+                code_hash=request.code_hash if channel is not ConsentChannel.CHAT else "",
+                at=now, client_address=evidence.client_address[:64],
+                user_agent=evidence.user_agent[:256], using_db=conn)
+            if not approve:
+                return Decided(True, state.value, "车主拒绝了关注请求")
+            full = await self._take_slots(request, channel, now, conn)
+            if full is not None:
+                await FollowRequest.filter(id=request_id).using_db(conn).update(
+                    state=RequestState.FAILED, reason=full[:64])
+                return Decided(True, RequestState.FAILED.value, full)
+        return Decided(True, state.value, "车主已同意关注请求")
+
+    async def _take_slots(self, request: FollowRequest, channel: ConsentChannel,
+                          now: datetime, conn: BaseDBAsyncClient) -> str | None:
+        """Create the follow in the lowest free slots; the reason when none is free."""
+        policy, live = self.policy, Follow.filter(ended_at=None).using_db(conn)
+        vehicle_slots = set(await live.filter(vehicle_id=request.vehicle_id)
+                            .values_list("vehicle_slot", flat=True))
+        follower_slots = set(await live.filter(follower_id=request.requester_id)
+                             .values_list("follower_slot", flat=True))
+        free_vehicle = [n for n in range(1, policy.followers_per_vehicle + 1)
+                        if n not in vehicle_slots]
+        free_follower = [n for n in range(1, policy.max_vehicles + 1)
+                         if n not in follower_slots]
+        if not free_vehicle:
+            return f"该车辆已有 {len(vehicle_slots)} 位关注人"
+        if not free_follower:
+            return f"您已关注 {len(follower_slots)}/{policy.max_vehicles} 辆"
+        await Follow.create(
+            follower_id=request.requester_id, vehicle_id=request.vehicle_id, request=request,
+            consent=channel, started_at=now,
+            valid_until=consent_valid_until(now, by_sms=request.asked_by is AskedBy.SMS,
+                                            valid_days=self.config.sms_consent_valid_days),
+            vehicle_slot=free_vehicle[0], follower_slot=free_follower[0],
+            active_key=_pair(request.requester_id, request.vehicle_id), using_db=conn)
+        return None
+
+    async def enter_code(self, request_id: int, code: str, *, evidence: Evidence) -> CodeResult:
+        """The owner's SMS code, typed on the page or relayed in chat: a right one approves,
+        ``code_max_tries`` wrong ones end the request."""
+        now, limit = self._clock(), self.config.code_max_tries
+        request = await FollowRequest.get_or_none(id=request_id)
+        if request is None or request.asked_by is not AskedBy.SMS:
+            return CodeResult(False, "该关注请求不存在")
+        if request.state is not RequestState.PENDING or request.expires_at <= now:
+            return CodeResult(False, _not_pending(request, now))
+        if request.code_tries >= limit:
+            return CodeResult(False, LOCKED)
+        if hmac.compare_digest(self._code_hash(request_id, code.strip()), request.code_hash):
+            decided = await self.decide(request_id, True, evidence=evidence)
+            if decided.done and decided.state == RequestState.APPROVED:
+                return CodeResult(True, "验证通过，车主已同意关注")
+            return CodeResult(False, decided.reason)
+        counted = await FollowRequest.filter(
+            id=request_id, state=RequestState.PENDING, code_tries__lt=limit,
+        ).update(code_tries=F("code_tries") + 1)
+        await request.refresh_from_db(fields=["state", "code_tries"])
+        if not counted:
+            return CodeResult(False, LOCKED if request.state is RequestState.PENDING
+                              else _not_pending(request, now))
+        left = limit - request.code_tries
+        if left > 0:
+            return CodeResult(False, f"验证码错误，还可尝试 {left} 次")
+        await self._end(request_id, RequestState.FAILED, LOCKED, tell=True)
+        return CodeResult(False, LOCKED)
+
+    async def by_token(self, token: str) -> FollowRequest | None:
+        """The request a consent link names (decided or not), with requester and vehicle."""
+        return await (FollowRequest.filter(token_hash=token_digest(token))
+                      .prefetch_related("requester", "vehicle").first())
+
+    async def _end(self, request_id: int, state: RequestState, reason: str, *,
+                   tell: bool) -> bool:
+        """Move a pending request to an end without a follow; tell the requester."""
+        moved = await FollowRequest.filter(id=request_id, state=RequestState.PENDING).update(
+            state=state, reason=reason[:64], pending_key=None, decided_at=self._clock())
+        if moved and tell:
+            await self._events.publish(Event(DECIDED, str(request_id)))
+        return bool(moved)
+
+    # -- ending follows ----------------------------------------------------------------------
+
+    async def unfollow(self, follow_id: int, follower: User) -> bool:
+        """The follower ends a follow; the owner, if a user, is told."""
+        follow = await Follow.get_or_none(id=follow_id, follower_id=follower.id,
+                                          ended_at=None).prefetch_related("vehicle")
+        if follow is None or not await self._finish(follow.id, EndedBy.UNFOLLOW):
+            return False
+        owner = await registered_owner(follow.vehicle)
+        if owner is not None:
+            await self._tell(owner, f"{mask_name(follower.real_name)}已取消关注您的车辆"
+                                    f"{mask_plate(follow.vehicle.plate_number)}。")
+        return True
+
+    async def revoke(self, follow_id: int, owner: User) -> bool:
+        """The owner ends someone's follow of their vehicle; the follower is told."""
+        follow = await Follow.get_or_none(id=follow_id, ended_at=None).prefetch_related(
+            "vehicle", "follower")
+        if (follow is None or not follow.vehicle.owner_id_number
+                or follow.vehicle.owner_id_number != owner.id_number
+                or not await self._finish(follow.id, EndedBy.REVOKE)):
+            return False
+        await self._tell(follow.follower, f"车主已撤销您对车辆"
+                                          f"{mask_plate(follow.vehicle.plate_number)}的关注。")
+        return True
+
+    async def lapse_consents(self) -> int:
+        """The daily job: SMS consents past their year end; each follower is told and
+        offered to ask again. Returns how many lapsed."""
+        due = await Follow.filter(ended_at=None, valid_until__lte=self._clock()).prefetch_related(
+            "vehicle")
+        lapsed = 0
+        for follow in due:
+            if not await self._finish(follow.id, EndedBy.LAPSE):
+                continue
+            lapsed += 1
+            plate = mask_plate(follow.vehicle.plate_number)
+            offer = Offer(LAPSED, str(follow.id), f"关注已到期：{plate}，可重新申请", FOLLOW_FLOW,
+                          {"vehicle": follow.vehicle_id})
+            for conversation in await conversations_of(follow.follower_id):
+                await self._conversations.offer(conversation, offer)
+        if lapsed:
+            log.info("%d follows lapsed after a year", lapsed)
+        return lapsed
+
+    async def _finish(self, follow_id: int, ended_by: EndedBy) -> bool:
+        """End a live follow once, freeing its slots."""
+        return bool(await Follow.filter(id=follow_id, ended_at=None).update(
+            ended_at=self._clock(), ended_by=ended_by, vehicle_slot=None, follower_slot=None,
+            active_key=None))
+
+    async def _tell(self, user: User, text: str) -> None:
+        for conversation in await conversations_of(user.id):
+            await self._push(conversation, Reply(text))
+
+    # -- lists -------------------------------------------------------------------------------
+
+    async def following(self, user: User) -> list[Follow]:
+        """The user's live follows, with their vehicles, oldest first."""
+        return await (Follow.filter(follower_id=user.id, ended_at=None)
+                      .prefetch_related("vehicle").order_by("started_at", "id"))
+
+    async def followers(self, vehicle_id: int) -> list[Follow]:
+        """Who follows the vehicle now, with the followers, oldest first."""
+        return await (Follow.filter(vehicle_id=vehicle_id, ended_at=None)
+                      .prefetch_related("follower").order_by("started_at", "id"))
+
+    async def pending_of(self, requester: User) -> list[FollowRequest]:
+        """The requester's requests awaiting an owner, with their vehicles."""
+        return await (FollowRequest.filter(requester_id=requester.id,
+                                           state=RequestState.PENDING,
+                                           expires_at__gt=self._clock())
+                      .prefetch_related("vehicle").order_by("id"))
+
+    def _code_hash(self, request_id: int, code: str) -> str:
+        """HMAC-SHA256 with the SMS pepper, bound to the request: never the code itself."""
+        return hmac.new(self._pepper, f"{SMS_PURPOSE}\n{request_id}\n{code}".encode(),
+                        hashlib.sha256).hexdigest()
+
+
+def _not_pending(request: FollowRequest, now: datetime) -> str:
+    if request.state is RequestState.PENDING:  # past its deadline, the expiry not yet run
+        return NOT_PENDING[RequestState.EXPIRED]
+    return NOT_PENDING[request.state]
+
+
+async def registered_owner(vehicle: Vehicle) -> User | None:
+    """The vehicle's owner as a registered user with a bound conversation, or None."""
+    if not vehicle.owner_id_number:
+        return None
+    return await User.filter(id_number=vehicle.owner_id_number, unregistered_at=None,
+                             identities__id__isnull=False).first()
+
+
+async def conversations_of(user_id: int) -> list[Conversation]:
+    """Every conversation the user is bound in (WeChat, Alipay), oldest binding first."""
+    rows = await (ChannelIdentity.filter(user_id=user_id).order_by("bound_at", "id")
+                  .values_list("channel", "external_id"))
+    return [Conversation(channel, external_id) for channel, external_id in rows]
+
+
+def _outcome_offer(kind: str, request: FollowRequest) -> Offer:
+    """The requester's pending item "关注结果", opened in the follow journey."""
+    return Offer(kind, str(request.id),
+                 f"关注结果：{mask_plate(request.vehicle.plate_number)} {request.state.label}",
+                 FOLLOW_FLOW, {"request": request.id})
+
+
+@on(REQUESTED)
+async def follow_requested(event: Event, conversations: Conversations) -> None:
+    """Put the request in front of a registered owner, in every conversation of theirs."""
+    request = await FollowRequest.get_or_none(id=int(event.reference)).prefetch_related(
+        "requester", "vehicle")
+    if request is None or request.state is not RequestState.PENDING:
+        return
+    owner = await registered_owner(request.vehicle)
+    if owner is None:
+        log.warning("follow request %d: the owner is no longer registered", request.id)
+        return
+    offer = Offer(REQUESTED, str(request.id),
+                  f"关注请求：{mask_name(request.requester.real_name)} 请求关注 "
+                  f"{mask_plate(request.vehicle.plate_number)}", CONSENT_FLOW,
+                  {"request": request.id})
+    for conversation in await conversations_of(owner.id):
+        await conversations.offer(conversation, offer)
+
+
+@on(DECIDED)
+async def follow_decided(event: Event, conversations: Conversations) -> None:
+    """Tell the requester the outcome: in the journey waiting on it, or a pending item."""
+    request = await FollowRequest.get_or_none(id=int(event.reference)).prefetch_related(
+        "vehicle")
+    if request is None:
+        return
+    await conversations.resume(Conversation.parse(request.conversation), event,
+                               offer=_outcome_offer(DECIDED, request))
+
+
+@on(EXPIRED)
+async def follow_expired(event: Event, conversations: Conversations) -> None:
+    """The request's deadline: a request still pending expires (in the requester's turn) and
+    the requester is told; one answered meanwhile is left alone."""
+    request = await FollowRequest.get_or_none(id=int(event.reference)).prefetch_related(
+        "vehicle")
+    if request is None:
+        return
+
+    async def claim() -> bool:
+        now = timezone.now()
+        return bool(await FollowRequest.filter(
+            id=request.id, state=RequestState.PENDING, expires_at__lte=now,
+        ).update(state=RequestState.EXPIRED, pending_key=None, decided_at=now))
+
+    request.state = RequestState.EXPIRED
+    await conversations.resume(Conversation.parse(request.conversation), event,
+                               offer=_outcome_offer(EXPIRED, request), claim=claim)
