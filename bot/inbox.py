@@ -29,13 +29,30 @@ looks at the marker two leases later, and again every two leases while the holde
 lives (its step runs, or it waits its turn); once the lease has lapsed (the holder died), the
 job joins the user's queue with a ticket of its own and, in its turn, takes the message over
 and runs it as any delivery would: session and reply written together, so the dead holder's
-unfinished step left nothing behind. A deferred reply, once made, is stored in the marker
-("later:<inbound and reply>") by the same script that writes the session, then handed to the
-``send_reply`` job (id from the marker, so a second hand-over is refused by arq) and the marker
-turns "handed"; the recovery job hands over a reply left "later:" by a process killed between
-the two. A holder whose lease lapsed while it still lived finds, when it finishes, a marker that
-is no longer its own, and writes nothing. A process killed inside the recovery job is covered by
-arq: the job stays queued and runs again once its in-progress key lapses.
+unfinished step left nothing behind. A holder whose lease lapsed while it still lived finds,
+when it finishes, a marker that is no longer its own, and writes nothing. A process killed
+inside the recovery job is covered by arq: the job stays queued and runs again once its
+in-progress key lapses.
+
+A deferred reply (every reply of a channel whose budget is 0) is pushed by the delivering
+process itself, at once, in the user's turn. The script that writes the session stores the
+reply in the marker ("later:<holder ticket>:<inbound and reply>") and keeps the turn; the
+holder pushes (``push_now``) while its heartbeat still runs, then one script sets the marker
+"handed" and gives the turn back, so the user's next reply can neither overtake this one nor
+be made before it is stored. A push that fails (False, or an exception) is handed to the
+``send_reply`` job instead (id from the marker, so arq refuses a second hand-over while the
+job or its result exists), which retries in the user's turn; that reply may then reach the
+user after later ones. If the process dies after storing the reply, the recovery job finds
+"later:" with a lapsed holder lease and hands the reply to ``send_reply``; while the holder's
+lease lives (it is pushing) the job only looks again. So a kill at any point leaves a
+"deferred:" or "later:" marker the job settles, or a "handed" one; the reply reaches the user
+once, except that a push in flight at the kill (sent, "handed" not yet written) is pushed again
+by the job: at most twice. The same holds for a holder whose lease lapsed while it pushed (a
+heartbeat that could not reach Redis for a whole lease).
+
+WeChat's deferred replies (past its 4 s budget) take the same path: the customer-service
+message goes out when the reply is made, not a job poll later, and in the user's turn as
+before; the request itself still answers within the budget.
 """
 
 from __future__ import annotations
@@ -52,7 +69,7 @@ from typing import Any
 from redis import exceptions as redis_errors
 
 from bot.engine import Engine
-from bot.messages import Inbound, InboundKind, Reply
+from bot.messages import Conversation, Inbound, InboundKind, Reply
 from bot.pending import PendingItems, with_footer
 from bot.pipelined_redis import PipelinedRedis
 from bot.session import RedisSessionStore
@@ -63,8 +80,8 @@ log = logging.getLogger(__name__)
 RUNNING_PREFIX = "running:"  # + the ticket of the delivery that runs the message
 DEFERRED_PREFIX = "deferred:"  # + holder's ticket + ":" + the inbound: "success" answered
 DONE_PREFIX = "done:"  # + the reply: answered in the request
-LATER_PREFIX = "later:"  # + the inbound and the reply: made after "success", to be pushed
-HANDED = "handed"  # the deferred reply is with the send_reply job
+LATER_PREFIX = "later:"  # + holder's ticket + ":" + the inbound and the reply: to be pushed
+HANDED = "handed"  # the deferred reply was pushed, or is with the send_reply job
 LEASE_PREFIX = "turn:"
 SORRY = Reply("系统繁忙，请稍后再试。")
 
@@ -166,30 +183,52 @@ end
 redis.call('SET', KEYS[1], DEFERRED .. held_by .. ':' .. ARGV[2], 'EX', ARGV[3])
 return false
 """.replace("RUNNING", f"'{RUNNING_PREFIX}'").replace("DEFERRED", f"'{DEFERRED_PREFIX}'")
-# Leave the queue (KEYS: marker, queue, session; ARGV: ticket, lease prefix, 'keep'/'set'/
+# The step is done (KEYS: marker, queue, session; ARGV: ticket, lease prefix, 'keep'/'set'/
 # 'del', session, session ttl, answered '1'/'0', done marker, later marker, marker ttl). If the
 # message is still ours (the marker names us, or lapsed), store the session the step left and
 # the reply: in the marker as the answer (1), or, once "success" was answered, as a reply to
-# push (0). A message taken over meanwhile gets nothing from us (-1).
+# push (0): then the turn is kept for the push, and ``_SETTLE`` gives it back. Otherwise leave
+# the queue; a message taken over meanwhile gets nothing from us (-1).
 _FINISH = _HOLDER + """
-redis.call('LREM', KEYS[2], 1, ARGV[1])
-redis.call('DEL', ARGV[2] .. ARGV[1])
+local function leave()
+  redis.call('LREM', KEYS[2], 1, ARGV[1]) redis.call('DEL', ARGV[2] .. ARGV[1])
+end
 local current = redis.call('GET', KEYS[1])
 local running = current == RUNNING .. ARGV[1]
-if current and not running and holder(current) ~= ARGV[1] then return -1 end
+if current and not running and holder(current) ~= ARGV[1] then leave() return -1 end
 if ARGV[3] == 'set' then redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[5])
 elseif ARGV[3] == 'del' then redis.call('DEL', KEYS[3]) end
 if ARGV[6] == '0' and (running or not current) then
   redis.call('SET', KEYS[1], ARGV[7], 'EX', ARGV[9])
+  leave()
   return 1
 end
 redis.call('SET', KEYS[1], ARGV[8], 'EX', ARGV[9])
 return 0
 """.replace("RUNNING", f"'{RUNNING_PREFIX}'")
+# The deferred reply is pushed, or with the send_reply job (KEYS: marker, queue, lease; ARGV:
+# ticket): say so in the marker and give the turn back.
+_SETTLE = f"""
+redis.call('SET', KEYS[1], '{HANDED}', 'XX', 'KEEPTTL')
+redis.call('LREM', KEYS[2], 1, ARGV[1]) redis.call('DEL', KEYS[3])
+"""
+# The recovery job's look (KEYS: marker; ARGV: lease prefix): {1, marker}, or {0} while the
+# marker holds a reply its holder is pushing (its lease lives).
+_LOOK = """
+local current = redis.call('GET', KEYS[1])
+if current and string.sub(current, 1, #LATER) == LATER then
+  local colon = string.find(current, ':', #LATER + 1, true)
+  if redis.call('EXISTS', ARGV[1] .. string.sub(current, #LATER + 1, colon - 1)) == 1 then
+    return {0}
+  end
+end
+return {1, current}
+""".replace("LATER", f"'{LATER_PREFIX}'")
 # Leave the queue without a message's bookkeeping (an outside event, or a cancelled turn).
 _LEAVE = "redis.call('LREM', KEYS[1], 1, ARGV[1]) redis.call('DEL', KEYS[2])"
 
-DeliverLater = Callable[[Inbound, Reply], Awaitable[None]]
+PushNow = Callable[[Conversation, Reply], Awaitable[bool]]  # False: try again later
+DeliverLater = Callable[[Inbound, Reply], Awaitable[None]]  # the send_reply job, which retries
 RecoverLater = Callable[[str], Awaitable[None]]  # queue the recovery job for a marker
 Poll = Callable[[], Awaitable[list[Any]]]
 
@@ -220,19 +259,22 @@ class _Delivery:
 
 
 class Inbox:
-    """Each message costs two Redis scripts, on a pipelined connection: claim (the message
-    id, a place in the user's queue and, when it is our turn, the session) and finish (leave
-    the queue, store the session and the reply). The engine's step itself does no session
-    I/O. A turn that outlives a third of the lease adds a heartbeat every third of it."""
+    """Each message answered in its request costs two Redis scripts, on a pipelined
+    connection: claim (the message id, a place in the user's queue and, when it is our turn,
+    the session) and finish (leave the queue, store the session and the reply). A deferred
+    one adds the recovery job, the deferral and, after its push, the settling script. The
+    engine's step itself does no session I/O. A turn that outlives a third of the lease adds
+    a heartbeat every third of it."""
 
-    def __init__(self, engine: Engine, redis: PipelinedRedis, deliver_later: DeliverLater,
-                 recover_later: RecoverLater, *, budget: Callable[[str], float], dedupe_ttl: int,
-                 turn_lease: float) -> None:
+    def __init__(self, engine: Engine, redis: PipelinedRedis, push_now: PushNow,
+                 deliver_later: DeliverLater, recover_later: RecoverLater, *,
+                 budget: Callable[[str], float], dedupe_ttl: int, turn_lease: float) -> None:
         if not isinstance(engine.store, RedisSessionStore):
             raise TypeError("the inbox keeps sessions in Redis scripts: use RedisSessionStore")
         self._engine = engine
         self._sessions: RedisSessionStore = engine.store
         self._redis = redis
+        self._push_now = push_now
         self._deliver_later = deliver_later
         self._recover_later = recover_later
         self._budget = budget
@@ -244,6 +286,8 @@ class Inbox:
         self._turn = redis.script(_TURN)
         self._keep = redis.script(_KEEP)
         self._finish = redis.script(_FINISH)
+        self._settle = redis.script(_SETTLE)
+        self._look = redis.script(_LOOK)
         self._leave_queue = redis.script(_LEAVE)
         self._defer = redis.script(_DEFER)
         self._recover = redis.script(_RECOVER)
@@ -280,12 +324,15 @@ class Inbox:
     async def recover(self, marker: str) -> bool:
         """The recovery job's look at a deferred message: False to look again later (it is
         still held, or not deferred yet); True when nothing is left to do, after handing over
-        a reply that was made but not handed, or after taking over and running the message of
-        a holder that died (its reply is pushed)."""
-        raw = await self._redis.execute("GET", marker)
+        a reply that was made but not pushed by a holder that died, or after taking over and
+        running the message of a holder that died (its reply is pushed)."""
+        looked = await self._look(keys=[marker], args=[LEASE_PREFIX])
+        if looked[0] == 0:
+            return False  # its holder is pushing the reply: handed soon
+        raw = looked[1]
         current = raw.decode() if isinstance(raw, bytes) else raw or ""
         if current.startswith(LATER_PREFIX):
-            made = json.loads(current[len(LATER_PREFIX):])
+            made = json.loads(current[len(LATER_PREFIX):].partition(":")[2])
             await self._hand_over(marker, _inbound(made["inbound"]), Reply.from_json(made["reply"]))
             return True
         if current.startswith(RUNNING_PREFIX):
@@ -308,12 +355,13 @@ class Inbox:
         turn = Turn(f"turns:{conversation}", os.urandom(16).hex())
         args = [turn.ticket, LEASE_PREFIX, self._lease_ms]
         joined = await self._join(keys=[turn.queue], args=args)
-        try:
-            async with self._holding(turn, joined,
-                                     lambda: self._turn(keys=[turn.queue], args=args)):
-                yield
-        finally:
-            await self._leave(turn)
+        with self._heartbeat(turn):
+            try:
+                async with self._holding(turn, joined,
+                                         lambda: self._turn(keys=[turn.queue], args=args)):
+                    yield
+            finally:
+                await self._leave(turn)
 
     async def drain(self, timeout: float) -> None:
         """Let messages still being processed finish (on shutdown), within ``timeout`` s."""
@@ -323,41 +371,63 @@ class Inbox:
 
     async def _process(self, delivery: _Delivery, claimed: list[Any]) -> Reply | None:
         """Wait for the turn and run the step in it: the reply to answer with, or None when
-        it is pushed instead (the message was deferred) or another delivery has the message
-        (then that one's reply, if it answered)."""
+        it is pushed instead (the message was deferred: pushed in the same turn) or another
+        delivery has the message (then that one's reply, if it answered)."""
         inbound, turn = delivery.inbound, delivery.turn
         assert turn.marker is not None
         keys = self._keys(inbound, turn)
         args = [turn.ticket, LEASE_PREFIX, self._lease_ms]
         session_write = ("keep", "")
-        try:
-            async with self._holding(turn, claimed,
-                                     lambda: self._message_turn(keys=keys, args=args)) as ours:
-                if ours[0] == -1:
-                    return _decode(ours[1])
-                session = self._sessions.decode(ours[1])
-                reply, after = await self._engine.step(inbound, session)
-                if ours[2] is not None:  # items pending: the step may have opened one
-                    reply = with_footer(reply, await self._pending_count(inbound))
-            session_write = ("del", "") if after is None else ("set", after.dumps())
-        except Exception:
-            log.exception("handling a %s message failed", inbound.channel)
-            reply = SORRY
-        made = {"inbound": _inbound_fields(inbound), "reply": reply.to_json()}
-        outcome = await self._finish(
-            keys=keys,
-            args=[turn.ticket, LEASE_PREFIX, *session_write, self._sessions.ttl,
-                  "1" if delivery.answered else "0",
-                  DONE_PREFIX + _json(reply.to_json()), LATER_PREFIX + _json(made),
-                  self._dedupe_ttl])
-        if outcome == 0:
-            await self._hand_over(turn.marker, inbound, reply)
+        with self._heartbeat(turn):  # from the wait for the turn to the end of the push
+            try:
+                async with self._holding(turn, claimed, lambda: self._message_turn(
+                        keys=keys, args=args)) as ours:
+                    if ours[0] == -1:
+                        return _decode(ours[1])
+                    session = self._sessions.decode(ours[1])
+                    reply, after = await self._engine.step(inbound, session)
+                    if ours[2] is not None:  # items pending: the step may have opened one
+                        reply = with_footer(reply, await self._pending_count(inbound))
+                session_write = ("del", "") if after is None else ("set", after.dumps())
+            except Exception:
+                log.exception("handling a %s message failed", inbound.channel)
+                reply = SORRY
+            made = {"inbound": _inbound_fields(inbound), "reply": reply.to_json()}
+            outcome = await self._finish(
+                keys=keys,
+                args=[turn.ticket, LEASE_PREFIX, *session_write, self._sessions.ttl,
+                      "1" if delivery.answered else "0",
+                      DONE_PREFIX + _json(reply.to_json()),
+                      f"{LATER_PREFIX}{turn.ticket}:{_json(made)}", self._dedupe_ttl])
+            if outcome == 0:
+                await self._push(turn, inbound, reply)
         return reply if outcome == 1 else None
 
+    async def _push(self, turn: Turn, inbound: Inbound, reply: Reply) -> None:
+        """Push a deferred reply in the turn it was made in, so the user's next reply cannot
+        overtake it; a push that fails is handed to the send_reply job. Then the marker says
+        "handed" and the turn is given back, in one script."""
+        assert turn.marker is not None
+        try:
+            pushed = await self._push_now(inbound.conversation, reply)
+        except asyncio.CancelledError:  # shutting down: "later:" stays for the recovery job
+            await self._leave(turn)
+            raise
+        except Exception:
+            log.exception("pushing a %s reply failed; the send_reply job will", inbound.channel)
+            pushed = False
+        if not pushed:
+            try:
+                await self._deliver_later(inbound, reply)
+            except BaseException:
+                await self._leave(turn)  # "later:" stays: the recovery job hands it over
+                raise
+        await self._settle(keys=[turn.marker, turn.queue, turn.lease], args=[turn.ticket])
+
     async def _hand_over(self, marker: str, inbound: Inbound, reply: Reply) -> None:
-        """Queue the push of a deferred reply, then say so in the marker (a process killed
-        in between leaves "later:", and the recovery job hands it over again: the job's id
-        makes that a no-op if the first got through)."""
+        """Queue the push of a reply left "later:" by a holder that died, then say so in the
+        marker (a process killed in between leaves "later:", and the recovery job hands it
+        over again: the job's id makes that a no-op if the first got through)."""
         await self._deliver_later(inbound, reply)
         await self._redis.execute("SET", marker, HANDED, "XX", "KEEPTTL")
 
@@ -365,19 +435,18 @@ class Inbox:
     async def _holding(self, turn: Turn, answer: list[Any], poll: Poll
                        ) -> AsyncIterator[list[Any]]:
         """Wait until ``answer`` (of the script that queued us, then of ``poll``) says it is
-        our turn, and yield it; the heartbeat keeps the lease (and the marker once ours)
-        alive meanwhile. ``_finish`` or ``_leave`` gives the turn back."""
-        with self._heartbeat(turn):
-            try:
-                delay = 0.002
-                while answer[0] == 0:
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 0.05)
-                    answer = await poll()
-                yield answer
-            except asyncio.CancelledError:  # shutting down: not finished, but let others go
-                await self._leave(turn)
-                raise
+        our turn, and yield it; the caller's heartbeat keeps the lease (and the marker once
+        ours) alive meanwhile. ``_finish``, ``_settle`` or ``_leave`` gives the turn back."""
+        try:
+            delay = 0.002
+            while answer[0] == 0:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.05)
+                answer = await poll()
+            yield answer
+        except asyncio.CancelledError:  # shutting down: not finished, but let others go
+            await self._leave(turn)
+            raise
 
     @contextlib.contextmanager
     def _heartbeat(self, turn: Turn) -> Iterator[None]:

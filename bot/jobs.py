@@ -8,15 +8,12 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 from arq.connections import ArqRedis
 from arq.cron import cron
 from arq.worker import Retry, Worker, func
 from redis.exceptions import RedisError
 
 from bot import events, follows
-from bot.channels.base import PushError, Unreachable
-from bot.channels.wechat_api import WeChatAPIError
 from bot.integrations.sms import OutgoingSms, SmsError
 from bot.messages import Conversation, Reply
 from bot.services import Services
@@ -32,22 +29,19 @@ RECOVERY_LOOKS = 1000
 
 
 async def send_reply(ctx: dict[str, Any], channel: str, user_id: str, reply: dict) -> None:
-    """Push a message outside a request (a reply that missed the budget, news from an event);
-    retry while the channel is busy. A user the channel cannot reach now is not an error.
-    The push is made in the user's turn: jobs run concurrently, and a channel that pushes
-    every reply (Alipay) would otherwise show a quick second reply before the first."""
+    """Push a message outside a request (news from an event, a deferred reply whose push in
+    its own turn failed, or one a dead process left); retry while the channel is busy. A user
+    the channel cannot reach now is not an error. The push is made in the user's turn: jobs
+    run concurrently, and a channel that pushes every reply (Alipay) would otherwise show a
+    quick second reply before the first."""
     services: Services = ctx["services"]
-    try:
-        async with services.inbox.hold(Conversation(channel, user_id).key):
-            result = await services.send(channel, user_id, Reply.from_json(reply))
-    except (WeChatAPIError, PushError, aiohttp.ClientError, TimeoutError) as exc:
-        transient = not isinstance(exc, (WeChatAPIError, PushError)) or exc.transient
-        if transient and ctx["job_try"] < REPLY_TRIES:
-            raise Retry(defer=ctx["job_try"]) from exc
-        log.warning("a pushed message could not be delivered: %s", exc)
-        return
-    if isinstance(result, Unreachable):
-        log.info("a pushed message was not delivered: %s", result.reason)
+    conversation = Conversation(channel, user_id)
+    async with services.inbox.hold(conversation.key):
+        delivered = await services.push_now(conversation, Reply.from_json(reply))
+    if not delivered:
+        if ctx["job_try"] < REPLY_TRIES:
+            raise Retry(defer=ctx["job_try"])
+        log.warning("a pushed message could not be delivered in %d tries", REPLY_TRIES)
 
 
 async def recover_deferred(ctx: dict[str, Any], marker: str) -> None:
@@ -115,7 +109,9 @@ async def recount_pending(ctx: dict[str, Any], conversation: str) -> None:
 
 JOBS = [
     # Its result, kept an hour (arq's default), keeps the job id too: a deferred reply handed
-    # over a second time (the recovery job's, after a crash) within that is dropped.
+    # over a second time (the recovery job's, after a crash) within that is dropped, and so is
+    # a second Alipay hint for one unsupported message. Only pushes that failed in their own
+    # turn, outside events' news and hints come here: a deferred reply is pushed at once.
     func(send_reply, max_tries=REPLY_TRIES),
     func(recover_deferred, max_tries=RECOVERY_LOOKS, keep_result=0),
     # keep_result=0: arq would otherwise keep the job's arguments (the code) for an hour.

@@ -15,9 +15,9 @@ from bot import db
 from bot.channels.alipay_life import AlipayLifeGateway
 from bot.channels.alipay_life_api import AlipayLife, AlipayLifeAPI
 from bot.channels.alipay_life_menu import menu_definition as alipay_menu_definition
-from bot.channels.base import Channels, PushResult
+from bot.channels.base import Channels, PushError, PushResult, Unreachable
 from bot.channels.wechat import WeChatChannel
-from bot.channels.wechat_api import WeChat, WeChatAPI
+from bot.channels.wechat_api import WeChat, WeChatAPI, WeChatAPIError
 from bot.channels.wechat_menu import menu_definition
 from bot.config import ConfigError, Settings
 from bot.conversations import Conversations
@@ -90,7 +90,7 @@ class Services:
         self.engine = Engine([*journeys, pending_flow(self.pending)],
                              RedisSessionStore(self.redis, settings.session.ttl))
         self.pipelined_redis = PipelinedRedis(self.redis_url, timeout=settings.redis.timeout)
-        self.inbox = Inbox(self.engine, self.pipelined_redis, self.deliver_later,
+        self.inbox = Inbox(self.engine, self.pipelined_redis, self.push_now, self.deliver_later,
                            self.recover_later, budget=self.channels.budget,
                            dedupe_ttl=wechat.dedupe_ttl, turn_lease=settings.session.turn_lease)
         self.conversations = Conversations(self.engine, self.inbox, self.pending,
@@ -113,8 +113,8 @@ class Services:
             follows=self.follows)
 
     async def deliver_later(self, inbound: Inbound, reply: Reply) -> None:
-        """Queue a reply that missed the channel's budget; a job pushes it. One job per
-        message (its id): arq refuses a second hand-over after a crash."""
+        """Queue a deferred reply whose push in its turn failed, or that a dead process left:
+        a job pushes it. One job per message (its id): arq refuses a second hand-over."""
         await self.push_later(Conversation(inbound.channel, inbound.user_id), reply,
                               job_id=f"send_reply:{inbound.channel}:{inbound.dedupe_key}")
 
@@ -133,6 +133,23 @@ class Services:
     async def send(self, channel: str, user_id: str, reply: Reply) -> PushResult:
         """Push a message now, through the user's channel."""
         return await self.channels.push(Conversation(channel, user_id), reply)
+
+    async def push_now(self, conversation: Conversation, reply: Reply) -> bool:
+        """Push a message now (the inbox, in the user's turn; the send_reply job). False when
+        it failed but may get through later (busy, network): the caller retries through the
+        job. True when nothing is left to try: pushed, or the user unreachable or the message
+        refused (logged, not retried)."""
+        try:
+            result = await self.send(conversation.channel, conversation.user_id, reply)
+        except (WeChatAPIError, PushError, aiohttp.ClientError, TimeoutError) as exc:
+            if not isinstance(exc, (WeChatAPIError, PushError)) or exc.transient:
+                log.info("a push failed, to be tried again: %s", exc)
+                return False
+            log.warning("a pushed message could not be delivered: %s", exc)
+            return True
+        if isinstance(result, Unreachable):
+            log.info("a pushed message was not delivered: %s", result.reason)
+        return True
 
 
 SERVICES = web.AppKey("services", Services)

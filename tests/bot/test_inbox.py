@@ -1,5 +1,5 @@
 """Delivery on a real Redis: retries deduped, one user's messages in order, users in parallel,
-the reply budget (answer nothing now, deliver later), what a killed process leaves, and the
+the reply budget (answer nothing now, push later), what a killed process leaves, and the
 recovery job's looks at a deferred message."""
 
 import asyncio
@@ -8,6 +8,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
 
 import pytest
 from redis.asyncio import Redis
@@ -24,13 +25,41 @@ from bot.inbox import (
     DeliverLater,
     Inbox,
 )
-from bot.messages import Inbound, InboundKind, Reply
+from bot.messages import Conversation, Inbound, InboundKind, Reply
 from bot.pipelined_redis import PipelinedRedis
 from bot.session import RedisSessionStore
 from tests.support.harness import Harness
 from tests.support.probe import PROBE_KEY, Probe
 
-Later = list[tuple[str, Reply]]
+
+@dataclass
+class Later:
+    """Replies that missed the budget: pushed by the inbox in the user's turn (``pushed``),
+    or handed to the send_reply job (``queued``), as the app would. ``busy`` pushes fail."""
+
+    pushed: list[tuple[str, Reply]] = field(default_factory=list)
+    queued: list[tuple[str, Reply]] = field(default_factory=list)
+    busy: int = 0  # pushes to fail (False) before one goes through
+    push_delay: float = 0.0
+
+    @property
+    def texts(self) -> list[tuple[str, str]]:
+        """Every reply sent after "success", whichever way (user, text)."""
+        return [(user, reply.text) for user, reply in self.pushed + self.queued]
+
+    async def push_now(self, conversation: Conversation, reply: Reply) -> bool:
+        await asyncio.sleep(self.push_delay)
+        if self.busy:
+            self.busy -= 1
+            return False
+        self.pushed.append((conversation.user_id, reply))
+        return True
+
+    def collecting(self) -> DeliverLater:
+        async def deliver_later(inbound: Inbound, reply: Reply) -> None:
+            self.queued.append((inbound.user_id, reply))
+
+        return deliver_later
 
 
 @pytest.fixture
@@ -40,15 +69,7 @@ def probe() -> Probe:
 
 @pytest.fixture
 def later() -> Later:
-    """Replies that missed the budget, as the app would queue them for a push."""
-    return []
-
-
-def collecting(later: Later) -> DeliverLater:
-    async def deliver_later(inbound: Inbound, reply: Reply) -> None:
-        later.append((inbound.user_id, reply))
-
-    return deliver_later
+    return Later()
 
 
 def build_inbox(redis: Redis, pipelined_redis: PipelinedRedis, probe: Probe, later: Later, *,
@@ -60,7 +81,7 @@ def build_inbox(redis: Redis, pipelined_redis: PipelinedRedis, probe: Probe, lat
             watched.append(marker)
 
     engine = Engine([probe.flow], RedisSessionStore(redis, 1800))
-    return Inbox(engine, pipelined_redis, collecting(later), recover_later,
+    return Inbox(engine, pipelined_redis, later.push_now, later.collecting(), recover_later,
                  budget=lambda _channel: budget,
                  dedupe_ttl=600, turn_lease=turn_lease)
 
@@ -195,10 +216,10 @@ async def test_past_the_budget_the_reply_is_delivered_later(
     assert await inbox.deliver(text("u1", "慢", 1)) is None  # "success" now
     assert await inbox.deliver(text("u1", "慢", 1)) is None  # a retry while it runs
     await inbox.drain(5)
-    assert [(user, reply.text) for user, reply in later] == [("u1", "收到：慢")]
+    assert later.texts == [("u1", "收到：慢")] and later.queued == []  # pushed in its turn
     assert await inbox.deliver(text("u1", "慢", 1)) is None  # a retry after it finished
     assert probe.heard == ["慢"]
-    assert len(later) == 1
+    assert len(later.texts) == 1
 
 
 async def test_a_failing_step_answers_sorry_once(inbox: Inbox, probe: Probe, later: Later):
@@ -207,7 +228,7 @@ async def test_a_failing_step_answers_sorry_once(inbox: Inbox, probe: Probe, lat
     assert await inbox.deliver(text("u1", "早上好", 1)) == SORRY
     assert await inbox.deliver(text("u1", "早上好", 1)) == SORRY
     assert probe.heard == ["早上好"]
-    assert later == []
+    assert later.texts == []
 
 
 async def test_a_failing_step_keeps_the_journey_where_it_was(inbox: Inbox, probe: Probe):
@@ -280,7 +301,7 @@ async def test_a_retry_of_a_message_whose_process_died_runs_it(
     assert reply is not None and reply.text == "收到：一"
     assert probe.heard == ["一"]
     assert await short_lease.deliver(text("u1", "一", 1)) == reply  # a third try: same reply
-    assert probe.heard == ["一"] and later == []
+    assert probe.heard == ["一"] and later.texts == []
 
 
 async def test_a_retry_after_the_dead_claim_lapsed_runs_the_message(
@@ -320,10 +341,10 @@ async def test_a_taken_over_message_past_the_budget_is_delivered_later(
     assert await inbox.deliver(text("u1", "一", 1)) is None
     await inbox.drain(5)
 
-    assert [(user, reply.text) for user, reply in later] == [("u1", "收到：一")]
+    assert later.texts == [("u1", "收到：一")]
     assert await inbox.deliver(text("u1", "一", 1)) is None
     await inbox.drain(5)
-    assert probe.heard == ["一"] and len(later) == 1
+    assert probe.heard == ["一"] and len(later.texts) == 1
 
 
 async def test_a_message_running_past_its_lease_is_not_run_again_by_a_retry(
@@ -385,7 +406,7 @@ async def test_regression_a_message_deferred_while_waiting_for_its_turn_is_run(
     await inbox.drain(5)
 
     assert probe.heard == ["一", "二"]
-    assert [(user, reply.text) for user, reply in later] == [("u1", "收到：一"), ("u1", "收到：二")]
+    assert later.texts == [("u1", "收到：一"), ("u1", "收到：二")]
     assert await seen(redis, "u1") == ["一", "二"]
 
 
@@ -422,12 +443,12 @@ async def test_recovery_looks_again_while_the_holder_lives(
 
     await inbox.drain(5)
     assert probe.heard == ["一", "二"]
-    assert [reply.text for _, reply in later] == ["收到：一", "收到：二"]
+    assert later.texts == [("u1", "收到：一"), ("u1", "收到：二")]
 
 
 async def test_recovery_leaves_a_handed_reply_alone(
         redis: Redis, pipelined_redis: PipelinedRedis, probe: Probe, later: Later):
-    """Job case 2: the reply went to the send_reply job; the marker says so."""
+    """Job case 2: the reply was pushed (or went to the send_reply job); the marker says so."""
     inbox = build_inbox(redis, pipelined_redis, probe, later, budget=0.05)
     await start_probe(inbox, "u1")
     probe.delay = 0.2
@@ -437,22 +458,24 @@ async def test_recovery_leaves_a_handed_reply_alone(
 
     assert await inbox.recover(MARKER) is True
 
-    assert probe.heard == ["慢"] and len(later) == 1
+    assert probe.heard == ["慢"] and len(later.texts) == 1
 
 
 async def test_recovery_hands_over_a_reply_made_but_not_handed(inbox: Inbox, probe: Probe,
                                                                redis: Redis, later: Later):
-    """A process killed between storing the reply (with the session) and queueing its push
-    leaves "later:": the job queues the push (its job id keeps that to one) and runs nothing."""
+    """A process killed between storing the reply (with the session) and pushing it leaves
+    "later:" and a lapsed lease: the job queues the push (its job id keeps that to one) and
+    runs nothing."""
     made = {"inbound": dataclasses.asdict(text("u1", "一", 1)), "reply": {"text": "收到：一"}}
-    await redis.set(MARKER, LATER_PREFIX + json.dumps(made), ex=600)
+    await redis.set(MARKER, f"{LATER_PREFIX}ticket-of-a-dead-process:{json.dumps(made)}",
+                    ex=600)
 
     assert await inbox.recover(MARKER) is True
 
-    assert [(user, reply.text) for user, reply in later] == [("u1", "收到：一")]
+    assert later.queued and later.texts == [("u1", "收到：一")]
     assert await redis.get(MARKER) == HANDED.encode()
     assert await inbox.recover(MARKER) is True
-    assert len(later) == 1 and probe.heard == []
+    assert len(later.texts) == 1 and probe.heard == []
 
 
 async def deferred_by_a_killed_process(redis: Redis, inbound: Inbound) -> None:
@@ -475,12 +498,12 @@ async def test_regression_a_deferred_message_whose_process_died_is_run_by_the_re
     assert await inbox.recover(MARKER) is True
 
     assert probe.heard == ["一"]
-    assert [(user, reply.text) for user, reply in later] == [("u1", "收到：一")]
+    assert later.texts == [("u1", "收到：一")]
     assert await seen(redis, "u1") == ["一"]
     assert await redis.get(MARKER) == HANDED.encode()
     assert await inbox.recover(MARKER) is True
     assert await inbox.deliver(text("u1", "一", 1)) is None  # a stray retry: nothing more
-    assert probe.heard == ["一"] and len(later) == 1
+    assert probe.heard == ["一"] and len(later.texts) == 1
     assert (await inbox.deliver(text("u1", "二", 2))).text == "收到：二"  # the turn is free
 
 
@@ -501,7 +524,100 @@ async def test_a_holder_outliving_its_lease_leaves_the_message_to_the_recovery_j
 
     assert probe.heard == ["一", "一"]  # the step ran twice ...
     assert await seen(redis, "u1") == ["一"]  # ... and was acted on once
-    assert [(user, reply.text) for user, reply in later] == [("u1", "收到：一")]
+    assert later.texts == [("u1", "收到：一")]
+
+
+# ---- a deferred reply is pushed in its own turn; the job only when that push fails ----------
+
+
+async def pushing(redis: Redis, pipelined_redis: PipelinedRedis, probe: Probe, later: Later,
+                  **options: float) -> Inbox:
+    """An inbox for a channel that acknowledges at once (budget 0): every reply is pushed.
+    The probe journey is started for u1 (its pushed prompt is not kept)."""
+    inbox = build_inbox(redis, pipelined_redis, probe, later, budget=0, **options)
+    click = Inbound("wechat", "u1", InboundKind.CLICK, "u1:0", event_key=PROBE_KEY)
+    assert await inbox.deliver(click) is None
+    await inbox.drain(5)
+    assert [reply.text for _, reply in later.pushed] == ["请说话"]
+    later.pushed.clear()
+    return inbox
+
+
+async def test_regression_a_quick_second_reply_never_overtakes_the_first(
+        redis: Redis, pipelined_redis: PipelinedRedis, probe: Probe, later: Later):
+    """The first reply's push is slow, the second step quick: the second reply is made (and
+    pushed) only once the first has been pushed and its turn given back."""
+    inbox = await pushing(redis, pipelined_redis, probe, later)
+    later.push_delay = 0.2
+    first = await inbox.deliver(text("u1", "一", 1))
+    await asyncio.sleep(0.05)  # the first is being pushed
+    later.push_delay = 0
+    assert [first, await inbox.deliver(text("u1", "二", 2))] == [None, None]
+    await inbox.drain(5)
+
+    assert later.texts == [("u1", "收到：一"), ("u1", "收到：二")] and later.queued == []
+    assert await redis.get(MARKER) == HANDED.encode()
+
+
+async def test_a_deferred_reply_is_pushed_once_in_its_turn_and_the_turn_given_back(
+        redis: Redis, pipelined_redis: PipelinedRedis, probe: Probe, later: Later):
+    inbox = await pushing(redis, pipelined_redis, probe, later)
+    words = ["一", "二", "三", "四", "五", "六"]
+
+    assert await arriving([text("u1", w, n) for n, w in enumerate(words, 1)], inbox) \
+        == [None] * len(words)
+    await inbox.drain(5)
+
+    assert later.texts == [("u1", f"收到：{w}") for w in words] and later.queued == []
+    assert probe.heard == words
+    assert await redis.llen("turns:wechat:u1") == 0
+    assert not [key async for key in redis.scan_iter(LEASE_PREFIX + "*")]
+    assert (await inbox.deliver(text("u1", "七", 7))) is None  # the turn is free at once
+    await inbox.drain(5)
+    assert later.texts[-1] == ("u1", "收到：七")
+
+
+@pytest.mark.parametrize("failure", ["busy", "raises"])
+async def test_a_push_that_fails_is_handed_to_the_send_reply_job_once(
+        redis: Redis, pipelined_redis: PipelinedRedis, probe: Probe, later: Later,
+        failure: str, caplog: pytest.LogCaptureFixture):
+    async def raising(_conversation: Conversation, _reply: Reply) -> bool:
+        raise ConnectionResetError("the channel hung up")
+
+    inbox = await pushing(redis, pipelined_redis, probe, later)
+    if failure == "raises":
+        inbox._push_now = raising
+    later.busy = 1
+
+    with caplog.at_level(logging.ERROR, logger="bot.inbox"):
+        assert await inbox.deliver(text("u1", "一", 1)) is None
+        await inbox.drain(5)
+
+    assert later.pushed == [] and [(u, r.text) for u, r in later.queued] == [("u1", "收到：一")]
+    assert await redis.get(MARKER) == HANDED.encode()
+    assert await inbox.recover(MARKER) is True  # the recovery job: nothing left to do
+    assert len(later.queued) == 1 and probe.heard == ["一"]
+    assert await redis.llen("turns:wechat:u1") == 0
+    assert bool(caplog.records) == (failure == "raises")  # a False is no error
+
+
+async def test_recovery_looks_again_while_the_holder_pushes(
+        redis: Redis, pipelined_redis: PipelinedRedis, probe: Probe, later: Later):
+    """The reply is stored ("later:") and its push is slow: the holder lives, so the job must
+    not hand the reply over a second time; once pushed, the marker is "handed"."""
+    inbox = await pushing(redis, pipelined_redis, probe, later, turn_lease=LEASE)
+    later.push_delay = 2 * LEASE  # the heartbeat keeps the lease while it pushes
+    assert await inbox.deliver(text("u1", "一", 1)) is None
+    while not (await redis.get(MARKER) or b"").startswith(LATER_PREFIX.encode()):
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(1.5 * LEASE)
+
+    assert await inbox.recover(MARKER) is False
+    await inbox.drain(5)
+
+    assert await redis.get(MARKER) == HANDED.encode()
+    assert await inbox.recover(MARKER) is True
+    assert later.texts == [("u1", "收到：一")] and later.queued == []
 
 
 class TestRecoveryJob:
