@@ -29,6 +29,8 @@ _PHRASINGS: dict[Synonym, tuple[str, ...]] = {
                                     "查询违章", "查车", "车辆违章"),
     Synonym(flow="query_licence"): ("查驾照", "驾照", "查驾驶证", "驾驶证", "查分", "查扣分",
                                     "扣分", "记分"),
+    Synonym(flow="follow_vehicle"): ("关注", "关注车辆", "关注好友", "关注亲友车辆", "关注朋友车辆",
+                                     "绑定好友车辆"),
     Synonym(flow="account"): ("我的", "我的车", "个人中心", "账户", "我的账号"),
     Synonym(flow="register"): ("注册", "实名", "实名认证", "认证", "绑定", "注册账号"),
     Synonym(answer=GREETING): ("你好", "您好", "在吗", "在不在", "嗨", "hi", "hello"),

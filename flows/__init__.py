@@ -1,19 +1,33 @@
 """User journeys, one module per journey. The menu shows them in this order."""
 
-from flows import account, face_check, guide, query_licence, query_vehicle, register, sms_code
+from flows import (
+    account,
+    face_check,
+    follow_consent,
+    follow_vehicle,
+    followed_vehicle,
+    guide,
+    query_licence,
+    query_vehicle,
+    register,
+    sms_code,
+)
 
 JOURNEYS = [
     query_vehicle.FLOW,
     query_licence.FLOW,
+    follow_vehicle.FLOW,
     account.FLOW,
     register.FLOW,
 ]
-# The guide explains what is registered; the sub-journeys are called by journeys only.
-ALL_FLOWS = [*JOURNEYS, guide.build(JOURNEYS), face_check.FLOW, sms_code.FLOW]
+# The guide explains what is registered; the sub-journeys are called by journeys only, and
+# the owner's side of a follow request is opened from a pending item.
+ALL_FLOWS = [*JOURNEYS, guide.build(JOURNEYS), face_check.FLOW, sms_code.FLOW,
+             followed_vehicle.FLOW, follow_consent.FLOW]
 
 # The WeChat custom menu: (top-level button, [click keys of its flows]).
 MENU_LAYOUT = [
-    ("违法查询", ["QUERY_VEHICLE", "QUERY_LICENCE"]),
+    ("违法查询", ["QUERY_VEHICLE", "QUERY_LICENCE", "FOLLOW_VEHICLE"]),
     ("我的", ["MY_ACCOUNT", "REGISTER"]),
     ("服务指南", ["GUIDE"]),
 ]

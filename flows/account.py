@@ -10,23 +10,43 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tortoise.timezone import localtime
+
 from bot import accounts
-from bot.engine import Choice, Context, Done, Flow, StartFlow, State, Transition, exits
+from bot.engine import (
+    CANCELLED,
+    Call,
+    Cancel,
+    Choice,
+    Context,
+    Done,
+    Flow,
+    StartFlow,
+    State,
+    Transition,
+    exits,
+)
 from bot.masking import mask_id_number, mask_name, mask_vin
-from flows import violation_list
+from flows import followed_vehicle, violation_list
+from flows.followed_vehicle import followed, following, named
 from flows.summaries import licence_summary
 from flows.violation_list import Listing, ListingData
+from models.follow import Follow
 from models.user import User
 from models.vehicle import Vehicle
 
 HOME = "home"
 BACK_HOME = Choice("返回我的账户", goto=HOME)
 NOT_REGISTERED = "您尚未实名注册。实名注册后，可以查看本人的驾驶证和名下车辆。"
+FOLLOWERS = "关注我车辆的人"
+FOLLOWED_LIST = "followed_list"  # where the followed vehicle's list returns (never shown)
 
 
 @dataclass
 class AccountData(ListingData):
     vehicle: int = 0  # the own vehicle whose violations are listed
+    follow: int = 0  # the followed vehicle's follow, as its follower
+    follower: int = 0  # a follow of one of the user's vehicles, as its owner
 
 
 async def _me(ctx: Context) -> User | None:
@@ -83,7 +103,8 @@ async def _vehicle_choices(ctx: Context) -> Sequence[Choice]:
     vehicles = [Choice(f"{vehicle.plate_number} {vehicle.plate_type.label} "
                        f"车架号{mask_vin(vehicle.vin)}", value=vehicle.id)
                 for vehicle in await _own_vehicles(ctx)]
-    return (*vehicles, BACK_HOME)
+    followers = (Choice(FOLLOWERS, goto="followers"),) if vehicles else ()
+    return (*vehicles, *followers, BACK_HOME)
 
 
 @exits(violation_list.LIST)
@@ -99,6 +120,144 @@ async def _listing(ctx: Context, page: int, size: int) -> Listing | None:
         return None
     heading = f"{vehicle.plate_number}（{vehicle.plate_type.label}）"
     return Listing(heading, await ctx.deps.traffic.vehicle_violations(vehicle, page, size))
+
+
+# ---- vehicles the user follows (their violations, unfollow) ---------------------------------
+
+
+def _since(follow: Follow) -> str:
+    return f"{localtime(follow.started_at):%Y-%m-%d}起"
+
+
+async def _follows_prompt(ctx: Context) -> str:
+    user = await _me(ctx)
+    pending = [] if user is None else await ctx.deps.follows.pending_of(user)
+    lines = [f"等待车主同意：{named(request.vehicle)}" for request in pending]
+    if await following(ctx):
+        lines.insert(0, "您关注的车辆（回复序号查看）：")
+    else:
+        lines.insert(0, "暂无关注的车辆和驾驶证。可在“关注好友车辆”中关注亲友的车辆。")
+    return "\n".join(lines)
+
+
+async def _follow_choices(ctx: Context) -> Sequence[Choice]:
+    follows = [Choice(f"{named(follow.vehicle)} {_since(follow)}", value=follow.id)
+               for follow in await following(ctx)]
+    return (*follows, BACK_HOME)
+
+
+@exits("followed")
+async def _open_follow(ctx: Context, follow_id: int) -> Transition:
+    ctx.data.follow = follow_id
+    return "followed"
+
+
+async def _followed_prompt(ctx: Context) -> str:
+    follow = await followed(ctx, ctx.data.follow)
+    if follow is None:
+        return "该关注已结束。"
+    vehicle = follow.vehicle
+    lines = [named(vehicle), f"车主：{mask_name(vehicle.owner_name)}",
+             f"关注时间：{localtime(follow.started_at):%Y-%m-%d}"]
+    if follow.valid_until is not None:
+        lines.append(f"车主授权有效期至：{localtime(follow.valid_until):%Y-%m-%d}")
+    return "\n".join(lines)
+
+
+@exits(FOLLOWED_LIST, calls=(followed_vehicle.NAME,))
+async def _followed_violations(ctx: Context, _: str) -> Transition:
+    return Call(followed_vehicle.NAME, then=FOLLOWED_LIST, data={"follow": ctx.data.follow})
+
+
+@exits("followed")
+async def _back_from_violations(ctx: Context, result: object) -> Transition:
+    """The list is left with 返回 (back here) or 取消 (``CANCELLED``: the account too)."""
+    return Cancel() if result is CANCELLED else "followed"
+
+
+async def _unfollow_prompt(ctx: Context) -> str:
+    follow = await followed(ctx, ctx.data.follow)
+    if follow is None:
+        return "该关注已结束。"
+    return (f"确认取消关注 {named(follow.vehicle)} 吗？取消后不能再查看该车的违法记录，车主会"
+            "收到通知；再次关注需重新征得车主同意，并占用当年的关注机会。")
+
+
+@exits("follows")
+async def _unfollow(ctx: Context, _: str) -> Transition:
+    follow, user = await followed(ctx, ctx.data.follow), await _me(ctx)
+    if follow is None or user is None or not await ctx.deps.follows.unfollow(follow.id, user):
+        ctx.say("该关注已结束。")
+    else:
+        ctx.say(f"已取消关注 {named(follow.vehicle)}。")
+    ctx.turn.memo.pop("following", None)  # the list shown next is without it
+    return "follows"
+
+
+# ---- who follows the user's vehicles (revoke) -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Follower:
+    vehicle: Vehicle
+    follow: Follow  # with its follower
+
+    @property
+    def line(self) -> str:
+        follower: User = self.follow.follower
+        return f"{self.vehicle.plate_number} {mask_name(follower.real_name)} {_since(self.follow)}"
+
+
+async def _followers(ctx: Context) -> list[_Follower]:
+    """Live follows of the user's own vehicles, looked up once a turn."""
+    return await ctx.once("followers", lambda: _load_followers(ctx))
+
+
+async def _load_followers(ctx: Context) -> list[_Follower]:
+    return [_Follower(vehicle, follow) for vehicle in await _own_vehicles(ctx)
+            for follow in await ctx.deps.follows.followers(vehicle.id)]
+
+
+async def _followers_prompt(ctx: Context) -> str:
+    if not await _followers(ctx):
+        return "目前没有人关注您名下的车辆。"
+    return "关注您名下车辆的人（回复序号可解除关注）："
+
+
+async def _follower_choices(ctx: Context) -> Sequence[Choice]:
+    followers = [Choice(found.line, value=found.follow.id) for found in await _followers(ctx)]
+    return (*followers, Choice("返回我的车辆", goto="vehicles"))
+
+
+@exits("revoke")
+async def _pick_follower(ctx: Context, follow_id: int) -> Transition:
+    ctx.data.follower = follow_id
+    return "revoke"
+
+
+async def _follower_of_mine(ctx: Context) -> _Follower | None:
+    return next((found for found in await _followers(ctx)
+                 if found.follow.id == ctx.data.follower), None)
+
+
+async def _revoke_prompt(ctx: Context) -> str:
+    found = await _follower_of_mine(ctx)
+    if found is None:
+        return "该关注已结束。"
+    return (f"确认解除 {found.line} 的关注吗？解除后对方不能再查看该车的违法记录，"
+            "并会收到通知。")
+
+
+@exits("followers")
+async def _revoke(ctx: Context, _: str) -> Transition:
+    found, user = await _follower_of_mine(ctx), await _me(ctx)
+    if found is None or user is None or not await ctx.deps.follows.revoke(found.follow.id,
+                                                                          user):
+        ctx.say("该关注已结束。")
+    else:
+        ctx.say(f"已解除 {found.line} 的关注，对方已收到通知。")
+    ctx.turn.memo.pop("followers", None)  # the list shown next is without it
+    return "followers"
 
 
 async def _unregister_prompt(ctx: Context) -> str:
@@ -136,7 +295,26 @@ FLOW = Flow(
         HOME: State(prompt=_home_prompt, choices=_home_choices, then=_register),
         "licence": State(prompt=_licence_prompt, choices=(BACK_HOME,)),
         "vehicles": State(prompt=_vehicles_prompt, choices=_vehicle_choices, then=_open_vehicle),
-        "follows": State(prompt="暂无关注的车辆和驾驶证。", choices=(BACK_HOME,)),
+        "follows": State(prompt=_follows_prompt, choices=_follow_choices, then=_open_follow),
+        "followed": State(
+            prompt=_followed_prompt,
+            choices=(Choice("查看违法记录", value="list"), Choice("取消关注", goto="unfollow"),
+                     Choice("返回关注列表", goto="follows")),
+            then=_followed_violations,
+        ),
+        FOLLOWED_LIST: State(prompt="", then=_back_from_violations),
+        "unfollow": State(
+            prompt=_unfollow_prompt,
+            choices=(Choice("确认取消关注", value="confirm"), Choice("暂不取消", goto="followed")),
+            then=_unfollow,
+        ),
+        "followers": State(prompt=_followers_prompt, choices=_follower_choices,
+                           then=_pick_follower),
+        "revoke": State(
+            prompt=_revoke_prompt,
+            choices=(Choice("确认解除", value="confirm"), Choice("暂不解除", goto="followers")),
+            then=_revoke,
+        ),
         "unregister": State(
             prompt=_unregister_prompt,
             choices=(Choice("确认注销", value="confirm"), Choice("暂不注销", goto=HOME)),

@@ -32,7 +32,7 @@ class VehicleQuery(ListingData):
     vin6: str = ""
 
 
-async def _vehicle(ctx: Context) -> Vehicle | None:
+async def proven_vehicle(ctx: Context) -> Vehicle | None:
     """The vehicle the proof names, looked up once a turn: the match and the list after it
     share it."""
     data: VehicleQuery = ctx.data
@@ -40,7 +40,7 @@ async def _vehicle(ctx: Context) -> Vehicle | None:
     return await ctx.once(("vehicle", *proof), lambda: ctx.deps.traffic.vehicle(*proof))
 
 
-async def _owns(ctx: Context, id_number: str) -> bool:
+async def owns(ctx: Context, id_number: str) -> bool:
     wanted = (PlateType(ctx.data.plate_type), ctx.data.plate_number)
     vehicles = await ctx.deps.traffic.vehicles_of(id_number)
     return any((vehicle.plate_type, vehicle.plate_number) == wanted for vehicle in vehicles)
@@ -57,12 +57,12 @@ async def _plate_entered(ctx: Context, plate: str) -> Transition:
 @exits(violation_list.LIST, "plate_type")
 async def _match(ctx: Context, _: str) -> Transition:
     target = Target(TargetKind.PLATE, ctx.data.plate_number)
-    return await violation_list.match(ctx, _vehicle, retry="plate_type", target=target,
-                                      owned_by=_owns)
+    return await violation_list.match(ctx, proven_vehicle, retry="plate_type", target=target,
+                                      owned_by=owns)
 
 
 async def _listing(ctx: Context, page: int, size: int) -> Listing | None:
-    vehicle = await _vehicle(ctx)
+    vehicle = await proven_vehicle(ctx)
     if vehicle is None:
         return None
     heading = f"{vehicle.plate_number}（{vehicle.plate_type.label}）"
