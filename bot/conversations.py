@@ -41,8 +41,10 @@ class Conversations:
         return self._pending
 
     async def resume(self, conversation: Conversation, event: Event, *, offer: Offer,
-                     claim: Claim = _always) -> bool:
-        """Hand the event to the journey waiting on it, or leave ``offer`` as a pending item.
+                     claim: Claim = _always, announce: bool = False) -> bool:
+        """Hand the event to the journey waiting on it, or leave ``offer`` as a pending item
+        (``announce``: and push its title, as ``offer`` does, for news the user must not
+        first find when they next write, such as a follow request's outcome).
 
         ``claim`` runs first, in the user's turn: the domain handler's conditional update of
         the durable record. False (the record moved already: a second delivery, or the
@@ -54,10 +56,14 @@ class Conversations:
             session = await self._engine.store.load(conversation.key)
             step = await self._engine.deliver(conversation, session, event)
             if step is None:
-                await self._pending.add(conversation, offer)
+                added = await self._pending.add(conversation, offer)
                 log.info("event %s kept as a pending item", event.kind)
-                return True
-            reply = await self._keep(conversation, step)
+                if not (added and announce):
+                    return True
+                reply = with_footer(Reply(f"新的待处理事项：{offer.title}"),
+                                    await self._pending.count(conversation))
+            else:
+                reply = await self._keep(conversation, step)
         await self._push(conversation, reply)
         return True
 

@@ -149,16 +149,21 @@ class Follows:
         self._pepper = pepper
         self._clock = clock
 
+    def _now(self) -> datetime:
+        """The clock's time in the database's zone: SQLite compares datetimes as text, so a
+        value in another offset than the stored ones would compare wrongly."""
+        return timezone.localtime(self._clock())
+
     # -- asking ------------------------------------------------------------------------------
 
     async def check(self, requester: User, vehicle: Vehicle) -> None:
         """Raise FollowRefused with the reason and its numbers, before anything is sent."""
-        await self._refuse_if_not_allowed(requester, vehicle, self._clock())
+        await self._refuse_if_not_allowed(requester, vehicle, self._now())
 
     async def request(self, requester: User, conversation: Conversation,
                       vehicle: Vehicle) -> Sent:
         """Spend an attempt and ask the owner; raises FollowRefused like ``check``."""
-        now = self._clock()
+        now = self._now()
         owner = await registered_owner(vehicle)
         if owner is None and not vehicle.owner_phone:
             raise FollowRefused("车主未登记手机号，无法征得车主同意，请车主到交管部门窗口办理")
@@ -268,7 +273,7 @@ class Follows:
 
     async def _decide_once(self, request_id: int, approve: bool, channel: ConsentChannel,
                            evidence: Evidence) -> Decided:
-        now = self._clock()
+        now = self._now()
         state = RequestState.APPROVED if approve else RequestState.REFUSED
         async with in_transaction() as conn:
             moved = await FollowRequest.filter(
@@ -321,7 +326,7 @@ class Follows:
     async def enter_code(self, request_id: int, code: str, *, evidence: Evidence) -> CodeResult:
         """The owner's SMS code, typed on the page or relayed in chat: a right one approves,
         ``code_max_tries`` wrong ones end the request."""
-        now, limit = self._clock(), self.config.code_max_tries
+        now, limit = self._now(), self.config.code_max_tries
         request = await FollowRequest.get_or_none(id=request_id)
         if request is None or request.asked_by is not AskedBy.SMS:
             return CodeResult(False, "该关注请求不存在")
@@ -356,7 +361,7 @@ class Follows:
                    tell: bool) -> bool:
         """Move a pending request to an end without a follow; tell the requester."""
         moved = await FollowRequest.filter(id=request_id, state=RequestState.PENDING).update(
-            state=state, reason=reason[:64], pending_key=None, decided_at=self._clock())
+            state=state, reason=reason[:64], pending_key=None, decided_at=self._now())
         if moved and tell:
             await self._events.publish(Event(DECIDED, str(request_id)))
         return bool(moved)
@@ -390,7 +395,7 @@ class Follows:
     async def lapse_consents(self) -> int:
         """The daily job: SMS consents past their year end; each follower is told and
         offered to ask again. Returns how many lapsed."""
-        due = await Follow.filter(ended_at=None, valid_until__lte=self._clock()).prefetch_related(
+        due = await Follow.filter(ended_at=None, valid_until__lte=self._now()).prefetch_related(
             "vehicle")
         lapsed = 0
         for follow in due:
@@ -409,7 +414,7 @@ class Follows:
     async def _finish(self, follow_id: int, ended_by: EndedBy) -> bool:
         """End a live follow once, freeing its slots."""
         return bool(await Follow.filter(id=follow_id, ended_at=None).update(
-            ended_at=self._clock(), ended_by=ended_by, vehicle_slot=None, follower_slot=None,
+            ended_at=self._now(), ended_by=ended_by, vehicle_slot=None, follower_slot=None,
             active_key=None))
 
     async def _tell(self, user: User, text: str) -> None:
@@ -432,7 +437,7 @@ class Follows:
         """The requester's requests awaiting an owner, with their vehicles."""
         return await (FollowRequest.filter(requester_id=requester.id,
                                            state=RequestState.PENDING,
-                                           expires_at__gt=self._clock())
+                                           expires_at__gt=self._now())
                       .prefetch_related("vehicle").order_by("id"))
 
     def _code_hash(self, request_id: int, code: str) -> str:
@@ -496,7 +501,7 @@ async def follow_decided(event: Event, conversations: Conversations) -> None:
     if request is None:
         return
     await conversations.resume(Conversation.parse(request.conversation), event,
-                               offer=_outcome_offer(DECIDED, request))
+                               offer=_outcome_offer(DECIDED, request), announce=True)
 
 
 @on(EXPIRED)
@@ -509,11 +514,12 @@ async def follow_expired(event: Event, conversations: Conversations) -> None:
         return
 
     async def claim() -> bool:
-        now = timezone.now()
+        now = timezone.localtime(timezone.now())  # the stored zone (see Follows._now)
         return bool(await FollowRequest.filter(
             id=request.id, state=RequestState.PENDING, expires_at__lte=now,
         ).update(state=RequestState.EXPIRED, pending_key=None, decided_at=now))
 
     request.state = RequestState.EXPIRED
     await conversations.resume(Conversation.parse(request.conversation), event,
-                               offer=_outcome_offer(EXPIRED, request), claim=claim)
+                               offer=_outcome_offer(EXPIRED, request), claim=claim,
+                               announce=True)
