@@ -1,5 +1,7 @@
 """The real server in a subprocess, killed (kill -9) or stopped (SIGTERM) with messages in
 flight, then WeChat's retries replayed against its successor: nothing lost, nothing done twice.
+For the Alipay life account, whose replies are all pushed, the kill comes around a push (Alipay's
+gateway played by this test).
 
 The server is `serve` with the probe journey added (tests/support/probe_server.py): every text
 is appended to the user's session ("seen") and answered "收到：<text>", so the session in Redis
@@ -10,7 +12,9 @@ production), the database a SQLite file in the test's directory.
 from __future__ import annotations
 
 import asyncio
+import base64
 import collections
+import json
 import os
 import signal
 import subprocess
@@ -22,12 +26,18 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import web
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from redis.asyncio import Redis
 
+from bot.channels.alipay_life_api import CUSTOM_SEND
 from bot.engine import UNIVERSAL_HINT
-from bot.inbox import DEFERRED_PREFIX, HANDED, RUNNING_PREFIX
+from bot.inbox import DEFERRED_PREFIX, HANDED, LATER_PREFIX, RUNNING_PREFIX
+from bot.integrations.alipay import new_private_key, public_key_of
 from bot.sandbox.wechat_client import WeChatUser
 from bot.session import RedisSessionStore
+from tests.support.alipay_life import biz_content, signed_form
 from tests.support.probe import PROBE_KEY
 from tests.support.servers import free_port
 
@@ -52,12 +62,14 @@ class Server:
         self.process: subprocess.Popen[bytes] | None = None
         self.log = data_dir / "serve.log"
 
-    async def start(self, probe_delay: float) -> None:
+    async def start(self, probe_delay: float, config: dict[str, str] | None = None) -> None:
+        """``config``: more BOT__... variables."""
         env = {key: value for key, value in os.environ.items() if not key.startswith("BOT")}
         env.update(BOT__SERVER__HOST="127.0.0.1", BOT__SERVER__PORT=str(self.port),
                    BOT__SERVER__DATA_DIR=str(self.data_dir), BOT__REDIS__URL=self.redis_url,
                    BOT__DATABASE__SEED_DEMO_WHEN_EMPTY="false", BOT__JOBS__POLL_DELAY="0.05",
-                   BOT__SERVER__LOG_LEVEL="WARNING", PROBE_DELAY=str(probe_delay))
+                   BOT__SERVER__LOG_LEVEL="WARNING", PROBE_DELAY=str(probe_delay),
+                   **(config or {}))
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "tests.support.probe_server"], cwd=ROOT, env=env,
@@ -160,9 +172,9 @@ async def pushed_texts(http: aiohttp.ClientSession, server: Server, openid: str)
     return [said(m["body"]["text"]) for m in messages if m["kind"] == "wechat.text"]
 
 
-async def seen(redis: Redis, openid: str) -> list[str]:
+async def seen(redis: Redis, openid: str, channel: str = "wechat") -> list[str]:
     """The texts the user's session says were acted on, in order."""
-    session = await RedisSessionStore(redis, 1800).load(f"wechat:{openid}")
+    session = await RedisSessionStore(redis, 1800).load(f"{channel}:{openid}")
     return session.data.get("seen", []) if session else []
 
 
@@ -300,3 +312,111 @@ async def test_sigterm_stops_taking_connections_and_finishes_turns_in_progress(
     assert code == 0, server.output()
     assert time.monotonic() - stopped < 4.0 + 2  # server.drain_timeout, and the rest of exit
     assert await seen(redis, "alice") == ["慢"]
+
+
+# ---- the Alipay life account: every reply pushed by the process that made it ------------------
+
+APPID = "2021000000004711"
+ALIPAY_USER = "2088000000004711"
+
+
+class AlipayGateway:
+    """Alipay's open gateway as the service's pushes reach it (a server in this test):
+    ``custom.send`` calls are recorded (the text pushed) and answered, signed with Alipay's
+    key. ``hold`` makes the next push hang unanswered, recorded first ("after") or not
+    ("before", as if it never reached Alipay); ``held`` is set when it arrives."""
+
+    def __init__(self) -> None:
+        self.app_key, self.alipay_key = new_private_key(), new_private_key()
+        self.pushed: list[str] = []
+        self.hold: str | None = None  # None, "before" or "after"
+        self.held = asyncio.Event()
+        self.released = asyncio.Event()
+        self.port = free_port()
+
+    def config(self) -> dict[str, str]:
+        """The service's BOT__... variables: the life account as production configures it."""
+        return {"BOT__ALIPAY__APPID": APPID, "BOT__ALIPAY__APP_PRIVATE_KEY": self.app_key,
+                "BOT__ALIPAY__ALIPAY_PUBLIC_KEY": public_key_of(self.alipay_key),
+                "BOT__ALIPAY__GATEWAY": f"http://127.0.0.1:{self.port}/gateway.do",
+                "BOT__ALIPAY_LIFE__PROVIDER": "alipay"}
+
+    async def handle(self, request: web.Request) -> web.Response:
+        biz = json.loads(request.query["biz_content"])
+        assert request.query["method"] == CUSTOM_SEND and biz["to_user_id"] == ALIPAY_USER
+        hold, self.hold = self.hold, None
+        if hold != "before":
+            self.pushed.append(said(biz["text"]["content"]))
+        if hold:
+            self.held.set()
+            await self.released.wait()  # the service is killed meanwhile
+        inner = '{"code":"10000","msg":"Success"}'
+        key = serialization.load_pem_private_key(self.alipay_key.encode(), password=None)
+        assert isinstance(key, rsa.RSAPrivateKey)
+        sign = base64.b64encode(key.sign(inner.encode(), padding.PKCS1v15(), hashes.SHA256()))
+        name = CUSTOM_SEND.replace(".", "_") + "_response"
+        return web.Response(text=f'{{"{name}":{inner},"sign":"{sign.decode()}"}}',
+                            content_type="application/json")
+
+    async def post(self, http: aiohttp.ClientSession, server: Server, biz: str) -> None:
+        """A signed GBK form, as Alipay posts it; acknowledged at once."""
+        body = signed_form(biz, self.alipay_key)[1]
+        async with http.post(server.url + "/alipay/gateway", data=body, headers={
+                "Content-Type": "application/x-www-form-urlencoded; charset=GBK"}) as response:
+            assert response.status == 200
+
+    async def pushes_of(self, text: str, count: int, timeout: float) -> int:
+        """How often ``text`` was pushed, once it was ``count`` times or ``timeout`` passed,
+        and a second more (room for another push, if any)."""
+        deadline = time.monotonic() + timeout
+        while self.pushed.count(text) < count and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1.0)
+        return self.pushed.count(text)
+
+
+@pytest.fixture
+async def alipay() -> AsyncIterator[AlipayGateway]:
+    gateway = AlipayGateway()
+    app = web.Application()
+    app.router.add_get("/gateway.do", gateway.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", gateway.port).start()
+    yield gateway
+    gateway.released.set()
+    await runner.cleanup()
+
+
+@pytest.mark.parametrize("kill", ["before", "after"])
+async def test_regression_a_pushed_reply_survives_kill_9_around_its_push(
+        server: Server, http: aiohttp.ClientSession, redis: Redis, alipay: AlipayGateway,
+        kill: str):
+    """The step is done and its reply stored with the session ("later:"); the process is
+    killed while the push is on its way ("before": it never reached Alipay) or after Alipay
+    took it ("after": "handed" not yet written). The recovery job hands the reply to the
+    send_reply job: pushed once, or, for "after", at most twice; the step acted on once."""
+    await server.start(probe_delay=0, config=alipay.config())
+    now = int(time.time() * 1000)
+    await alipay.post(http, server, biz_content(APPID, ALIPAY_USER, now, event="click",
+                                                action=PROBE_KEY))
+    assert await alipay.pushes_of("请说话", 1, timeout=10) == 1, server.output()
+
+    alipay.hold = kill
+    await alipay.post(http, server, biz_content(APPID, ALIPAY_USER, now + 1, text="一",
+                                                msg_id="crash-4711"))
+    await asyncio.wait_for(alipay.held.wait(), 10)
+    marker = "inbox:alipay:msg:crash-4711"
+    assert (await redis.get(marker) or b"").startswith(LATER_PREFIX.encode())
+    server.kill()
+    assert await seen(redis, ALIPAY_USER, "alipay") == ["一"]
+    await server.start(probe_delay=0, config=alipay.config())
+
+    pushed = await alipay.pushes_of("收到：一", 2 if kill == "after" else 1, timeout=30)
+
+    print(f"\nkill -9 {kill} the push reached Alipay: pushed {pushed} time(s)")
+    assert pushed == (2 if kill == "after" else 1), server.output()
+    assert await seen(redis, ALIPAY_USER, "alipay") == ["一"]
+    assert await redis.get(marker) == HANDED.encode()
+    await alipay.post(http, server, biz_content(APPID, ALIPAY_USER, now + 2, text="二"))
+    assert await alipay.pushes_of("收到：二", 1, timeout=10) == 1  # the user's turn is free

@@ -652,3 +652,42 @@ class TestRecoveryJob:
         texts = [m.body["text"].removesuffix("\n" + UNIVERSAL_HINT)
                  for m in await harness.outbox(alice.openid)]
         assert texts == ["收到：慢"] and probe.heard == ["慢"]
+
+
+class TestAlipayPushedInTurn:
+    """The life account over real HTTP (signed forms to the app's gateway, pushes through the
+    real client to the simulated platform): every reply pushed by the delivering process."""
+
+    @pytest.fixture
+    def flows(self, probe: Probe) -> Sequence[Flow]:
+        return [probe.flow]
+
+    async def test_regression_a_quick_second_reply_never_overtakes_the_first(
+            self, harness: Harness):
+        user = harness.alipay_user()
+        assert (await user.click(PROBE_KEY)).startswith("请说话")
+        harness.fake_alipay.slow(1, 0.3)  # the first reply's push is slow, the rest quick
+        words = [f"第{n}句" for n in range(12)]
+
+        for word in words:
+            await user.notify(user.text_xml(word))  # no waiting for pushes in between
+
+        pushed = [p.text.removesuffix("\n" + UNIVERSAL_HINT)
+                  for p in await user.pushes(len(words), settle=0.5)]
+        assert pushed == [f"收到：{w}" for w in words]
+
+    async def test_a_push_that_fails_in_its_turn_lands_once_through_the_job(
+            self, harness: Harness, redis: Redis):
+        """Alipay busy for every try the delivering process makes: the send_reply job takes
+        the reply over and pushes it, once; the user's next message is answered as usual."""
+        user = harness.alipay_user()
+        assert (await user.click(PROBE_KEY)).startswith("请说话")
+        harness.fake_alipay.busy(harness.settings.alipay_life.push_tries)
+
+        await user.notify(user.text_xml("一", msg_id="busy-1"))
+
+        pushed = await user.pushes(1, settle=0.6)
+        assert [p.text.removesuffix("\n" + UNIVERSAL_HINT) for p in pushed] == ["收到：一"]
+        assert await redis.get("inbox:alipay:msg:busy-1") == HANDED.encode()
+        assert await redis.exists("arq:result:send_reply:alipay:msg:busy-1")  # the job's
+        assert (await user.send("二")).startswith("收到：二")
