@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bot.follows import Evidence, FollowRefused, Follows
+from bot.integrations.sms import OutgoingSms, SmsError
 from bot.messages import Conversation
 from bot.rules import FollowFacts, FollowPolicy, attempts_reset_on, follow_refusal, follow_year
 from models.enums import OwnerKind, PlateType
@@ -107,6 +108,17 @@ async def eventually(condition, seconds: float = 10) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError("did not happen in time")
+
+
+async def pushed(conversation: Conversation, text: str) -> None:
+    """Wait until ``text`` is pushed to the conversation (among other news)."""
+
+    async def arrived() -> bool:
+        messages = await OutboxMessage.filter(kind="wechat.text",
+                                              recipient=conversation.user_id)
+        return text in [message.body["text"] for message in messages]
+
+    await eventually(arrived)
 
 
 # -- quotas at their boundaries ------------------------------------------------------------
@@ -437,3 +449,41 @@ async def test_nothing_of_the_owner_reaches_the_requester_unmasked(follows, harn
     assert len(seen) >= 7
     for text in seen:
         assert_masked(text, secrets)
+
+
+async def test_revoke_and_unfollow_tell_the_other_side_and_only_the_owner_may_revoke(
+        follows, harness):
+    owner, owner_chat = await person(OWNER_NAME)
+    alice, chat = await person("司马相如")
+    bob, bob_chat = await person()
+    target = await vehicle(owner_id_number=owner.id_number)
+    plate = f"{target.plate_number[:2]}***{target.plate_number[-2:]}"
+    by_alice = await followed(follows, alice, chat, target)
+    by_bob = await followed(follows, bob, bob_chat, target)
+
+    assert not await follows.revoke(by_alice.id, bob)  # not bob's vehicle
+    assert await follows.revoke(by_alice.id, owner)
+    assert not await follows.revoke(by_alice.id, owner)  # once
+    await pushed(chat, f"车主已撤销您对车辆{plate}的关注。")
+
+    assert not await follows.unfollow(by_bob.id, alice)  # not alice's follow
+    assert await follows.unfollow(by_bob.id, bob)
+    await pushed(owner_chat, f"{bob.real_name[0]}**已取消关注您的车辆{plate}。")
+    assert await follows.followers(target.id) == []
+
+
+async def test_an_sms_that_cannot_be_sent_fails_the_request_and_tells_the_requester(
+        follows, harness):
+    alice, chat = await person()
+    target = await vehicle()
+    sent = await follows.request(alice, chat, target)
+    message = OutgoingSms(target.owner_phone, "T", {}, f"follow-{sent.request_id}", "follow",
+                          str(sent.request_id))
+
+    await follows.undeliverable(message, SmsError("isv.MOBILE_NUMBER_ILLEGAL"))
+
+    request = await FollowRequest.get(id=sent.request_id)
+    assert (request.state, request.reason) == (RequestState.FAILED, "短信发送失败，未能通知车主")
+    pushed = await pushes(harness, chat.user_id, 1)
+    assert pushed[0].startswith("新的待处理事项：关注结果：") and "未能关注" in pushed[0]
+    await follows.check(alice, target)  # the pair is free to ask again
