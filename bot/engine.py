@@ -229,6 +229,9 @@ class Flow:
     on_start: Handler | None = None
     # The journey's data: a dataclass of JSON-able fields (None: a plain dict).
     data: type | None = None
+    # Its title typed inside another journey opens it on top of that one, which resumes when
+    # it ends, instead of leaving it (待处理: answering a request loses nothing).
+    overlay: bool = False
 
     def __post_init__(self) -> None:
         targets = [self.start]
@@ -433,6 +436,8 @@ class _Run:
         choices = await self.choices(ctx, state)
         wanted = self.engine.titled(text)
         if wanted is not None and not _pick(choices, text) and text not in state.commands:
+            if wanted.overlay:
+                return await self.open_over(wanted.name)
             return await self.leave_for(wanted.name)
         outcome = await self.accept(ctx, state, choices, text)
         return await self.apply(ctx, outcome)
@@ -481,6 +486,12 @@ class _Run:
         if target == _MENU:
             return self.finish(self.engine.menu())
         return await self.start(target, {})
+
+    async def open_over(self, flow: str) -> Step:
+        """Start ``flow`` on top of the journeys in progress, kept beneath it."""
+        assert self.session is not None
+        self.beneath, self.session = self.session.frames, None
+        return await self.start(flow, {})
 
     async def answer_leaving(self, text: str) -> Step:
         assert self.session is not None

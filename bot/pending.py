@@ -123,5 +123,6 @@ def pending_flow(items: PendingItems) -> Flow:
         title=WORD,
         start="list",
         guard=nothing_pending,
+        overlay=True,  # typed inside a journey, it keeps that journey for afterwards
         states={"list": State(prompt="您的待处理事项：", choices=choices, then=open_item)},
     )

@@ -15,7 +15,7 @@ from tortoise.timezone import localtime
 
 from bot import accounts
 from bot.engine import Choice, Context, Done, Flow, State, Transition, exits
-from bot.follows import Evidence
+from bot.follows import NOT_PENDING, Evidence
 from bot.masking import mask_name
 from flows.followed_vehicle import named
 from models.follow import FollowRequest, RequestState
@@ -46,8 +46,8 @@ async def _load(ctx: Context) -> FollowRequest | None:
     return request
 
 
-def _settled(request: FollowRequest) -> str:
-    return f"该关注请求{request.state.label}，无需再处理。"
+def _settled(why: str) -> str:
+    return f"{why}，无需再处理。"
 
 
 @exits(ASK)
@@ -56,7 +56,7 @@ async def _open(ctx: Context, _: None) -> Transition:
     if request is None:
         return Done(GONE, menu=True)
     if request.state is not RequestState.PENDING:
-        return Done(_settled(request))
+        return Done(_settled(NOT_PENDING[request.state]))
     return ASK
 
 
@@ -101,8 +101,7 @@ async def _decide(ctx: Context, approve: bool) -> Transition:
         return Done(GONE, menu=True)
     decided = await ctx.deps.follows.decide(request.id, approve, evidence=Evidence("chat"))
     if not decided.done:
-        await request.refresh_from_db(fields=["state"])
-        return Done(_settled(request))
+        return Done(_settled(decided.reason))
     who, what = _who_and_what(request)
     if decided.state == RequestState.APPROVED:
         return Done(f"已同意 {who} 关注 {what}，对方已收到通知。")
