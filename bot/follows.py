@@ -314,6 +314,11 @@ class Follows:
             return f"该车辆已有 {len(vehicle_slots)} 位关注人"
         if not free_follower:
             return f"您已关注 {len(follower_slots)}/{policy.max_vehicles} 辆"
+        if policy.owners_ever is not None:  # 12123; read, not a slot: a rare race may pass
+            owners = set(await Follow.filter(follower_id=request.requester_id).using_db(conn)
+                         .values_list("vehicle__owner_id_number", flat=True))
+            if request.owner_id_number not in owners and len(owners) >= policy.owners_ever:
+                return f"您已关注过 {len(owners)} 位车主的车辆，已达上限"
         await Follow.create(
             follower_id=request.requester_id, vehicle_id=request.vehicle_id, request=request,
             consent=channel, started_at=now,

@@ -487,3 +487,28 @@ async def test_an_sms_that_cannot_be_sent_fails_the_request_and_tells_the_reques
     pushed = await pushes(harness, chat.user_id, 1)
     assert pushed[0].startswith("新的待处理事项：关注结果：") and "未能关注" in pushed[0]
     await follows.check(alice, target)  # the pair is free to ask again
+
+
+async def test_the_12123_profile_refuses_a_sixth_owner_at_approval(harness, clock):
+    services = harness.services
+    settings = services.settings
+    follows = Follows(dataclasses.replace(settings.follow, rule_profile="12123",
+                                          attempts_per_year=10),
+                      redis=services.redis, events=services.events,
+                      conversations=services.conversations, push=services.push_later,
+                      base_url=settings.server.base_url, pepper=settings.sms.pepper,
+                      clock=clock)
+    alice, chat = await person()
+    sent = [await follows.request(alice, chat, await vehicle()) for _ in range(3)]
+    for request in sent:
+        await follows.decide(request.request_id, True, evidence=PAGE)
+    for follow in await follows.following(alice):  # 3 owners; 2 more may follow
+        await follows.unfollow(follow.id, alice)
+    late = [await follows.request(alice, chat, await vehicle()) for _ in range(3)]
+    for request in late[:2]:
+        await follows.decide(request.request_id, True, evidence=PAGE)
+
+    sixth = await follows.decide(late[2].request_id, True, evidence=PAGE)
+
+    assert (sixth.state, sixth.reason) == ("failed", "您已关注过 5 位车主的车辆，已达上限")
+    assert await refusal(follows, alice, await vehicle()) == "您已关注过 5 位车主的车辆，已达上限"
