@@ -36,6 +36,7 @@ class ServerConfig:
     log_level: str
     read_timeout: float
     drain_timeout: float
+    forwarded_hops: int  # proxies appending to X-Forwarded-For; 0: trust the peer only
 
     def check(self) -> None:
         _require(self.mode in {"sandbox", "production"}, "server.mode",
@@ -43,6 +44,7 @@ class ServerConfig:
         _require(0 < self.port < 65536, "server.port", "must be between 1 and 65535")
         _require(self.read_timeout > 0, "server.read_timeout", "must be positive")
         _require(self.drain_timeout > 0, "server.drain_timeout", "must be positive")
+        _require(self.forwarded_hops >= 0, "server.forwarded_hops", "must not be negative")
         levels = {"DEBUG", "INFO", "WARNING", "ERROR"}
         _require(self.log_level.upper() in levels, "server.log_level", f"must be one of {levels}")
 

@@ -6,6 +6,8 @@ through ``html.escape``.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from html import escape
 
 from aiohttp import web
@@ -18,9 +20,32 @@ STYLE = ("body{font-family:-apple-system,'PingFang SC','Microsoft YaHei',sans-se
          "button.secondary{background:#999}")
 
 
-def mobile_page(title: str, body: str, *, status: int = 200) -> web.Response:
+def mobile_page(title: str, body: str, *, status: int = 200, style: str = "",
+                private: bool = False) -> web.Response:
+    """``style``: CSS of this page's own, after the shared one. ``private``: a page opened
+    by a secret link (a token in its path) and holding a form: not stored by caches, shown
+    in no frame, named in no Referer to another site, and allowed nothing but its own style
+    and forms posting to us (Content-Security-Policy; the style by its hash, no script)."""
+    css = STYLE + style
     html = (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width,initial-scale=1">'
-            f"<title>{escape(title)}</title><style>{STYLE}</style></head>"
+            f"<title>{escape(title)}</title><style>{css}</style></head>"
             f"<body><h1>{escape(title)}</h1>{body}</body></html>")
-    return web.Response(text=html, content_type="text/html", status=status)
+    response = web.Response(text=html, content_type="text/html", status=status)
+    if private:
+        response.headers.update(_private_headers(css))
+    return response
+
+
+def _private_headers(css: str) -> dict[str, str]:
+    digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+    return {
+        "Content-Security-Policy": (f"default-src 'none'; style-src 'sha256-{digest}'; "
+                                    "form-action 'self'; frame-ancestors 'none'; "
+                                    "base-uri 'none'"),
+        "X-Frame-Options": "DENY",
+        "X-Content-Type-Options": "nosniff",
+        # Not "no-referrer": Chrome then sends "Origin: null" with the page's own POST.
+        "Referrer-Policy": "same-origin",
+        "Cache-Control": "no-store",
+    }
