@@ -109,6 +109,12 @@ class TestProductionMode:
         assert WECHAT_SANDBOX not in production.client.app
         assert ALIPAY_SANDBOX not in production.client.app
 
+    async def test_the_follow_consent_page_is_served(self, production: Harness):
+        """Owners who are not users consent there (the SMS link): a route of every mode."""
+        response = await production.client.get("/follow/consent/" + "A" * 32)
+        assert response.status == 404 and "链接无效" in await response.text()
+        assert response.headers["Cache-Control"] == "no-store"
+
     async def test_healthz_says_production(self, production: Harness):
         response = await production.client.get("/healthz")
         assert await response.json() == {"status": "ok", "mode": "production"}
