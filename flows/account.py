@@ -179,8 +179,8 @@ async def _unfollow_prompt(ctx: Context) -> str:
     follow = await followed(ctx, ctx.data.follow)
     if follow is None:
         return "该关注已结束。"
-    return (f"确认取消关注 {named(follow.vehicle)} 吗？取消后不能再查看该车的违法记录，车主会"
-            "收到通知；再次关注需重新征得车主同意，并占用当年的关注机会。")
+    return (f"确认取消关注 {named(follow.vehicle)}吗？取消后不能再查看该车的违法记录（车主是"
+            "本平台用户的会收到通知）；再次关注需重新征得车主同意，并占用当年的关注机会。")
 
 
 @exits("follows")
@@ -203,9 +203,13 @@ class _Follower:
     follow: Follow  # with its follower
 
     @property
-    def line(self) -> str:
+    def who(self) -> str:
         follower: User = self.follow.follower
-        return f"{self.vehicle.plate_number} {mask_name(follower.real_name)} {_since(self.follow)}"
+        return mask_name(follower.real_name)
+
+    @property
+    def line(self) -> str:
+        return f"{self.vehicle.plate_number} {self.who} {_since(self.follow)}"
 
 
 async def _followers(ctx: Context) -> list[_Follower]:
@@ -244,8 +248,8 @@ async def _revoke_prompt(ctx: Context) -> str:
     found = await _follower_of_mine(ctx)
     if found is None:
         return "该关注已结束。"
-    return (f"确认解除 {found.line} 的关注吗？解除后对方不能再查看该车的违法记录，"
-            "并会收到通知。")
+    return (f"确认解除 {found.who} 对 {found.vehicle.plate_number} 的关注吗？"
+            "解除后对方不能再查看该车的违法记录，并会收到通知。")
 
 
 @exits("followers")
@@ -255,7 +259,7 @@ async def _revoke(ctx: Context, _: str) -> Transition:
                                                                           user):
         ctx.say("该关注已结束。")
     else:
-        ctx.say(f"已解除 {found.line} 的关注，对方已收到通知。")
+        ctx.say(f"已解除 {found.who} 对 {found.vehicle.plate_number} 的关注，对方已收到通知。")
     ctx.turn.memo.pop("followers", None)  # the list shown next is without it
     return "followers"
 

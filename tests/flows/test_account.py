@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from decimal import Decimal
 
@@ -25,8 +26,11 @@ from flows.account import NOT_REGISTERED
 from flows.summaries import offence
 from flows.violation_list import NOT_OWN, OWN
 from models.enums import LicenceClass, PlateType, ViolationState
+from models.follow import EndedBy, Follow
+from models.outbox import OutboxMessage
 from models.user import User, VerifiedBy
 from models.verification import Method, Outcome, Verification
+from tests.support import follows as follows_support
 from tests.support.privacy import ScannedUser
 from tests.support.records import (
     id_number,
@@ -243,3 +247,65 @@ async def test_regression_unpaid_decisions_show_the_late_fee_and_the_last_day(ha
     assert f"缴款期限：{today + timedelta(days=12):%Y-%m-%d}" in on_time
     assert "截至今日滞纳金：0元，应缴合计：150元" in on_time
 
+
+
+# ---- followed vehicles and followers (issue 11) ------------------------------------------------
+
+
+async def pushed_text(recipient: str, words: str, seconds: float = 10) -> str:
+    """The first message pushed to ``recipient`` (either channel) that holds ``words``."""
+    for _ in range(int(seconds / 0.05)):
+        for message in await OutboxMessage.filter(recipient=recipient).order_by("id"):
+            if words in message.body.get("text", ""):
+                return message.body["text"]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"nothing pushed with {words!r}")
+
+
+async def test_a_followed_vehicle_its_violations_and_unfollow_telling_the_owner(
+        harness, registered, alice):
+    await follows_support.registered(follows_support.OWNER, "alipay",
+                                     follows_support.OWNER_ALIPAY)
+    car = await follows_support.owners_car(plate_number="渝A40001")
+    await make_violations(car, 2)
+    await follows_support.follow_directly(harness, registered, car)
+    alice.secrets += follows_support.secrets(car)
+    await alice.click("MY_ACCOUNT")
+
+    listed = await alice.send("关注的车辆和驾驶证")
+    assert "您关注的车辆" in listed and "1. 渝A40001（小型汽车） " in listed
+    shown = await alice.send("1")
+    assert "车主：李**" in shown and "关注时间：" in shown
+    violations = await alice.send("查看违法记录")
+    assert "渝A40001（小型汽车）" in violations and "共2条违法记录" in violations
+    assert NOT_OWN in await alice.send("1")  # judged as someone else's vehicle
+    assert "共2条违法记录" in await alice.send("返回列表")
+    assert "1. 查看违法记录" in await alice.send("返回")  # out of the list, to the vehicle
+    assert "确认取消关注 渝A40001（小型汽车）吗" in await alice.send("取消关注")
+    done = await alice.send("确认取消关注")
+
+    assert "已取消关注 渝A40001" in done and "暂无关注的车辆" in done
+    told = await pushed_text(follows_support.OWNER_ALIPAY, "已取消关注")
+    assert "张**已取消关注您的车辆渝A***01" in told
+    assert (await Follow.get(vehicle_id=car.id)).ended_by is EndedBy.UNFOLLOW
+
+
+async def test_an_owner_sees_who_follows_and_revokes_telling_the_follower(
+        harness, registered, alice):
+    car = await make_vehicle(owner_id_number=ID, owner_name=NAME, plate_number="渝A40002")
+    follower = await follows_support.registered(follows_support.REQUESTER, "wechat",
+                                                "openid-follower")
+    await follows_support.follow_directly(harness, follower, car)
+    alice.secrets += (follows_support.REQUESTER.real_name, follows_support.REQUESTER.id_number)
+    await alice.click("MY_ACCOUNT")
+    await alice.send("我的车辆")
+
+    listed = await alice.send("关注我车辆的人")
+    assert "1. 渝A40002 王** " in listed and "起" in listed
+    assert "确认解除 王** 对 渝A40002 的关注吗" in await alice.send("1")
+    done = await alice.send("确认解除")
+
+    assert "已解除 王** 对 渝A40002 的关注" in done and "目前没有人关注您名下的车辆" in done
+    told = await pushed_text("openid-follower", "撤销")
+    assert "车主已撤销您对车辆渝A***02的关注" in told
+    assert (await Follow.get(vehicle_id=car.id)).ended_by is EndedBy.REVOKE
