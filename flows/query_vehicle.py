@@ -1,12 +1,17 @@
-"""查询车辆违法: any vehicle's violations, proven by plate type + plate number + last 6 of VIN."""
+"""查询车辆违法: any vehicle's violations, proven by plate type + plate number + last 6 of VIN.
+
+Under the list, 关注该车辆 takes the vehicle just proven into 关注好友车辆 (flows/follow_vehicle.py)
+without typing the proof again.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from bot.engine import Choice, Context, Flow, State, Stay, Transition, exits
+from bot.engine import Choice, Context, Flow, StartFlow, State, Stay, Transition, exits
 from bot.fields import PlateNumberField, PlateTypeField, Vin6Field, plate_hint
 from bot.lockout import Target, TargetKind
+from bot.messages import Reply
 from flows import violation_list
 from flows.violation_list import Listing, ListingData
 from models.enums import PlateType
@@ -69,6 +74,31 @@ async def _listing(ctx: Context, page: int, size: int) -> Listing | None:
     return Listing(heading, await ctx.deps.traffic.vehicle_violations(vehicle, page, size))
 
 
+FOLLOW = "关注该车辆"
+FOLLOW_HINT = f"回复“{FOLLOW}”可请求关注此车（需车主同意）"
+
+
+async def _follow(ctx: Context, _: str) -> Transition:
+    """Into 关注好友车辆 with this proof (it looks the vehicle up again)."""
+    data: VehicleQuery = ctx.data
+    return StartFlow("follow_vehicle", {"plate_type": data.plate_type,
+                                        "plate_number": data.plate_number, "vin6": data.vin6})
+
+
+def _offering_follow(states: dict[str, State]) -> dict[str, State]:
+    """The shared list, taking 关注该车辆 and saying so under it."""
+    listed = states[violation_list.LIST]
+
+    async def prompt(ctx: Context) -> Reply | str:
+        reply = await listed.prompt(ctx)
+        if isinstance(reply, str):  # no match any more: nothing to follow
+            return reply
+        return Reply(reply.text, reply.choices, reply.link, (*reply.extra, FOLLOW_HINT))
+
+    return states | {violation_list.LIST: replace(
+        listed, prompt=prompt, commands={**listed.commands, FOLLOW: _follow})}
+
+
 FLOW = Flow(
     name="query_vehicle",
     title="查询车辆违法",
@@ -96,6 +126,6 @@ FLOW = Flow(
             save="vin6",
             then=_match,
         ),
-        **violation_list.states(_listing),
+        **_offering_follow(violation_list.states(_listing)),
     },
 )

@@ -30,6 +30,7 @@ from tests.support.follows import (
     to_vehicle,
 )
 from tests.support.privacy import ScannedUser
+from tests.support.queries import query_vehicle
 from tests.support.records import id_number, make_vehicle, make_violations
 from tests.support.registration import pushes
 
@@ -216,3 +217,37 @@ async def test_everyday_words_start_the_journey(harness, text):
 
 def _friend(n: int) -> Person:
     return Person(id_number(810 + n), f"赵{n}", f"1350000081{n}", VerifiedBy.FACE)
+
+
+async def test_the_vehicle_just_queried_is_followed_without_typing_it_again(harness):
+    vehicle = await owners_car(plate_number="渝A20007")
+    await make_violations(vehicle, 1)
+    _, requester = await scene(harness, vehicle)
+
+    listed = await query_vehicle(requester, vehicle.plate_number, vehicle.vin[-6:])
+    assert "共1条违法记录" in listed and "回复“关注该车辆”可请求关注此车" in listed
+    shown = await requester.send("关注该车辆")
+
+    assert "车辆：渝A20007（小型汽车）" in shown and "违法记录：1条" in shown
+    assert "确认发送吗" in await requester.send("关注该车辆")
+    assert SENT in await requester.send("确认发送")
+
+
+async def test_a_lapsed_follow_offers_to_ask_again(harness):
+    vehicle = await owners_car(plate_number="渝A20008")
+    _, requester = await scene(harness, vehicle)
+    await send_request(requester, vehicle)
+    assert "验证通过" in await requester.send(await owner_code(OWNER.phone))
+    follow = await Follow.get(vehicle_id=vehicle.id)
+    await Follow.filter(id=follow.id).update(valid_until=follow.started_at)  # a year on
+
+    assert await harness.services.follows.lapse_consents() == 1
+
+    [told] = await pushes(harness, REQUESTER_OPENID, 1)
+    assert "新的待处理事项：关注已到期：渝A***08" in told
+    await requester.send("待处理")
+    shown = await requester.send("1")
+    assert "车辆：渝A20008（小型汽车）" in shown and "1. 关注该车辆" in shown
+    assert "确认发送吗" in await requester.send("1")
+    assert SENT in await requester.send("确认发送")
+    assert await requests() == 2
