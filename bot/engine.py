@@ -449,8 +449,10 @@ class _Run:
             frame.state = frame.history.pop()
             return await self.enter(self.context(frame))
         assert self.session is not None
-        if len(self.session.frames) > 1 and self.session.frames[-2].then is not None:
-            self.session.frames.pop()  # back out of a sub-journey: to the step that called it
+        if len(self.session.frames) > 1:
+            # back out of a sub-journey to the step that called it, or out of a journey opened
+            # on top of another (待处理, a request begun from outside) to that one
+            self.session.frames.pop()
             self.frame.then = None
             return await self.enter(self.context(self.frame))
         self.session = None

@@ -94,3 +94,13 @@ async def test_someone_who_does_not_own_the_vehicle_cannot_answer(harness):
     [shown] = await pushes(harness, "openid-stranger", 1)
     assert "未找到该关注请求" in shown
     assert (await FollowRequest.get(id=request.id)).state is RequestState.PENDING
+
+
+async def test_back_from_the_pending_list_returns_to_the_journey_beneath(harness):
+    owner, _ = await owner_asked(harness, plate_number="渝A30006")
+    await owner.user.pushes(1)
+    await owner.click("QUERY_VEHICLE")
+    assert "请输入号牌号码" in await owner.send("2")
+    assert "1. 关注请求" in await owner.send("待处理")
+
+    assert "请输入号牌号码" in await owner.send("返回")
