@@ -26,6 +26,7 @@ from tests.support.follows import (
     request_directly,
     requests,
     scene,
+    secrets,
     send_request,
     to_vehicle,
 )
@@ -66,6 +67,7 @@ async def test_an_owner_in_alipay_approves_in_chat_and_the_waiting_requester_is_
 
     [told] = await pushes(harness, REQUESTER_OPENID, 1)
     assert APPROVED in told and "渝A20001" in told
+    assert not any(secret in told for secret in secrets(vehicle))  # the push is scanned too
     follow = await Follow.get(vehicle_id=vehicle.id)
     assert follow.ended_at is None and follow.valid_until is None  # a chat consent lasts
     assert not await PendingItem.filter(conversation=f"wechat:{REQUESTER_OPENID}").exists()
