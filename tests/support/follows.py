@@ -74,9 +74,10 @@ async def send_request(user: ScannedUser, vehicle: Vehicle) -> str:
 async def request_directly(harness, follower: User, vehicle: Vehicle) -> int:
     """A request sent through the domain, its SMS (if any) delivered; returns its id."""
     conversation = Conversation("wechat", f"openid-direct-{follower.id}")
+    texts = await _texts_to(vehicle.owner_phone)
     sent = await harness.services.follows.request(follower, conversation, vehicle)
     if not sent.asked_in_chat:
-        await owner_code(vehicle.owner_phone)
+        await owner_code(vehicle.owner_phone, after=texts)
     return sent.request_id
 
 
@@ -87,12 +88,21 @@ async def follow_directly(harness, follower: User, vehicle: Vehicle) -> None:
     assert decided.done
 
 
-async def owner_code(phone: str, seconds: float = 10) -> str:
-    """The 6-digit code of the latest follow SMS to ``phone`` (read after 验证码)."""
+def _sms_to(phone: str):
+    return OutboxMessage.filter(kind="sms", recipient=phone)
+
+
+async def _texts_to(phone: str) -> int:
+    return await _sms_to(phone).count()
+
+
+async def owner_code(phone: str, *, after: int = 0, seconds: float = 10) -> str:
+    """The 6-digit code (read after 验证码) of the SMS to ``phone`` that follows the first
+    ``after`` ones, once it is sent (the send_sms job)."""
     for _ in range(int(seconds / 0.05)):
-        message = await OutboxMessage.filter(kind="sms", recipient=phone).order_by("-id").first()
-        if message is not None:
-            return re.search(r"验证码([0-9]{6})", message.body["text"])[1]
+        texts = await _sms_to(phone).order_by("id")
+        if len(texts) > after:
+            return re.search(r"验证码([0-9]{6})", texts[after].body["text"])[1]
         await asyncio.sleep(0.05)
     raise AssertionError("no SMS to the owner's phone")
 
