@@ -129,7 +129,9 @@ async def test_page_rows_read_as_tortoise_reads_them() -> None:
 async def _assert_read_as_tortoise_reads(item: Model) -> None:
     """Every field of ``item`` equals Tortoise's own read of its row, types and zones too."""
     expected = await type(item).get(id=item.id)
-    for name in type(item)._meta.fields_map:
+    meta = type(item)._meta
+    # Reverse relations (a vehicle's follows) are queries, not values of the row.
+    for name in meta.fields_map.keys() - meta.backward_fk_fields - meta.backward_o2o_fields:
         ours, theirs = getattr(item, name), getattr(expected, name)
         assert (ours, type(ours), getattr(ours, "tzinfo", None)) == \
             (theirs, type(theirs), getattr(theirs, "tzinfo", None)), name
