@@ -72,8 +72,10 @@ class PendingItems:
         return True
 
     def _open(self, conversation: Conversation):
+        # The local time, not timezone.now(): SQLite compares datetimes as the text Tortoise
+        # stored, in the configured zone (+08:00), and a UTC value's text sorts 8 hours early.
         return PendingItem.filter(conversation=conversation.key, opened_at=None,
-                                  expires_at__gt=timezone.now())
+                                  expires_at__gt=timezone.localtime())
 
     async def open_items(self, conversation: Conversation) -> list[PendingItem]:
         return await self._open(conversation).order_by("id")

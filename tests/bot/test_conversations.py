@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Sequence
+from datetime import timedelta
 
 import pytest
+from tortoise import timezone
 
 from bot import events
 from bot.engine import Await, Choice, Context, Done, Flow, State, Stay, Transition, exits
@@ -197,3 +199,15 @@ async def test_an_offer_is_pushed_and_opened_from_the_list(harness):
     assert "好友请求您同意查看车辆" in await bob.send("1")
     assert "已拒绝小李的请求" in await bob.send("2")
     assert footer(1) not in await bob.send("菜单")
+
+
+async def test_regression_an_expired_pending_item_is_not_counted_on_sqlite(harness):
+    """SQLite compares the stored text: "…+08:00" against a UTC "…+00:00" kept an item that
+    expired up to 8 hours ago on offer."""
+    conversation = Conversation("wechat", BOB)
+    await PendingItem.create(conversation=conversation.key, kind="k", reference="late",
+                             title="过期的事项", flow="approve",
+                             expires_at=timezone.now() - timedelta(hours=1))
+
+    assert await harness.services.pending.recount(conversation) == 0
+    assert "您目前没有待处理事项" in await harness.user(BOB).send("待处理")
