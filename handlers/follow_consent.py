@@ -35,12 +35,11 @@ from aiohttp import web
 from tortoise import timezone
 
 from bot.config import Settings
-from bot.follows import NOT_PENDING, Evidence, Follows
+from bot.follows import NOT_PENDING, Evidence, FollowRequest, Follows, RequestState
 from bot.masking import mask_name, mask_plate
 from bot.pages import mobile_page
 from bot.rules import BEIJING
 from bot.services import SERVICES
-from models.follow import FollowRequest, RequestState
 
 routes = web.RouteTableDef()
 
@@ -199,7 +198,7 @@ async def consent_answer(request: web.Request) -> web.Response:
     if fields.get("decision") == "refuse":
         decided = await follows.decide(found.id, False, evidence=evidence)
         if not decided.done:
-            return _done_page(await FollowRequest.get(id=found.id))
+            return _done_page(await follows.by_token(request.match_info["token"]))
         return _page("已拒绝", "您已拒绝该关注请求，对方将收到“车主已拒绝”的通知。")
     if fields.get("decision") != "approve":
         return await _form(request, found, cookie=cookie, error="请选择“同意”或“拒绝”。")
@@ -210,7 +209,7 @@ async def consent_answer(request: web.Request) -> web.Response:
     if result.approved:
         days = settings.follow.sms_consent_valid_days
         return _page("已同意", f"您已同意该关注请求，对方将收到通知。授权 {days} 天后自动失效。")
-    after = await FollowRequest.get(id=found.id).prefetch_related("requester", "vehicle")
+    after = await follows.by_token(request.match_info["token"])
     if after.state is RequestState.PENDING and not _expired(after):
         return await _form(request, after, cookie=cookie, error=result.message)
     return _page("无法完成", result.message)
