@@ -397,6 +397,17 @@ class Follows:
                                           f"{mask_plate(follow.vehicle.plate_number)}的关注。")
         return True
 
+    async def expire_overdue(self) -> int:
+        """The backstop of each request's deferred expiry event, which is lost if the process
+        dies between the request's commit and queueing it: the expiry event of every request
+        still pending past its deadline (once per request: the event's job id). Returns how
+        many were due."""
+        due = await FollowRequest.filter(state=RequestState.PENDING,
+                                         expires_at__lte=self._now()).values_list("id", flat=True)
+        for request_id in due:
+            await self._events.publish(Event(EXPIRED, str(request_id)))
+        return len(due)
+
     async def lapse_consents(self) -> int:
         """The daily job: SMS consents past their year end; each follower is told and
         offered to ask again. Returns how many lapsed."""

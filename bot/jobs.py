@@ -101,6 +101,12 @@ async def lapse_follows(ctx: dict[str, Any]) -> None:
     await services.follows.lapse_consents()
 
 
+async def expire_follow_requests(ctx: dict[str, Any]) -> None:
+    """Every ten minutes: requests past their deadline whose expiry event was lost expire."""
+    services: Services = ctx["services"]
+    await services.follows.expire_overdue()
+
+
 async def recount_pending(ctx: dict[str, Any], conversation: str) -> None:
     """A pending item's expiry: the mirrored count drops it."""
     services: Services = ctx["services"]
@@ -127,7 +133,9 @@ JOBS = [
 
 
 # Once a day at 03:00 (the worker's clock); arq runs a cron job once per time across workers.
-CRON_JOBS = [cron(lapse_follows, hour={3}, minute={0}, run_at_startup=False, max_tries=3)]
+CRON_JOBS = [cron(lapse_follows, hour={3}, minute={0}, run_at_startup=False, max_tries=3),
+             cron(expire_follow_requests, minute=set(range(0, 60, 10)), run_at_startup=True,
+                  max_tries=3)]
 
 
 def build_worker(services: Services, *, burst: bool = False) -> Worker:

@@ -373,6 +373,27 @@ async def test_a_request_expires_and_the_requester_is_told(harness):
     assert request.pending_key is None  # a new request for the vehicle may be sent
 
 
+async def test_regression_a_request_whose_expiry_event_was_lost_still_expires(harness, follows,
+                                                                            clock):
+    """A process killed between a request's commit and queueing its deferred expiry event
+    left the request pending for good, holding the requester's slot for the vehicle."""
+    alice, chat = await person()
+    sent = await follows.request(alice, chat, await vehicle())
+    await harness.services.redis.delete(  # the deferred event, as if never queued
+        *[key async for key in harness.services.redis.scan_iter("arq:job:*follow.expired*")])
+    assert await follows.expire_overdue() == 0  # not due yet
+
+    clock.now += timedelta(seconds=follows.config.request_lifetime)
+    assert await follows.expire_overdue() == 1
+
+    async def expired() -> bool:
+        return await FollowRequest.filter(id=sent.request_id,
+                                          state=RequestState.EXPIRED).exists()
+
+    await eventually(expired)
+    assert (await PendingItem.get(conversation=chat.key)).kind == "follow.expired"
+
+
 async def test_an_sms_consent_lapses_after_a_year_and_the_follower_is_offered_to_ask_again(
         follows, clock):
     alice, chat = await person()
