@@ -37,4 +37,4 @@ async def face_return(request: web.Request) -> web.Response:
         if requester is not None and requester.channel in services.channels:
             app = services.channels[requester.channel].title
     title, text = (part.format(app=app) for part in PAGES.get(outcome, NEUTRAL))
-    return mobile_page(title, f"<p>{text}</p>")
+    return mobile_page(title, f"<p>{text}</p>", private=True)  # its link names a check

@@ -161,3 +161,13 @@ async def test_regression_a_made_up_reference_of_any_length_gets_the_neutral_pag
             assert response.status == 200
             assert "请返回对话继续办理" in await response.text()  # names no app it cannot know
     assert not [record for record in caplog.records if record.exc_info]
+
+
+async def test_the_return_page_is_private(harness):
+    """Its link names a check: not cached, framed or sent on as a Referer elsewhere."""
+    url = harness.client.make_url("/face/return").with_query(ref="0" * 32)
+    async with harness.client.session.get(url) as response:
+        assert response.status == 200
+        assert response.headers["Cache-Control"] == "no-store"
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
