@@ -354,7 +354,10 @@ class Follows:
         left = limit - request.code_tries
         if left > 0:
             return CodeResult(False, f"验证码错误，还可尝试 {left} 次")
-        await self._end(request_id, RequestState.FAILED, LOCKED, tell=True)
+        # A requester who typed the relayed code reads the outcome in this reply; told again
+        # (an event), they would find a second "关注结果" item for the same news.
+        await self._end(request_id, RequestState.FAILED, LOCKED,
+                        tell=evidence.channel != "code")
         return CodeResult(False, LOCKED)
 
     async def by_token(self, token: str) -> FollowRequest | None:

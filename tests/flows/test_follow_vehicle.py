@@ -4,6 +4,8 @@ and nothing of the owner unmasked to the requester. SQLite and PostgreSQL, real 
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bot.accounts import Person
@@ -131,6 +133,8 @@ async def test_the_fifth_wrong_relayed_code_ends_the_request(harness):
     assert (await FollowRequest.get(vehicle_id=vehicle.id)).state is RequestState.FAILED
     assert "请回复数字选择服务" in await requester.send(code)  # no longer taken as a code
     assert not await Follow.exists()
+    await asyncio.sleep(0.5)  # an outcome event, had one been published, is handled by now
+    assert not await PendingItem.exists(kind="follow.decided")  # told once, in the reply
 
 
 async def test_ones_own_vehicle_is_not_followed(harness):
