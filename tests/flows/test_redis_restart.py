@@ -121,6 +121,10 @@ class TestEmbeddedRedis:
             self, harness: Harness, settings: Settings):
         cars = await vehicles()
         users = await start_journeys(harness, cars)
+        # appendfsync everysec: Redis write()s its AOF buffer at once, except while an fsync
+        # is still running, when it postpones the write for up to 2 s; a kill -9 then loses
+        # those writes (seen under a loaded CI disk). The promise is sessions older than that.
+        await asyncio.sleep(2.5)
 
         os.kill(int((settings.data_dir / PIDFILE).read_text()), signal.SIGKILL)
         killed = time.monotonic()
