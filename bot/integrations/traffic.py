@@ -23,6 +23,7 @@ from tortoise.backends.asyncpg.client import AsyncpgDBClient
 from tortoise.backends.sqlite.client import SqliteClient
 from tortoise.fields import DateField, DatetimeField, Field
 from tortoise.models import Model
+from tortoise.timezone import localtime
 
 from models.enums import PlateType
 from models.licence import DriverLicence
@@ -70,7 +71,10 @@ class TrafficPlatform(ABC):
         """Vehicles owned by the person with this ID number."""
 
     @abstractmethod
-    async def vehicle_violations(self, vehicle: Vehicle, page: int, size: int) -> Page: ...
+    async def vehicle_violations(self, vehicle: Vehicle, page: int, size: int, *,
+                                 points_since: datetime | None = None) -> Page:
+        """``points_since``: leave out violations with points that occurred before it (the
+        12123 profile shows a follower those only from the day the follow started)."""
 
     @abstractmethod
     async def licence_violations(self, licence: DriverLicence, page: int, size: int) -> Page: ...
@@ -111,8 +115,13 @@ class EmbeddedTrafficPlatform(TrafficPlatform):
     async def vehicles_of(self, id_number: str) -> list[Vehicle]:
         return await Vehicle.filter(owner_id_number=id_number.upper()).order_by("id")
 
-    async def vehicle_violations(self, vehicle: Vehicle, page: int, size: int) -> Page:
-        return await _page(_VEHICLE_WHERE, (vehicle.plate_type.value, vehicle.plate_number),
+    async def vehicle_violations(self, vehicle: Vehicle, page: int, size: int, *,
+                                 points_since: datetime | None = None) -> Page:
+        plate = (vehicle.plate_type.value, vehicle.plate_number)
+        if points_since is None:
+            return await _page(_VEHICLE_WHERE, plate, page, size)
+        # In the stored zone: SQLite compares the datetimes as text (bot/follows.py).
+        return await _page(_VEHICLE_POINTS_SINCE_WHERE, (*plate, localtime(points_since)),
                            page, size)
 
     async def licence_violations(self, licence: DriverLicence, page: int, size: int) -> Page:
@@ -135,6 +144,8 @@ _VEHICLE_BY_PLATE = _select(Vehicle) + ' WHERE "plate_type" = {} AND "plate_numb
 # A list is per vehicle or per licence, newest first (the indexes in models/violation.py).
 _VEHICLE_WHERE = ' WHERE "plate_type" = {} AND "plate_number" = {}'
 _LICENCE_WHERE = ' WHERE "licence_number" = {}'
+# Filtered in the statement, so the window count and the pages count only what is shown.
+_VEHICLE_POINTS_SINCE_WHERE = _VEHICLE_WHERE + ' AND ("points" = 0 OR "occurred_at" >= {})'
 _PAGE = (_select(Violation, ', COUNT(*) OVER () AS "total"') + '{where}'
          ' ORDER BY "occurred_at" DESC, "id" DESC LIMIT {{}} OFFSET {{}}')
 _COUNT = 'SELECT COUNT(*) AS "total" FROM "violation"{where}'
@@ -245,7 +256,7 @@ _Call = tuple[tuple[Any, ...], "asyncio.Future[list[dict[str, Any]]]"]
 _batches: weakref.WeakKeyDictionary[AsyncpgDBClient, _Batches] = weakref.WeakKeyDictionary()
 _running: set[asyncio.Task[None]] = set()  # a task nobody holds may be collected mid-run
 _ORDINAL = "_call"
-_ARRAY_TYPES = {str: "text", int: "int8"}
+_ARRAY_TYPES = {str: "text", int: "int8", datetime: "timestamptz"}
 
 
 def _array_kinds(values: tuple[Any, ...]) -> tuple[str, ...] | None:

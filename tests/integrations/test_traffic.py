@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, timedelta
 
 import pytest
 from tortoise.models import Model
@@ -200,3 +200,34 @@ async def test_a_vehicle_and_a_page_are_one_statement_each(
     assert found is not None and len(statements) == 1
     page = await platform.vehicle_violations(found, 1, 5)
     assert len(page.items) == 2 and len(statements) == 2
+
+
+async def test_points_since_leaves_out_earlier_point_violations_in_the_query(
+        database_url: str, statements: list[str]) -> None:
+    """The 12123 profile's follower: violations with points before the follow started are
+    not counted or paged; those without points, and those from that moment on, are. The
+    moment comes in UTC, as a clock gives it; on SQLite it is compared as stored text."""
+    car = await make_vehicle()
+    since = local(2026, 5, 20, 9, 0)
+    before = await make_violations(car, 12)  # 2026-06-01 back to 2026-05-21, 3 points each
+    await make_violation(car, occurred_at=since)  # the very moment: shown
+    old_points = [await make_violation(car, occurred_at=since - timedelta(minutes=n))
+                  for n in (1, 60 * 24 * 30)]
+    old_free = await make_violation(car, occurred_at=local(2026, 1, 2, 8, 0), points=0)
+    shown = len(before) + 2
+    utc_since = since.astimezone(UTC)
+
+    statements.clear()
+    pages = await asyncio.gather(*(platform.vehicle_violations(car, number, 5,
+                                                               points_since=utc_since)
+                                   for number in range(4)))
+
+    ids = [v.id for page in pages for v in page.items]
+    assert [page.total for page in pages] == [shown] * 4
+    assert [len(page.items) for page in pages] == [5, 5, 4, 0]
+    assert pages[2].has_next is False and ids[-1] == old_free.id
+    assert not {v.id for v in old_points} & set(ids) and len(set(ids)) == shown
+    everything = await platform.vehicle_violations(car, 0, 50)
+    assert everything.total == shown + len(old_points)
+    if is_postgres(database_url):  # still one statement for the calls made together
+        assert "unnest" in statements[0] and "timestamptz" in statements[0], statements
