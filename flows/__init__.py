@@ -23,7 +23,7 @@ JOURNEYS = [
 # The guide explains what is registered; the sub-journeys are called by journeys only, and
 # the owner's side of a follow request is opened from a pending item.
 ALL_FLOWS = [*JOURNEYS, guide.build(JOURNEYS), face_check.FLOW, sms_code.FLOW,
-             followed_vehicle.FLOW, follow_consent.FLOW]
+             followed_vehicle.FLOW, followed_vehicle.OWN_FLOW, follow_consent.FLOW]
 
 # The WeChat custom menu: (top-level button, [click keys of its flows]).
 MENU_LAYOUT = [

@@ -8,12 +8,20 @@ from decimal import Decimal
 import pytest
 
 from bot.accounts import Person, register
-from flows.violation_list import NO_MATCH, NOT_OWN
+from flows.violation_list import NO_MATCH, NOT_OWN, OWN
 from models.enums import PlateType, Procedure, VehicleKind, ViolationKind, ViolationState
 from models.user import VerifiedBy
 from models.vehicle import Vehicle
+from tests.support.follows import REQUESTER, follow_directly, owners_car, registered
 from tests.support.privacy import ScannedUser
-from tests.support.records import local, make_vehicle, make_violation, make_violations, vin
+from tests.support.records import (
+    local,
+    make_licence,
+    make_vehicle,
+    make_violation,
+    make_violations,
+    vin,
+)
 from tests.support.sql_log import statements
 
 PLATE_TYPE_PROMPT = "请选择号牌种类"
@@ -442,3 +450,43 @@ async def test_regression_the_vin_step_and_a_page_look_the_vehicle_up_once(
     for sent in (vin_step, page_step):
         assert sum('FROM "vehicle"' in statement for statement in sent) == 1
         assert sum('FROM "violation"' in statement for statement in sent) == 1
+
+
+async def test_quick_picks_open_own_and_followed_vehicles_without_the_vin(harness):
+    """A registered user's own vehicle (as their own) and a followed one (as someone else's)
+    are lettered picks above the plate types, which keep their numbers."""
+    user = await registered(REQUESTER, "wechat", "openid-picker")
+    await make_licence(number=REQUESTER.id_number, holder_name=REQUESTER.real_name)
+    own = await make_vehicle(plate_number="渝A30001", owner_id_number=REQUESTER.id_number)
+    await make_violations(own, 3)
+    friends = await owners_car(plate_number="渝B30002")
+    await make_violations(friends, 2)
+    await follow_directly(harness, user, friends)
+    picker = ScannedUser(harness.user("openid-picker"),
+                         secrets=(friends.owner_name, friends.owner_phone, friends.vin))
+
+    start = await picker.click("QUERY_VEHICLE")
+
+    assert "A. 我的车辆 渝A30001（小型汽车）\nB. 关注 渝B30002（小型汽车）" in start
+    assert "1. 大型汽车\n2. 小型汽车" in start and PLATE_TYPE_PROMPT in start
+    assert "共3条违法记录" in (listed := await picker.send("A")) and "渝A30001" in listed
+    assert OWN in await picker.send("1")
+    await picker.send("返回列表")
+    assert "A. 我的车辆" in await picker.send("返回")  # back to the picks
+    assert "共2条违法记录" in await picker.send("ｂ")  # full-width, lower case
+    assert NOT_OWN in await picker.send("1")
+    await picker.send("返回列表")
+    await picker.send("返回")
+    assert "请回复A-B 之间的字母选择车辆" in await picker.send("C")
+    assert PLATE_PROMPT in await picker.send("2")  # still 小型汽车
+    assert VIN_PROMPT in await picker.send("渝A10009")
+
+
+async def test_a_registered_user_without_vehicles_sees_no_picks(harness):
+    await registered(REQUESTER, "wechat", "openid-none")
+    user = harness.user("openid-none")
+
+    start = await user.click("QUERY_VEHICLE")
+
+    assert start.startswith(PLATE_TYPE_PROMPT) and "我的车辆" not in start
+    assert "没有这种号牌种类" in await user.send("A")
