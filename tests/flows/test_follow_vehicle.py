@@ -32,7 +32,7 @@ from tests.support.follows import (
     send_request,
     to_vehicle,
 )
-from tests.support.privacy import ScannedUser
+from tests.support.privacy import ScannedUser, assert_masked
 from tests.support.queries import query_vehicle
 from tests.support.records import id_number, make_vehicle, make_violations
 from tests.support.registration import pushes
@@ -257,3 +257,36 @@ async def test_a_lapsed_follow_offers_to_ask_again(harness):
     assert "确认发送吗" in await requester.send("1")
     assert SENT in await requester.send("确认发送")
     assert await requests() == 2
+
+
+async def test_a_requester_in_alipay_is_told_there_when_an_owner_in_wechat_approves(harness):
+    vehicle = await owners_car(plate_number="渝A20009")
+    await make_violations(vehicle, 2)
+    await registered(OWNER, "wechat", "openid-owner")
+    owner = ScannedUser(harness.user("openid-owner"), secrets=(REQUESTER.real_name,
+                                                               REQUESTER.id_number))
+    await registered(REQUESTER, "alipay", "2088000000000801")
+    alipay = harness.alipay_user("2088000000000801")
+    requester = ScannedUser(alipay, secrets=secrets(vehicle))  # every reply, pushed or not
+
+    shown = await to_vehicle(requester, vehicle)
+    assert "车辆：渝A20009（小型汽车）" in shown and "违法记录：2条" in shown
+    await requester.send("关注该车辆")
+    sent = await requester.send("确认发送")
+    assert SENT in sent and "将在对话中收到您的请求" in sent
+
+    [offered] = await pushes(harness, "openid-owner", 1)
+    assert "新的待处理事项：关注请求：王** 请求关注 渝A***09" in offered
+    await owner.send("待处理")
+    assert "王** 请求关注您名下的车辆 渝A20009（小型汽车）" in await owner.send("1")
+    await owner.send("同意")
+    assert "已同意 王** 关注 渝A20009" in await owner.send("确认同意")
+
+    told = [pushed.text for pushed in await alipay.pushes(1)]  # pushed in the journey
+    for text in told:
+        assert_masked(text, secrets(vehicle))
+    assert any(APPROVED in text and "渝A20009" in text for text in told)
+    assert await Follow.filter(vehicle_id=vehicle.id, ended_at=None).count() == 1
+    picks = await requester.click("QUERY_VEHICLE")  # the followed car is a quick pick now
+    assert "A. 关注 渝A20009（小型汽车）" in picks
+    assert "共2条违法记录" in await requester.send("A")
