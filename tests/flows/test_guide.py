@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.engine import WELCOME
-from flows import ALL_FLOWS, JOURNEYS, guide, query_licence, query_vehicle
+from flows import ALL_FLOWS, JOURNEYS, followed_vehicle, guide, query_licence, query_vehicle
 from tests.support.harness import running_harness
 
 UNBUILT = ("缴纳罚款", "处理违法", "缴款")  # journeys still to come
@@ -34,7 +34,9 @@ async def test_regression_the_welcome_and_the_guide_promise_only_registered_jour
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_with_fewer_journeys_the_welcome_and_the_guide_say_less(settings):
     journeys = [query_vehicle.FLOW]
-    async with running_harness(settings, [*journeys, guide.build(journeys)]) as harness:
+    sub_journeys = [followed_vehicle.FLOW, followed_vehicle.OWN_FLOW]  # its quick picks
+    async with running_harness(settings, [*journeys, guide.build(journeys), *sub_journeys]) \
+            as harness:
         alice = harness.user("openid-few")
         welcome = await alice.subscribe()
         topics = await alice.click(guide.CLICK_KEY)
