@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -290,6 +291,21 @@ async def test_the_owner_is_texted_a_code_and_link_with_nothing_of_the_requester
     assert request.id == sent.request_id and request.vehicle.id == target.id
     assert await follows.by_token("forged") is None
     assert params["code"] not in request.code_hash  # only its HMAC is kept
+
+
+async def test_regression_the_sms_link_is_not_run_into_the_text_after_it(harness):
+    """The link was followed at once by "输入验证码…": a phone's linkifier, which takes any
+    non-space characters after a URL's path, opened "…/TOKEN输入验证码414829": 链接无效."""
+    alice, chat = await person()
+    target = await vehicle()
+    await harness.services.follows.request(alice, chat, target)  # the page's clock
+    link = (await sms_params(target.owner_phone))["link"]  # waits for the SMS
+    text = (await OutboxMessage.get(kind="sms", recipient=target.owner_phone)).body["text"]
+
+    [as_linked] = re.findall(r"https?://\S+", text)
+    assert as_linked == link
+    async with harness.client.session.get(as_linked) as page:
+        assert page.status == 200
 
 
 async def test_wrong_codes_count_down_and_the_fifth_locks_the_request(follows):
