@@ -18,6 +18,7 @@ from tortoise import timezone
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from bot.fast_reads import fetch_rows, instance, select
 from models.user import BindingAction, BindingEvent, ChannelIdentity, User, VerifiedBy
 
 
@@ -31,10 +32,16 @@ class Person:
     verified_by: VerifiedBy
 
 
+_USER_OF = select(User) + (' WHERE "id" = (SELECT "user_id" FROM "channel_identity"'
+                           ' WHERE "channel" = {} AND "external_id" = {})')
+
+
 async def user_of(channel: str, external_id: str) -> User | None:
-    """The registered user behind a chat identity, or None."""
-    return await User.filter(identities__channel=channel,
-                             identities__external_id=external_id).first()
+    """The registered user behind a chat identity, or None. Asked on journeys' first steps
+    (the query journeys' quick picks), so a hand-written read (bot/fast_reads.py): through
+    Tortoise it cost 0.5 ms of CPU a message and queued behind SQLite's one connection."""
+    rows = await fetch_rows(User, _USER_OF, channel, external_id)
+    return instance(User, rows[0]) if rows else None
 
 
 async def bound_channels(user: User) -> list[str]:
