@@ -28,7 +28,7 @@ from bot.engine import (
 )
 from bot.masking import mask_id_number, mask_name, mask_vin
 from flows import followed_vehicle, violation_list
-from flows.followed_vehicle import followed, following, named
+from flows.followed_vehicle import followed, following, named, own_vehicles
 from flows.summaries import licence_summary
 from flows.violation_list import Listing, ListingData
 from models.follow import Follow
@@ -83,18 +83,8 @@ async def _licence_prompt(ctx: Context) -> str:
     return "我的驾驶证\n" + licence_summary(licence)
 
 
-async def _own_vehicles(ctx: Context) -> list[Vehicle]:
-    """Looked up once a turn: the prompt and its choices (or a choice and its list) share it."""
-    return await ctx.once("own vehicles", lambda: _load_own_vehicles(ctx))
-
-
-async def _load_own_vehicles(ctx: Context) -> list[Vehicle]:
-    user = await _me(ctx)
-    return [] if user is None else await ctx.deps.traffic.vehicles_of(user.id_number)
-
-
 async def _vehicles_prompt(ctx: Context) -> str:
-    if not await _own_vehicles(ctx):
+    if not await own_vehicles(ctx):
         return "未查询到登记在您名下的机动车。"
     return "您名下的机动车（回复序号查看违法记录）："
 
@@ -102,7 +92,7 @@ async def _vehicles_prompt(ctx: Context) -> str:
 async def _vehicle_choices(ctx: Context) -> Sequence[Choice]:
     vehicles = [Choice(f"{vehicle.plate_number} {vehicle.plate_type.label} "
                        f"车架号{mask_vin(vehicle.vin)}", value=vehicle.id)
-                for vehicle in await _own_vehicles(ctx)]
+                for vehicle in await own_vehicles(ctx)]
     followers = (Choice(FOLLOWERS, goto="followers"),) if vehicles else ()
     return (*vehicles, *followers, BACK_HOME)
 
@@ -115,7 +105,7 @@ async def _open_vehicle(ctx: Context, vehicle_id: int) -> Transition:
 
 async def _listing(ctx: Context, page: int, size: int) -> Listing | None:
     """The chosen vehicle's violations, while it is still registered to this user."""
-    vehicle = next((v for v in await _own_vehicles(ctx) if v.id == ctx.data.vehicle), None)
+    vehicle = next((v for v in await own_vehicles(ctx) if v.id == ctx.data.vehicle), None)
     if vehicle is None:
         return None
     heading = f"{vehicle.plate_number}（{vehicle.plate_type.label}）"
@@ -218,7 +208,7 @@ async def _followers(ctx: Context) -> list[_Follower]:
 
 
 async def _load_followers(ctx: Context) -> list[_Follower]:
-    return [_Follower(vehicle, follow) for vehicle in await _own_vehicles(ctx)
+    return [_Follower(vehicle, follow) for vehicle in await own_vehicles(ctx)
             for follow in await ctx.deps.follows.followers(vehicle.id)]
 
 
