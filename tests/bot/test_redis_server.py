@@ -77,7 +77,11 @@ async def test_regression_embedded_redis_restarted_after_it_dies(
     assert await eventually(answers, timeout=5) == b"at the VIN prompt"
     assert time.monotonic() - killed < 3
     assert embedded.pid not in (None, first)
-    [line] = [record.getMessage() for record in caplog.records]
+
+    async def logged() -> list[str]:  # written once start() returns, maybe after the reconnect
+        return [record.getMessage() for record in caplog.records]
+
+    [line] = await eventually(logged, timeout=2)
     assert f"(pid {first}) died (exit code -9); restarted" in line
 
 
