@@ -1,13 +1,18 @@
-"""Following a friend's vehicle: the owner's consent awaited, the follows it gives, the
-attempts it spends and the evidence it leaves.
+"""Following a friend's vehicle or driving licence (the target): the owner's or holder's
+consent awaited, the follows it gives, the attempts it spends and the evidence it leaves.
 
-Quotas are the database's: every place a quota counts is a unique slot, so two
-transactions can never both take the last one. A live follow holds a slot of its vehicle
-(``vehicle_slot`` 1..followers_per_vehicle) and of its follower (``follower_slot``
-1..max_vehicles); ending it sets both to NULL, which frees them (NULLs never collide). A
-sent request holds one ``FollowAttempt`` (user, year, n 1..attempts_per_year), kept for
-good. ``pending_key`` and ``active_key`` (follower:vehicle, NULL once over) make "one
-pending request" and "one live follow" per follower and vehicle unique the same way.
+A request and a follow name exactly one target: ``vehicle`` or ``licence`` (the other is
+NULL). Quotas are the database's: every place a quota counts is a unique slot, so two
+transactions can never both take the last one. A live follow of a vehicle holds a slot of
+the vehicle (``vehicle_slot`` 1..followers_per_vehicle) and of its follower
+(``follower_slot`` 1..max_vehicles); a follow of a licence, ``licence_slot`` and
+``follower_licence_slot`` (1..max_licences) the same way. Ending a follow sets its slots to
+NULL, which frees them (NULLs never collide). A sent request holds one ``FollowAttempt``
+(user, year, n 1..attempts_per_year; vehicles and licences share them), kept for good; a
+vehicle owner followed for the first time holds a ``FollowedOwner`` (user, n), kept for good
+too (the 12123 profile's "distinct owners ever"). ``pending_key`` and ``active_key``
+(follower:target, NULL once over) make "one pending request" and "one live follow" per
+follower and target unique the same way.
 """
 
 from tortoise import fields
@@ -43,14 +48,19 @@ class EndedBy(LabeledEnum):
 
 
 class FollowRequest(Model):
-    """The durable wait for an owner's answer (24 h)."""
+    """The durable wait for an owner's answer (24 h). ``asked_at`` stays NULL until the owner
+    has been asked (the SMS queued, or the pending action's event); a sweep asks every
+    request left unasked by a process that died after the commit."""
 
     id = fields.IntField(primary_key=True)
     requester: fields.ForeignKeyRelation = fields.ForeignKeyField(
         "models.User", related_name="follow_requests", on_delete=fields.RESTRICT)
     conversation = fields.CharField(max_length=96)  # Conversation.key the requester is told in
-    vehicle: fields.ForeignKeyRelation = fields.ForeignKeyField(
-        "models.Vehicle", related_name="follow_requests", on_delete=fields.RESTRICT)
+    vehicle: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.Vehicle", related_name="follow_requests", on_delete=fields.RESTRICT, null=True)
+    licence: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.DriverLicence", related_name="follow_requests", on_delete=fields.RESTRICT,
+        null=True)
     owner_id_number = fields.CharField(max_length=18, default="")
     state = fields.CharEnumField(RequestState, max_length=16, default=RequestState.PENDING)
     asked_by = fields.CharEnumField(AskedBy, max_length=8)
@@ -58,6 +68,10 @@ class FollowRequest(Model):
     code_hash = fields.CharField(max_length=64, default="")  # HMAC of the SMS code
     code_tries = fields.SmallIntField(default=0)  # wrong codes entered
     token_hash = fields.CharField(max_length=64, null=True, unique=True)  # the consent link
+    # The SMS's code and link are derived from it with the SMS pepper, so the SMS can be sent
+    # again, the same, by the sweep; the table alone gives neither.
+    nonce = fields.CharField(max_length=32, default="")
+    asked_at = fields.DatetimeField(null=True)
     # "requester:vehicle" while pending, NULL after: one pending request per pair.
     pending_key = fields.CharField(max_length=32, null=True, unique=True)
     expires_at = fields.DatetimeField()
@@ -66,17 +80,19 @@ class FollowRequest(Model):
 
     class Meta:
         table = "follow_request"
-        indexes = (("requester", "state"),)
+        indexes = (("requester", "state"), ("state", "asked_at"))
 
 
 class Follow(Model):
-    """A consent given: the follower sees the vehicle until it ends."""
+    """A consent given: the follower sees the vehicle or licence until it ends."""
 
     id = fields.IntField(primary_key=True)
     follower: fields.ForeignKeyRelation = fields.ForeignKeyField(
         "models.User", related_name="follows", on_delete=fields.RESTRICT)
-    vehicle: fields.ForeignKeyRelation = fields.ForeignKeyField(
-        "models.Vehicle", related_name="follows", on_delete=fields.RESTRICT)
+    vehicle: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.Vehicle", related_name="follows", on_delete=fields.RESTRICT, null=True)
+    licence: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.DriverLicence", related_name="follows", on_delete=fields.RESTRICT, null=True)
     request: fields.OneToOneRelation = fields.OneToOneField(
         "models.FollowRequest", related_name="follow", on_delete=fields.RESTRICT)
     consent = fields.CharEnumField(ConsentChannel, max_length=8)
@@ -87,11 +103,14 @@ class Follow(Model):
     # Slots while live, NULL once ended (see the module docstring).
     vehicle_slot = fields.SmallIntField(null=True)
     follower_slot = fields.SmallIntField(null=True)
+    licence_slot = fields.SmallIntField(null=True)
+    follower_licence_slot = fields.SmallIntField(null=True)
     active_key = fields.CharField(max_length=32, null=True, unique=True)
 
     class Meta:
         table = "follow"
-        unique_together = (("vehicle", "vehicle_slot"), ("follower", "follower_slot"))
+        unique_together = (("vehicle", "vehicle_slot"), ("follower", "follower_slot"),
+                           ("licence", "licence_slot"), ("follower", "follower_licence_slot"))
         indexes = (("ended_at", "valid_until"),)
 
 
@@ -109,6 +128,21 @@ class FollowAttempt(Model):
     class Meta:
         table = "follow_attempt"
         unique_together = (("user", "year", "n"),)
+
+
+class FollowedOwner(Model):
+    """A vehicle owner the user followed (``n``-th distinct one), kept for good: under the
+    12123 profile ``n`` stops at owners_ever, so two approvals cannot both take the last."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.User", related_name="followed_owners", on_delete=fields.RESTRICT)
+    owner_id_number = fields.CharField(max_length=18)
+    n = fields.SmallIntField()
+
+    class Meta:
+        table = "follow_owner"
+        unique_together = (("user", "n"), ("user", "owner_id_number"))
 
 
 class ConsentEvidence(Model):
