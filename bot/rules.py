@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from models.enums import (
@@ -128,6 +129,74 @@ def processing_refusal(
 def owner_face_required(violation: ViolationFacts, *, own_vehicle: bool) -> bool:
     """Points taken for someone else's vehicle need its owner's face verification first."""
     return not own_vehicle and violation.points > 0
+
+
+class Relation(StrEnum):
+    """How the processor stands to the vehicle of the violation."""
+
+    OWN = "own"  # registered to the processor's ID number (本人本车)
+    FOLLOWED = "followed"  # a vehicle the processor follows with its owner's consent
+    OTHER = "other"  # neither: the list may be seen, nothing processed
+
+
+class Verifications(StrEnum):
+    """The face verifications processing needs, in order."""
+
+    PROCESSOR = "processor"
+    OWNER_THEN_PROCESSOR = "owner_then_processor"
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """Whether a violation may be processed online by this person: the refusal (the rule
+    broken, and which window to go to instead), or the face verifications it needs."""
+
+    refusal: Refusal | None
+    verifications: Verifications = Verifications.PROCESSOR
+
+    @property
+    def allowed(self) -> bool:
+        return self.refusal is None
+
+
+def windows(authority: str, registration_place: str) -> str:
+    """Where a violation refused online is handled: the window at the place of the
+    violation (its authority) or of the vehicle's registration."""
+    places = "或".join(f"{name}（{place}）" for name, place in
+                       (("违法发生地", authority), ("机动车登记地", registration_place)) if place)
+    return f"请到{places}的公安交管部门窗口处理" if places else _WINDOW
+
+
+def eligibility(
+    violation: ViolationFacts,
+    licence: LicenceFacts | None,
+    relation: Relation,
+    *,
+    authority: str = "",
+    registration_place: str = "",
+    point_limit: int = 12,
+    max_fine: Decimal = Decimal(200),
+) -> Eligibility:
+    """Processing online by this person with their own licence (DOMAIN.md "Processing a
+    violation online"): only their own or a followed vehicle's violations; the licence rules
+    of ``processing_refusal``; someone else's point violation needs the owner's face first."""
+    if relation is Relation.OTHER:
+        return Eligibility(Refusal("只能在线处理本人名下或已关注车辆的违法",
+                                   windows(authority, registration_place)))
+    refusal = processing_refusal(violation, licence, point_limit=point_limit,
+                                 max_fine=max_fine)
+    if refusal is not None:
+        if refusal.where == _WINDOW:
+            refusal = Refusal(refusal.reason, windows(authority, registration_place))
+        return Eligibility(refusal)
+    if owner_face_required(violation, own_vehicle=relation is Relation.OWN):
+        return Eligibility(None, Verifications.OWNER_THEN_PROCESSOR)
+    return Eligibility(None)
+
+
+def points_after(licence: LicenceFacts | None, violation: ViolationFacts) -> int:
+    """The processor's points once this violation is processed (the forecast shown)."""
+    return (licence.points if licence is not None else 0) + violation.points
 
 
 def payment_due(decided_on: date, *, grace_days: int = 15) -> date:
