@@ -298,6 +298,36 @@ class FollowConfig:
 
 
 @dataclass(frozen=True)
+class ProcessingConfig:
+    max_fine: int  # yuan: a larger fine is processed at a window only
+    point_limit: int  # points a licence may not reach online (seed 004: 12)
+    owner_lifetime: int  # seconds a vehicle owner has to verify their face
+    notice_delay_min: int  # seconds after processing before the notice is made (random in)
+    notice_delay_max: int
+    sandbox_notice_delay_max: int  # sandbox mode: the notice comes within this many seconds
+    decision_prefix: str  # the first digits of decision numbers made online
+    sms_template_code: str  # Aliyun template of the SMS to an owner who is not a user
+    sms_template_text: str
+
+    def check(self) -> None:
+        for key in ("max_fine", "point_limit", "owner_lifetime"):
+            _require(getattr(self, key) > 0, f"processing.{key}", "must be positive")
+        _require(0 <= self.notice_delay_min <= self.notice_delay_max,
+                 "processing.notice_delay_min", "must be between 0 and notice_delay_max")
+        _require(self.sandbox_notice_delay_max >= 0, "processing.sandbox_notice_delay_max",
+                 "must not be negative")
+        _require(self.decision_prefix.isdigit() and len(self.decision_prefix) == 6,
+                 "processing.decision_prefix", "must be 6 digits")
+        _require("${link}" in self.sms_template_text, "processing.sms_template_text",
+                 "must contain ${link}")
+
+    @property
+    def template(self) -> str:
+        """The owner's SMS template; a stand-in name for the sandbox."""
+        return self.sms_template_code or "SMS_SANDBOX_PROCESS_OWNER"
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerConfig
     database: DatabaseConfig
@@ -312,6 +342,7 @@ class Settings:
     alipay: AlipayConfig
     alipay_life: AlipayLifeConfig
     follow: FollowConfig
+    processing: ProcessingConfig
 
     def check(self) -> None:
         """Rules across sections: a real provider needs its keys; production uses no sandbox."""
@@ -348,6 +379,8 @@ class Settings:
                  "must not be sandbox in production mode")
         _require(bool(self.follow.sms_template_code), "follow.sms_template_code",
                  "is required in production mode (the owner's SMS of a follow request)")
+        _require(bool(self.processing.sms_template_code), "processing.sms_template_code",
+                 "is required in production mode (the owner's SMS of a processing)")
         _require(not self.wechat.api_base, "wechat.api_base",
                  "must be empty in production mode (WeChat's own API)")
         _require(not self.alipay.gateway or _real_endpoint(self.alipay.gateway, "alipaydev.com"),

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from bot.identity_attempts import IdentityAttempts
     from bot.integrations.sms.codes import CodeCheck, CodeRequest
     from bot.lockout import Target
+    from bot.processing import Processing
 
 
 class QueryLockout(Protocol):
@@ -83,3 +84,4 @@ class Deps:
     channels: ChannelTitles
     messages: Messages
     follows: Follows  # following a friend's vehicle: quotas, the owner's consent
+    processing: Processing  # processing violations online: cases, the decision, notices

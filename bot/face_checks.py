@@ -32,6 +32,11 @@ log = logging.getLogger(__name__)
 SETTLED = "face.settled"
 
 
+def new_reference() -> str:
+    """A check's reference: Alipay wants a unique 32-character outer_order_no."""
+    return uuid.uuid4().hex
+
+
 class FaceChecks:
     def __init__(self, verifier: FaceVerifier, redis: ArqRedis, config: FaceConfig,
                  base_url: str, events: EventBus) -> None:
@@ -41,11 +46,13 @@ class FaceChecks:
         self._return_url = base_url + "/face/return"
         self._events = events
 
-    async def begin(self, *, requester: str, purpose: str, name: str, id_number: str) -> str:
+    async def begin(self, *, requester: str, purpose: str, name: str, id_number: str,
+                    reference: str = "") -> str:
         """Start a check of this person for ``requester`` (a Conversation.key), for the
         journey named ``purpose``; returns the link to send in chat. Raises FaceUnavailable
-        when the provider cannot start one."""
-        reference = uuid.uuid4().hex  # Alipay wants a unique 32-character outer_order_no
+        when the provider cannot start one. ``reference``: one chosen beforehand (from
+        ``new_reference``), so a journey can wait on a check someone else starts later."""
+        reference = reference or new_reference()
         certify_id = await self.verifier.start(
             reference=reference, name=name, id_number=id_number,
             return_url=f"{self._return_url}?{urlencode({'ref': reference})}")

@@ -13,7 +13,7 @@ from arq.cron import cron
 from arq.worker import Retry, Worker, func
 from redis.exceptions import RedisError
 
-from bot import events, follows
+from bot import events, follows, processing
 from bot.integrations.sms import OutgoingSms, SmsError
 from bot.messages import Conversation, Reply
 from bot.services import Services
@@ -67,6 +67,8 @@ async def send_sms(ctx: dict[str, Any], message: OutgoingSms) -> None:
             raise Retry(defer=5 * ctx["job_try"]) from exc
         if message.purpose == follows.SMS_PURPOSE:  # an owner's follow request, no code row
             await services.follows.undeliverable(message, exc)
+        elif message.purpose == processing.SMS_PURPOSE:  # an owner asked to verify, no code
+            await services.processing.undeliverable(message, exc)
         else:
             await services.sms_codes.undeliverable(message, exc)
 
@@ -107,6 +109,20 @@ async def expire_follow_requests(ctx: dict[str, Any]) -> None:
     await services.follows.expire_overdue()
 
 
+async def make_processing_notice(ctx: dict[str, Any], notice_id: int) -> None:
+    """A processing notice's delay is over: make it and tell the processor."""
+    services: Services = ctx["services"]
+    await services.processing.make_notice(notice_id)
+
+
+async def sweep_processing(ctx: dict[str, Any]) -> None:
+    """Every ten minutes: notices and owners' deadlines whose deferred job or event was lost
+    (a process killed right after the commit)."""
+    services: Services = ctx["services"]
+    await services.processing.make_due_notices()
+    await services.processing.expire_overdue()
+
+
 async def recount_pending(ctx: dict[str, Any], conversation: str) -> None:
     """A pending item's expiry: the mirrored count drops it."""
     services: Services = ctx["services"]
@@ -129,11 +145,14 @@ JOBS = [
     func(handle_event, name=events.JOB, max_tries=5),
     func(expire_face, max_tries=3, keep_result=0),
     func(recount_pending, max_tries=3, keep_result=0),
+    func(make_processing_notice, name=processing.NOTICE_JOB, max_tries=5),
 ]
 
 
 # Once a day at 03:00 (the worker's clock); arq runs a cron job once per time across workers.
 CRON_JOBS = [cron(lapse_follows, hour={3}, minute={0}, run_at_startup=False, max_tries=3),
+             cron(sweep_processing, minute=set(range(0, 60, 10)), run_at_startup=True,
+                  max_tries=3),
              cron(expire_follow_requests, minute=set(range(0, 60, 10)), run_at_startup=True,
                   max_tries=3)]
 

@@ -37,6 +37,7 @@ from bot.lockout import FailedMatches, LockoutPolicy
 from bot.messages import Conversation, Inbound, Reply
 from bot.pending import PendingItems, pending_flow
 from bot.pipelined_redis import PipelinedRedis
+from bot.processing import Processing
 from bot.redis_server import EmbeddedRedis
 from bot.session import RedisSessionStore
 
@@ -68,6 +69,7 @@ class Services:
     sms_codes: SmsCodes = field(init=False)
     face: FaceChecks = field(init=False)
     follows: Follows = field(init=False)
+    processing: Processing = field(init=False)
 
     def __post_init__(self) -> None:
         from flows import ALL_FLOWS
@@ -106,11 +108,15 @@ class Services:
         self.follows = Follows(settings.follow, redis=self.redis, events=self.events,
                                conversations=self.conversations, push=self.push_later,
                                base_url=settings.server.base_url, pepper=settings.sms.pepper)
+        self.processing = Processing(settings.processing, redis=self.redis, events=self.events,
+                                     face=self.face, push=self.push_later,
+                                     base_url=settings.server.base_url,
+                                     sandbox=settings.sandbox)
         self.engine.deps = Deps(  # what journeys may use, typed
             self.traffic, self.failed_matches, self.face, self.sms_codes,
             IdentityAttempts.from_settings(self.redis, settings),
             JourneyLimits.from_settings(settings), self.channels, messages=self,
-            follows=self.follows)
+            follows=self.follows, processing=self.processing)
 
     async def deliver_later(self, inbound: Inbound, reply: Reply) -> None:
         """Queue a deferred reply whose push in its turn failed, or that a dead process left:

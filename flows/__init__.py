@@ -7,6 +7,7 @@ from flows import (
     follow_vehicle,
     followed_vehicle,
     guide,
+    process_violation,
     query_licence,
     query_vehicle,
     register,
@@ -19,15 +20,17 @@ JOURNEYS = [
     follow_vehicle.FLOW,
     account.FLOW,
     register.FLOW,
+    process_violation.FLOW,
 ]
 # The guide explains what is registered; the sub-journeys are called by journeys only, and
 # the owner's side of a follow request is opened from a pending item.
 ALL_FLOWS = [*JOURNEYS, guide.build(JOURNEYS), face_check.FLOW, sms_code.FLOW,
-             followed_vehicle.FLOW, followed_vehicle.OWN_FLOW, follow_consent.FLOW]
+             followed_vehicle.FLOW, followed_vehicle.OWN_FLOW, follow_consent.FLOW,
+             process_violation.OWNER]
 
 # The WeChat custom menu: (top-level button, [click keys of its flows]).
 MENU_LAYOUT = [
     ("违法查询", ["QUERY_VEHICLE", "QUERY_LICENCE", "FOLLOW_VEHICLE"]),
-    ("我的", ["MY_ACCOUNT", "REGISTER"]),
+    ("我的", ["MY_ACCOUNT", "REGISTER", "PROCESS_VIOLATION"]),
     ("服务指南", ["GUIDE"]),
 ]

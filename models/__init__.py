@@ -5,6 +5,7 @@ MODEL_MODULES = [
     "models.licence",
     "models.outbox",
     "models.pending",
+    "models.processing",
     "models.user",
     "models.vehicle",
     "models.verification",

@@ -163,7 +163,8 @@ def build_sender(settings: Settings, http: aiohttp.ClientSession) -> SmsSender:
     if not settings.sandbox:
         raise ConfigError("sms.provider: must not be sandbox in production mode")
     templates = {config.code_template: config.template_text,
-                 settings.follow.template: settings.follow.sms_template_text}
+                 settings.follow.template: settings.follow.sms_template_text,
+                 settings.processing.template: settings.processing.sms_template_text}
     return SandboxSmsSender(templates, config.sign_name)
 
 
