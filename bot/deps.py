@@ -40,7 +40,8 @@ class SmsCodeService(Protocol):
     async def request(self, *, purpose: str, subject: str, phone: str,
                       subject_id_number: str) -> CodeRequest: ...
 
-    async def verify(self, *, purpose: str, subject: str, code: str) -> CodeCheck: ...
+    async def verify(self, *, purpose: str, subject: str, phone: str,
+                     code: str) -> CodeCheck: ...
 
 
 class ChannelTitles(Protocol):

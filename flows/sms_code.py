@@ -86,7 +86,7 @@ async def _send(ctx: Context, _: object = None) -> Transition:
 
 async def _check(ctx: Context, code: str) -> Transition:
     check = await ctx.deps.sms_codes.verify(purpose=ctx.data.purpose, subject=ctx.conversation,
-                                            code=code)
+                                            phone=ctx.data.phone, code=code)
     if not check.ok:
         return Stay(check.message)
     return Return(SmsCodeResult(SmsCode.CONFIRMED))

@@ -364,6 +364,27 @@ async def test_regression_typed_phone_is_not_stored_unproven(harness, licence, a
     assert [proof.outcome for proof in proofs] == [Outcome.EXPIRED, Outcome.PASSED]
 
 
+async def test_regression_a_code_sent_to_one_phone_stored_another_refused_one(
+        harness, licence, alice, monkeypatch):
+    """Found: after 更换手机号 to a phone whose code the limits refused, the code sent to the
+    first phone was still live and registered the account with the second phone, which no
+    code ever reached. A code proves only the phone it was sent to."""
+    await face_check(harness, link_in(await start(alice, NAME, ID, TYPED_PHONE)), "T")
+    await pushes(harness, "openid-alice", 1)
+    first_code = await sms_code(harness, TYPED_PHONE)
+    assert "请输入本人手机号码" in await alice.send("更换手机号")
+    assert "发送过于频繁，请 1 分钟后再试" in await alice.send(OTHER_PHONE)  # nothing sent
+
+    assert "验证码错误，还可尝试 4 次" in await alice.send(first_code)
+    assert not await User.exists()
+
+    codes = harness.services.sms_codes
+    monkeypatch.setattr(codes, "_clock", lambda: time.time() + 61)
+    assert "验证码已发送至 135****0000" in await alice.send("重新发送")
+    assert REGISTERED in await alice.send(await sms_code(harness, OTHER_PHONE))
+    assert (await User.get(id_number=ID)).phone == OTHER_PHONE
+
+
 async def test_a_typed_phone_equal_to_the_one_on_record_is_proven_by_its_code_too(
         harness, licence):
     bob = ScannedUser(harness.user("openid-bob"), secrets=(NAME, ID, RECORD_PHONE))

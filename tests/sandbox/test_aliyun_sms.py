@@ -130,5 +130,6 @@ async def test_a_code_goes_out_through_aliyun(harness: Harness):
     asked = await codes.request(purpose="register", subject=ALICE, phone=PHONE,
                                 subject_id_number=ID_NUMBER)
     code = await code_of(asked.out_id)
-    assert (await codes.verify(purpose="register", subject=ALICE, code=code)).ok
+    assert (await codes.verify(purpose="register", subject=ALICE, phone=PHONE,
+                                   code=code)).ok
     assert (await Verification.get(reference=asked.out_id)).outcome == Outcome.PASSED

@@ -1,11 +1,13 @@
 """One-time SMS verification codes.
 
 Codes are 6 digits, kept only as an HMAC in Redis for ``code_ttl`` seconds, and die after
-``max_attempts`` wrong tries. Sends per phone number are limited over sliding windows of a
-minute, an hour and 24 hours, and sends per requester (codes, and distinct phones they went
-to) over 24 hours; all counted only when a send is accepted. The message itself goes
-out as the ``send_sms`` job, never inside a chat reply, and every code leaves an audit row
-(models.verification) that is settled when the code is used, voided, superseded or expires.
+``max_attempts`` wrong tries. A code proves only the phone it was sent to: the HMAC covers the
+phone, so a journey that moved on to another phone cannot pass with the first one's code.
+Sends per phone number are limited over sliding windows of a minute, an hour and 24 hours,
+and sends per requester (codes, and distinct phones they went to) over 24 hours; all counted
+only when a send is accepted. The message itself goes out as the ``send_sms`` job, never
+inside a chat reply, and every code leaves an audit row (models.verification) that is settled
+when the code is used, voided, superseded or expires.
 """
 
 from __future__ import annotations
@@ -182,8 +184,8 @@ class SmsCodes:
             keys=[f"{self._prefix}sends:{phone_digest}", self._code_key(purpose, subject),
                   f"{self._prefix}requester-sends:{subject}",
                   f"{self._prefix}requester-phones:{subject}"],
-            args=[repr(now), out_id, self._hash(purpose, subject, code), repr(now + ttl), ttl,
-                  phone_digest, DAY, config.per_user_codes_per_day,
+            args=[repr(now), out_id, self._hash(purpose, subject, phone, code), repr(now + ttl),
+                  ttl, phone_digest, DAY, config.per_user_codes_per_day,
                   config.per_user_phones_per_day, config.per_minute, *windows])
         if not allowed:
             wait, limit = math.ceil(float(detail)), blocked.decode()
@@ -204,11 +206,12 @@ class SmsCodes:
         log.info("sms code %s for %s queued to %s", out_id, purpose, mask_phone(phone))
         return CodeRequest(True, wording.sent(phone, ttl), out_id=out_id)
 
-    async def verify(self, *, purpose: str, subject: str, code: str) -> CodeCheck:
-        """Check an entered code; a pass or the last wrong try ends the code for good."""
+    async def verify(self, *, purpose: str, subject: str, phone: str, code: str) -> CodeCheck:
+        """Check an entered code as proof of ``phone``; a pass or the last wrong try ends the
+        code for good (a code sent to another phone counts as a wrong try)."""
         result, out_id, remaining = await self._verify_script(
             keys=[self._code_key(purpose, subject)],
-            args=[self._hash(purpose, subject, code.strip()), repr(self._clock()),
+            args=[self._hash(purpose, subject, phone, code.strip()), repr(self._clock()),
                   self._config.max_attempts])
         outcome, out_id = result.decode(), out_id.decode()
         if outcome == "passed":
@@ -242,9 +245,10 @@ class SmsCodes:
         await Verification.filter(reference=out_id, outcome=Outcome.PENDING).update(
             outcome=outcome, detail=detail, settled_at=settled_at)
 
-    def _hash(self, purpose: str, subject: str, code: str) -> str:
-        """HMAC-SHA256 with the pepper, bound to purpose and subject: never the code itself."""
-        message = f"{purpose}\n{subject}\n{code}".encode()
+    def _hash(self, purpose: str, subject: str, phone: str, code: str) -> str:
+        """HMAC-SHA256 with the pepper, bound to purpose, subject and the phone the code went
+        to: never the code itself."""
+        message = f"{purpose}\n{subject}\n{phone}\n{code}".encode()
         return hmac.new(self._config.pepper, message, hashlib.sha256).hexdigest()
 
     def _code_key(self, purpose: str, subject: str) -> str:
