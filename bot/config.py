@@ -279,14 +279,17 @@ class FollowConfig:
     owners_ever: int  # 12123 profile: distinct owners a user may ever follow
     sms_template_code: str  # Aliyun template of the owner's SMS
     sms_template_text: str
+    max_licences: int  # other people's driving licences a user follows at once
+    ask_after: int  # seconds after which a request whose owner was not asked is asked again
 
     def check(self) -> None:
         for key in ("max_vehicles", "attempts_per_year", "followers_per_vehicle",
                     "request_lifetime", "sms_consent_valid_days", "code_max_tries",
-                    "owners_ever"):
+                    "owners_ever", "max_licences"):
             _require(getattr(self, key) > 0, f"follow.{key}", "must be positive")
         _require(self.rule_profile in {"chongqing", "12123"}, "follow.rule_profile",
                  "must be chongqing or 12123")
+        _require(self.ask_after >= 0, "follow.ask_after", "must not be negative")
         for name in ("${code}", "${link}"):
             _require(name in self.sms_template_text, "follow.sms_template_text",
                      f"must contain {name}")

@@ -103,9 +103,11 @@ async def lapse_follows(ctx: dict[str, Any]) -> None:
     await services.follows.lapse_consents()
 
 
-async def expire_follow_requests(ctx: dict[str, Any]) -> None:
-    """Every ten minutes: requests past their deadline whose expiry event was lost expire."""
+async def sweep_follow_requests(ctx: dict[str, Any]) -> None:
+    """Every minute: owners of requests a dead process left unasked are asked, and requests
+    past their deadline whose expiry event was lost expire."""
     services: Services = ctx["services"]
+    await services.follows.ask_unasked()
     await services.follows.expire_overdue()
 
 
@@ -153,8 +155,7 @@ JOBS = [
 CRON_JOBS = [cron(lapse_follows, hour={3}, minute={0}, run_at_startup=False, max_tries=3),
              cron(sweep_processing, minute=set(range(0, 60, 10)), run_at_startup=True,
                   max_tries=3),
-             cron(expire_follow_requests, minute=set(range(0, 60, 10)), run_at_startup=True,
-                  max_tries=3)]
+             cron(sweep_follow_requests, run_at_startup=True, max_tries=3)]
 
 
 def build_worker(services: Services, *, burst: bool = False) -> Worker:

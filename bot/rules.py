@@ -292,66 +292,91 @@ def attempts_reset_on(now: datetime) -> date:
 @dataclass(frozen=True)
 class FollowPolicy:
     """The follow quotas of a rule profile: DOMAIN.md's (Chongqing's account) or the 12123
-    app's stricter binding rules."""
+    app's stricter binding rules (which are about vehicles; licences keep their own quota)."""
 
     max_vehicles: int = 2
-    attempts_per_year: int = 3
-    followers_per_vehicle: int = 3
+    attempts_per_year: int = 3  # shared by vehicles and licences: each sent request spends one
+    followers_per_vehicle: int = 3  # followers of one vehicle, and of one licence
     owners_ever: int | None = None  # 12123: distinct owners a user may ever follow
     plate_types: frozenset[PlateType] | None = None  # 12123: personal small cars only
     points_from_binding: bool = False  # 12123: point violations only from the binding date
+    max_licences: int = 2  # other people's licences a user follows at once
 
     @classmethod
     def profile(cls, name: str, *, max_vehicles: int = 2, attempts_per_year: int = 3,
-                followers_per_vehicle: int = 3, owners_ever: int = 5) -> FollowPolicy:
+                followers_per_vehicle: int = 3, owners_ever: int = 5,
+                max_licences: int = 2) -> FollowPolicy:
         """``"chongqing"`` (the numbers given) or ``"12123"`` (3 vehicles at once, at most
         ``owners_ever`` owners ever, personal small and small new-energy cars only)."""
         if name == "12123":
             return cls(3, attempts_per_year, followers_per_vehicle, owners_ever,
-                       frozenset({PlateType.SMALL, PlateType.SMALL_NEW_ENERGY}), True)
+                       frozenset({PlateType.SMALL, PlateType.SMALL_NEW_ENERGY}), True,
+                       max_licences)
         if name == "chongqing":
-            return cls(max_vehicles, attempts_per_year, followers_per_vehicle)
+            return cls(max_vehicles, attempts_per_year, followers_per_vehicle,
+                       max_licences=max_licences)
         raise ValueError(f"unknown follow rule profile: {name!r}")
 
 
 @dataclass(frozen=True)
-class FollowFacts:
-    """What the follow quotas need to know, counted by the caller."""
+class FollowWords:
+    """How the refusals name what is followed and who consents."""
 
-    own_vehicle: bool
+    own: str
+    noun: str
+    unit: str
+    owner: str
+
+
+VEHICLE_WORDS = FollowWords("这是您本人名下的车辆，已在“我的车辆”中", "车辆", "辆", "车主")
+LICENCE_WORDS = FollowWords("这是您本人的驾驶证，已在“我的驾驶证”中", "驾驶证", "本驾驶证",
+                            "持证人")
+
+
+@dataclass(frozen=True)
+class FollowFacts:
+    """What the follow quotas need to know, counted by the caller. ``plate_type`` and
+    ``owner_kind`` are None for a licence (``licence``): the vehicle rules skip it."""
+
+    own: bool  # the requester's own vehicle or licence
     already_following: bool
-    pending_here: bool  # the requester's request for this vehicle awaits the owner
-    plate_type: PlateType
-    owner_kind: OwnerKind
-    following: int  # the requester's live follows
-    pending: int  # the requester's requests awaiting an owner
+    pending_here: bool  # the requester's request for this target awaits the owner
+    plate_type: PlateType | None
+    owner_kind: OwnerKind | None
+    following: int  # the requester's live follows of this kind (vehicles, or licences)
+    pending: int  # the requester's requests of this kind awaiting an owner
     attempts_this_year: int
-    vehicle_followers: int
+    vehicle_followers: int  # the target's followers
     owners_so_far: int = 0  # distinct owners the requester ever followed (12123)
     new_owner: bool = True  # this vehicle's owner is not one of them
+    licence: bool = False
 
 
 def follow_refusal(policy: FollowPolicy, facts: FollowFacts, now: datetime) -> str | None:
-    """Why the requester may not ask to follow this vehicle now (with the numbers), or None.
+    """Why the requester may not ask to follow this vehicle or licence now (with the
+    numbers), or None.
 
-    Pending requests count towards the vehicles followed, so no attempt is spent on a
+    Pending requests count towards the targets followed, so no attempt is spent on a
     request that could only fail for want of a slot.
     """
-    if facts.own_vehicle:
-        return "这是您本人名下的车辆，已在“我的车辆”中"
+    words = LICENCE_WORDS if facts.licence else VEHICLE_WORDS
+    most = policy.max_licences if facts.licence else policy.max_vehicles
+    if facts.own:
+        return words.own
     if facts.already_following:
-        return "您已关注该车辆"
+        return f"您已关注该{words.noun}"
     if facts.pending_here:
-        return "您对该车辆的关注请求正在等待车主同意"
-    if policy.plate_types is not None and (facts.plate_type not in policy.plate_types
-                                           or facts.owner_kind is not OwnerKind.PERSON):
+        return f"您对该{words.noun}的关注请求正在等待{words.owner}同意"
+    if policy.plate_types is not None and not facts.licence and (
+            facts.plate_type not in policy.plate_types
+            or facts.owner_kind is not OwnerKind.PERSON):
         return "只能关注个人名下的小型汽车和小型新能源汽车"
-    if facts.following >= policy.max_vehicles:
-        return f"您已关注 {facts.following}/{policy.max_vehicles} 辆"
-    if facts.following + facts.pending >= policy.max_vehicles:
-        return (f"您已关注 {facts.following}/{policy.max_vehicles} 辆，另有 {facts.pending} 个"
-                "关注请求正在等待车主同意")
-    if (policy.owners_ever is not None and facts.new_owner
+    if facts.following >= most:
+        return f"您已关注 {facts.following}/{most} {words.unit}"
+    if facts.following + facts.pending >= most:
+        return (f"您已关注 {facts.following}/{most} {words.unit}，另有 {facts.pending} 个"
+                f"关注请求正在等待{words.owner}同意")
+    if (policy.owners_ever is not None and not facts.licence and facts.new_owner
             and facts.owners_so_far >= policy.owners_ever):
         return f"您已关注过 {facts.owners_so_far} 位车主的车辆，已达上限"
     if facts.attempts_this_year >= policy.attempts_per_year:
@@ -359,7 +384,7 @@ def follow_refusal(policy: FollowPolicy, facts: FollowFacts, now: datetime) -> s
         return (f"今年的 {policy.attempts_per_year} 次关注机会已用完，"
                 f"明年 {reset.month} 月 {reset.day} 日恢复")
     if facts.vehicle_followers >= policy.followers_per_vehicle:
-        return f"该车辆已有 {facts.vehicle_followers} 位关注人"
+        return f"该{words.noun}已有 {facts.vehicle_followers} 位关注人"
     return None
 
 

@@ -26,9 +26,10 @@ from bot.engine import (
     Transition,
     exits,
 )
+from bot.follows import Target, target_of
 from bot.masking import mask_id_number, mask_name, mask_vin
-from flows import followed_vehicle, violation_list
-from flows.followed_vehicle import followed, following, named, own_vehicles
+from flows import followed_licence, followed_vehicle, violation_list
+from flows.followed_vehicle import followed, following, own_vehicles
 from flows.summaries import licence_summary
 from flows.violation_list import Listing, ListingData
 from models.follow import Follow
@@ -45,7 +46,7 @@ FOLLOWED_LIST = "followed_list"  # where the followed vehicle's list returns (ne
 @dataclass
 class AccountData(ListingData):
     vehicle: int = 0  # the own vehicle whose violations are listed
-    follow: int = 0  # the followed vehicle's follow, as its follower
+    follow: int = 0  # the followed vehicle's or licence's follow, as its follower
     follower: int = 0  # a follow of one of the user's vehicles, as its owner
 
 
@@ -112,7 +113,7 @@ async def _listing(ctx: Context, page: int, size: int) -> Listing | None:
     return Listing(heading, await ctx.deps.traffic.vehicle_violations(vehicle, page, size))
 
 
-# ---- vehicles the user follows (their violations, unfollow) ---------------------------------
+# ---- vehicles and licences the user follows (their violations, unfollow) --------------------
 
 
 def _since(follow: Follow) -> str:
@@ -122,16 +123,18 @@ def _since(follow: Follow) -> str:
 async def _follows_prompt(ctx: Context) -> str:
     user = await _me(ctx)
     pending = [] if user is None else await ctx.deps.follows.pending_of(user)
-    lines = [f"等待车主同意：{named(request.vehicle)}" for request in pending]
+    lines = [f"等待{target.kind.words.owner}同意：{target.title}"
+             for target in map(target_of, pending)]
     if await following(ctx):
-        lines.insert(0, "您关注的车辆（回复序号查看）：")
+        lines.insert(0, "您关注的车辆和驾驶证（回复序号查看）：")
     else:
-        lines.insert(0, "暂无关注的车辆和驾驶证。可在“关注好友车辆”中关注亲友的车辆。")
+        lines.insert(0, "暂无关注的车辆和驾驶证。可在“关注好友车辆”“关注好友驾驶证”中关注亲友的"
+                        "车辆和驾驶证。")
     return "\n".join(lines)
 
 
 async def _follow_choices(ctx: Context) -> Sequence[Choice]:
-    follows = [Choice(f"{named(follow.vehicle)} {_since(follow)}", value=follow.id)
+    follows = [Choice(f"{target_of(follow).title} {_since(follow)}", value=follow.id)
                for follow in await following(ctx)]
     return (*follows, BACK_HOME)
 
@@ -146,17 +149,22 @@ async def _followed_prompt(ctx: Context) -> str:
     follow = await followed(ctx, ctx.data.follow)
     if follow is None:
         return "该关注已结束。"
-    vehicle = follow.vehicle
-    lines = [named(vehicle), f"车主：{mask_name(vehicle.owner_name)}",
-             f"关注时间：{localtime(follow.started_at):%Y-%m-%d}"]
+    target = target_of(follow)
+    who = target.kind.words.owner
+    lines = [target.title]
+    if follow.vehicle is not None:
+        lines.append(f"车主：{mask_name(follow.vehicle.owner_name)}")
+    lines.append(f"关注时间：{localtime(follow.started_at):%Y-%m-%d}")
     if follow.valid_until is not None:
-        lines.append(f"车主授权有效期至：{localtime(follow.valid_until):%Y-%m-%d}")
+        lines.append(f"{who}授权有效期至：{localtime(follow.valid_until):%Y-%m-%d}")
     return "\n".join(lines)
 
 
-@exits(FOLLOWED_LIST, calls=(followed_vehicle.NAME,))
+@exits(FOLLOWED_LIST, calls=(followed_vehicle.NAME, followed_licence.NAME))
 async def _followed_violations(ctx: Context, _: str) -> Transition:
-    return Call(followed_vehicle.NAME, then=FOLLOWED_LIST, data={"follow": ctx.data.follow})
+    follow = await followed(ctx, ctx.data.follow)
+    name = followed_licence.NAME if follow and follow.licence_id else followed_vehicle.NAME
+    return Call(name, then=FOLLOWED_LIST, data={"follow": ctx.data.follow})
 
 
 @exits("followed")
@@ -169,8 +177,10 @@ async def _unfollow_prompt(ctx: Context) -> str:
     follow = await followed(ctx, ctx.data.follow)
     if follow is None:
         return "该关注已结束。"
-    return (f"确认取消关注 {named(follow.vehicle)}吗？取消后不能再查看该车的违法记录（车主是"
-            "本平台用户的会收到通知）；再次关注需重新征得车主同意，并占用当年的关注机会。")
+    target = target_of(follow)
+    who = target.kind.words.owner
+    return (f"确认取消关注 {target.title}吗？取消后不能再查看其违法记录（{who}是本平台用户的"
+            f"会收到通知）；再次关注需重新征得{who}同意，并占用当年的关注机会。")
 
 
 @exits("follows")
@@ -179,17 +189,17 @@ async def _unfollow(ctx: Context, _: str) -> Transition:
     if follow is None or user is None or not await ctx.deps.follows.unfollow(follow.id, user):
         ctx.say("该关注已结束。")
     else:
-        ctx.say(f"已取消关注 {named(follow.vehicle)}。")
+        ctx.say(f"已取消关注 {target_of(follow).title}。")
     ctx.turn.memo.pop("following", None)  # the list shown next is without it
     return "follows"
 
 
-# ---- who follows the user's vehicles (revoke) -------------------------------------------------
+# ---- who follows the user's vehicles and licence (revoke) ------------------------------------
 
 
 @dataclass(frozen=True)
 class _Follower:
-    vehicle: Vehicle
+    target: Target  # the user's own vehicle or licence
     follow: Follow  # with its follower
 
     @property
@@ -198,24 +208,32 @@ class _Follower:
         return mask_name(follower.real_name)
 
     @property
+    def what(self) -> str:
+        record = self.target.record
+        return record.plate_number if isinstance(record, Vehicle) else "我的驾驶证"
+
+    @property
     def line(self) -> str:
-        return f"{self.vehicle.plate_number} {self.who} {_since(self.follow)}"
+        return f"{self.what} {self.who} {_since(self.follow)}"
 
 
 async def _followers(ctx: Context) -> list[_Follower]:
-    """Live follows of the user's own vehicles, looked up once a turn."""
+    """Live follows of the user's own vehicles and licence, looked up once a turn."""
     return await ctx.once("followers", lambda: _load_followers(ctx))
 
 
 async def _load_followers(ctx: Context) -> list[_Follower]:
-    return [_Follower(vehicle, follow) for vehicle in await own_vehicles(ctx)
-            for follow in await ctx.deps.follows.followers(vehicle.id)]
+    user = await _me(ctx)
+    licence = None if user is None else await ctx.deps.traffic.licence_of(user.id_number)
+    owned = [*await own_vehicles(ctx), *([licence] if licence else [])]
+    return [_Follower(Target.of(record), follow) for record in owned
+            for follow in await ctx.deps.follows.followers(record)]
 
 
 async def _followers_prompt(ctx: Context) -> str:
     if not await _followers(ctx):
-        return "目前没有人关注您名下的车辆。"
-    return "关注您名下车辆的人（回复序号可解除关注）："
+        return "目前没有人关注您名下的车辆和您的驾驶证。"
+    return "关注您名下车辆和您驾驶证的人（回复序号可解除关注）："
 
 
 async def _follower_choices(ctx: Context) -> Sequence[Choice]:
@@ -238,8 +256,8 @@ async def _revoke_prompt(ctx: Context) -> str:
     found = await _follower_of_mine(ctx)
     if found is None:
         return "该关注已结束。"
-    return (f"确认解除 {found.who} 对 {found.vehicle.plate_number} 的关注吗？"
-            "解除后对方不能再查看该车的违法记录，并会收到通知。")
+    return (f"确认解除 {found.who} 对 {found.what} 的关注吗？"
+            "解除后对方不能再查看其违法记录，并会收到通知。")
 
 
 @exits("followers")
@@ -249,7 +267,7 @@ async def _revoke(ctx: Context, _: str) -> Transition:
                                                                           user):
         ctx.say("该关注已结束。")
     else:
-        ctx.say(f"已解除 {found.who} 对 {found.vehicle.plate_number} 的关注，对方已收到通知。")
+        ctx.say(f"已解除 {found.who} 对 {found.what} 的关注，对方已收到通知。")
     ctx.turn.memo.pop("followers", None)  # the list shown next is without it
     return "followers"
 
@@ -287,7 +305,8 @@ FLOW = Flow(
     data=AccountData,
     states={
         HOME: State(prompt=_home_prompt, choices=_home_choices, then=_register),
-        "licence": State(prompt=_licence_prompt, choices=(BACK_HOME,)),
+        "licence": State(prompt=_licence_prompt,
+                         choices=(BACK_HOME, Choice("关注我驾驶证的人", goto="followers"))),
         "vehicles": State(prompt=_vehicles_prompt, choices=_vehicle_choices, then=_open_vehicle),
         "follows": State(prompt=_follows_prompt, choices=_follow_choices, then=_open_follow),
         "followed": State(

@@ -1,8 +1,9 @@
-"""关注请求 (the owner's side): approve or refuse a request to follow one's vehicle.
+"""关注请求 (the owner's side): approve or refuse a request to follow one's vehicle or
+driving licence.
 
 Offered by bot.follows as a pending action (``Offer(flow="follow_consent", data={"request":
 id})``), so it opens on top of whatever the owner was doing, which resumes when it ends. It
-shows who asks (masked) and which vehicle, asks 同意 / 拒绝 and a confirmation, then
+shows who asks (masked) and which vehicle or licence, asks 同意 / 拒绝 and a confirmation, then
 ``Follows.decide`` with chat evidence; a request decided or expired meanwhile is said so and
 nothing happens twice.
 """
@@ -15,12 +16,10 @@ from tortoise.timezone import localtime
 
 from bot import accounts
 from bot.engine import Choice, Context, Done, Flow, State, Transition, exits
-from bot.follows import NOT_PENDING, Evidence
+from bot.follows import NOT_PENDING, Evidence, target_of
 from bot.masking import mask_name
-from flows.followed_vehicle import named
 from models.follow import FollowRequest, RequestState
 from models.user import User
-from models.vehicle import Vehicle
 
 NAME = "follow_consent"
 ASK, APPROVE, REFUSE = "ask", "approve", "refuse"
@@ -33,14 +32,14 @@ class ConsentData:
 
 
 async def _request(ctx: Context) -> FollowRequest | None:
-    """The request, with its requester and vehicle, if this user owns the vehicle."""
+    """The request, with its requester and target, if this user owns the target."""
     return await ctx.once("follow request", lambda: _load(ctx))
 
 
 async def _load(ctx: Context) -> FollowRequest | None:
     owner = await accounts.user_of(ctx.channel, ctx.user_id)
     request = await FollowRequest.get_or_none(id=ctx.data.request).prefetch_related(
-        "requester", "vehicle")
+        "requester", "vehicle", "licence")
     if owner is None or request is None or request.owner_id_number != owner.id_number:
         return None
     return request
@@ -62,9 +61,7 @@ async def _open(ctx: Context, _: None) -> Transition:
 
 def _who_and_what(request: FollowRequest) -> tuple[str, str]:
     requester: User = request.requester
-    vehicle: Vehicle = request.vehicle
-    return (mask_name(requester.real_name),
-            named(vehicle))
+    return mask_name(requester.real_name), target_of(request).title
 
 
 async def _ask_prompt(ctx: Context) -> str:
@@ -72,9 +69,13 @@ async def _ask_prompt(ctx: Context) -> str:
     if request is None:
         return GONE
     who, what = _who_and_what(request)
-    return (f"关注请求：{who} 请求关注您名下的车辆 {what}。\n"
-            "同意后，对方可以查看该车的交通违法记录，看不到您的其他信息；您可以随时在"
-            "“我的账户 → 我的车辆 → 关注我车辆的人”中解除。\n"
+    if target_of(request).is_vehicle:
+        whose, where = f"您名下的车辆 {what}", "我的车辆 → 关注我车辆的人"
+    else:
+        whose, where = f"您的{what}", "我的驾驶证 → 关注我驾驶证的人"
+    return (f"关注请求：{who} 请求关注{whose}。\n"
+            "同意后，对方可以查看其交通违法记录，看不到您的其他信息；您可以随时在"
+            f"“我的账户 → {where}”中解除。\n"
             f"请求有效期至 {localtime(request.expires_at):%Y-%m-%d %H:%M}。请选择：")
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from bot import accounts
 from bot.engine import Context, Flow
+from bot.follows import Target
 from flows import violation_list
 from flows.violation_list import Listing, ListingData
 from models.follow import Follow
@@ -34,7 +35,8 @@ class OwnData(ListingData):
 
 
 async def following(ctx: Context) -> list[Follow]:
-    """The user's live follows, each with its vehicle, looked up once a turn."""
+    """The user's live follows (vehicles and licences), each with its vehicle or licence,
+    looked up once a turn."""
     return await ctx.once("following", lambda: _following(ctx))
 
 
@@ -43,20 +45,25 @@ async def _following(ctx: Context) -> list[Follow]:
     return [] if user is None else await ctx.deps.follows.following(user)
 
 
+async def followed_vehicles(ctx: Context) -> list[Follow]:
+    """The user's live follows of vehicles."""
+    return [follow for follow in await following(ctx) if follow.vehicle_id is not None]
+
+
 async def followed(ctx: Context, follow_id: int) -> Follow | None:
     """The user's live follow with this id; None once it ended or if it is not theirs."""
     return next((follow for follow in await following(ctx) if follow.id == follow_id), None)
 
 
 def named(vehicle: Vehicle) -> str:
-    return f"{vehicle.plate_number}（{vehicle.plate_type.label}）"
+    return Target.of(vehicle).title
 
 
 async def _listing(ctx: Context, page: int, size: int) -> Listing | None:
     """Under the 12123 rule profile the follower sees violations with points only from the
     day the follow started; those without points, all."""
     follow = await followed(ctx, ctx.data.follow)
-    if follow is None:
+    if follow is None or follow.vehicle is None:
         return None
     vehicle: Vehicle = follow.vehicle
     since = follow.started_at if ctx.deps.follows.policy.points_from_binding else None

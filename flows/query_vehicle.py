@@ -75,7 +75,7 @@ async def _quick_picks(ctx: Context) -> list[QuickPick]:
            for vehicle in await own_vehicles(ctx)]
     followed = [QuickPick(f"关注 {named(follow.vehicle)}", followed_vehicle.NAME,
                           {"follow": follow.id})
-                for follow in await followed_vehicle.following(ctx)]
+                for follow in await followed_vehicle.followed_vehicles(ctx)]
     return (own + followed)[:len(PICK_LETTERS)]
 
 
@@ -94,10 +94,13 @@ class _PickOrPlateType(Field[PlateType | str]):
     label, hint = _PLATE_TYPE.label, _PLATE_TYPE.hint
 
     def parse(self, text: str) -> PlateType | str:
-        letter = text.strip().translate(_FULL_WIDTH_LETTERS).upper().rstrip(".、")
-        if _LETTER.fullmatch(letter):
-            return letter
-        return _PLATE_TYPE.parse(text)
+        return pick_letter(text) or _PLATE_TYPE.parse(text)
+
+
+def pick_letter(text: str) -> str | None:
+    """A quick pick's letter (half- or full-width, either case), or None."""
+    letter = text.strip().translate(_FULL_WIDTH_LETTERS).upper().rstrip(".、")
+    return letter if _LETTER.fullmatch(letter) else None
 
 
 _FULL_WIDTH_LETTERS = str.maketrans({chr(0xFF21 + n): chr(0x41 + n) for n in range(26)}
@@ -132,7 +135,7 @@ async def _plate_type_chosen(ctx: Context, value: PlateType | str) -> Transition
 
 
 @exits(PICK)
-async def _back_from_pick(ctx: Context, result: object) -> Transition:
+async def back_from_pick(ctx: Context, result: object) -> Transition:
     """The list is left with 返回 (back to the picks) or 取消 (``CANCELLED``: the query too)."""
     return Cancel() if result is CANCELLED else PICK
 
@@ -218,7 +221,7 @@ FLOW = Flow(
     states={
         PICK: replace(PLATE_TYPE, prompt=_plate_type_prompt, field=_PickOrPlateType(),
                       save=None, then=_plate_type_chosen),
-        PICKED: State(prompt="", then=_back_from_pick),
+        PICKED: State(prompt="", then=back_from_pick),
         "plate_type": PLATE_TYPE,
         "plate_number": State(
             prompt="请输入号牌号码，如 渝A12345（新能源车牌如 渝AD12345）：",

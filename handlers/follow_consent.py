@@ -1,12 +1,12 @@
-"""The owner's consent page for a follow request asked by SMS: GET and POST
+"""The owner's (or licence holder's) consent page for a follow request asked by SMS: GET and POST
 /follow/consent/{token} (DOMAIN.md "Following a friend's vehicle").
 
 The SMS to the owner's phone on record carries a 6-digit code and this link. The page shows
-who asks (masked name) and which vehicle (masked plate). 同意 needs the code
-(``Follows.enter_code``: its tries, lock and expiry are the domain's); 拒绝 does not (the link
-reached the owner's phone, and refusing grants nothing). A used, expired, unknown or forged
-link gets a page saying so, never an error. What the owner did is kept as evidence with the
-client's address and browser (``Evidence("page", ...)``).
+who asks (masked name) and which vehicle (masked plate) or licence (masked number). 同意
+needs the code (``Follows.enter_code``: its tries, lock and expiry are the domain's); 拒绝
+does not (the link reached the owner's phone, and refusing grants nothing). A used,
+expired, unknown or forged link gets a page saying so, never an error. What the owner did is
+kept as evidence with the client's address and browser (``Evidence("page", ...)``).
 
 The link's token is the only credential: it is never logged whole (bot.masking.loggable_path),
 and the page is private (bot.pages.mobile_page): not cached, not framed, no Referer to another
@@ -35,8 +35,8 @@ from aiohttp import web
 from tortoise import timezone
 
 from bot.config import Settings
-from bot.follows import NOT_PENDING, Evidence, FollowRequest, Follows, RequestState
-from bot.masking import mask_name, mask_plate
+from bot.follows import NOT_PENDING, Evidence, FollowRequest, Follows, RequestState, target_of
+from bot.masking import mask_name
 from bot.pages import mobile_page
 from bot.rules import BEIJING
 from bot.services import SERVICES
@@ -135,14 +135,15 @@ async def _form(request: web.Request, follow_request: FollowRequest, *, cookie: 
                 error: str = "") -> web.Response:
     settings: Settings = request.app[SERVICES].settings
     who = mask_name(follow_request.requester.real_name)
-    plate = mask_plate(follow_request.vehicle.plate_number)
+    target = target_of(follow_request)
+    whose = "您名下的车辆" if target.is_vehicle else "您的驾驶证"
     until = follow_request.expires_at.astimezone(BEIJING)
     days = settings.follow.sms_consent_valid_days
     csrf = _form_token(settings, request.match_info["token"], cookie)
     body = (
-        f'<p class="who">{escape(who)} 请求关注您名下的车辆</p>'
-        f'<p class="plate">{escape(plate)}</p>'
-        f'<p class="note">同意后，对方可查看该车辆的交通违法记录，'
+        f'<p class="who">{escape(who)} 请求关注{whose}</p>'
+        f'<p class="plate">{escape(target.masked)}</p>'
+        f'<p class="note">同意后，对方可查看该{target.kind.words.noun}的交通违法记录，'
         f"授权 {days} 天后自动失效；不同意请点“拒绝”，对方只会收到“车主已拒绝”。</p>"
         + (f'<p class="error" role="alert">{escape(error)}</p>' if error else "")
         + '<form method="post">'

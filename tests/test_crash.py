@@ -54,6 +54,8 @@ class Server:
     """`serve` with the probe journey as a subprocess; started, killed and restarted on one
     data dir, port and Redis."""
 
+    module = "tests.support.probe_server"  # what runs `serve`
+
     def __init__(self, data_dir: Path, redis_url: str) -> None:
         self.data_dir = data_dir
         self.redis_url = redis_url
@@ -72,7 +74,7 @@ class Server:
                    **(config or {}))
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "tests.support.probe_server"], cwd=ROOT, env=env,
+                [sys.executable, "-m", self.module], cwd=ROOT, env=env,
                 stdout=log, stderr=subprocess.STDOUT)
         await self._ready()
 

@@ -184,7 +184,7 @@ async def test_the_fourth_follower_is_refused(follows):
     fourth, _ = await person()
 
     assert await refusal(follows, fourth, target) == "该车辆已有 3 位关注人"
-    assert len(await follows.followers(target.id)) == 3
+    assert len(await follows.followers(target)) == 3
 
 
 async def test_own_vehicle_already_followed_and_pending_are_refused(follows):
@@ -217,7 +217,7 @@ async def test_an_ended_follow_frees_its_slots(follows):
 
 def test_pure_rules_the_12123_profile():
     policy = FollowPolicy.profile("12123")
-    facts = FollowFacts(own_vehicle=False, already_following=False, pending_here=False,
+    facts = FollowFacts(own=False, already_following=False, pending_here=False,
                         plate_type=PlateType.LARGE, owner_kind=OwnerKind.PERSON, following=0,
                         pending=0, attempts_this_year=0, vehicle_followers=0)
     now = datetime(2026, 3, 1, tzinfo=UTC)
@@ -506,7 +506,7 @@ async def test_revoke_and_unfollow_tell_the_other_side_and_only_the_owner_may_re
     assert not await follows.unfollow(by_bob.id, alice)  # not alice's follow
     assert await follows.unfollow(by_bob.id, bob)
     await pushed(owner_chat, f"{bob.real_name[0]}**已取消关注您的车辆{plate}。")
-    assert await follows.followers(target.id) == []
+    assert await follows.followers(target) == []
 
 
 async def test_an_sms_that_cannot_be_sent_fails_the_request_and_tells_the_requester(
