@@ -18,7 +18,7 @@ from bot.sandbox.alipay import FakeAlipay
 from bot.sandbox.aliyun_sms import FakeAliyunSms
 from bot.sandbox.wechat_api import FakeWeChatAPI
 from bot.services import SERVICES, running_services
-from handlers import alipay_life, face, follow_consent, health, sandbox, wechat
+from handlers import alipay_life, face, follow_consent, health, process_owner, sandbox, wechat
 
 log = logging.getLogger(__name__)
 SETTINGS = web.AppKey("settings", Settings)
@@ -38,6 +38,7 @@ def create_app(settings: Settings, flows: Sequence[Flow] | None = None) -> web.A
     app.add_routes(alipay_life.routes)
     app.add_routes(face.routes)
     app.add_routes(follow_consent.routes)
+    app.add_routes(process_owner.routes)
     if settings.sandbox:
         _mount_simulators(app, settings)
     return app

@@ -148,9 +148,9 @@ class MalformedRequestFilter(logging.Filter):
 
 
 # Paths whose last segment is a bearer secret (the token of a follow-consent link, which
-# opens the owner's consent form): only its first 4 characters are logged, enough to tell
-# two links apart in a log, not to open one.
-_SECRET_PATH = re.compile(r"^(/follow/consent/[^/]{0,4})[^/]*")
+# opens the owner's consent form, or of a processing owner's face page): only its first 4
+# characters are logged, enough to tell two links apart in a log, not to open one.
+_SECRET_PATH = re.compile(r"^(/(?:follow/consent|process/owner)/[^/]{0,4})[^/]*")
 
 
 def loggable_path(path: str) -> str:

@@ -1,0 +1,314 @@
+"""交通违法处理 over real HTTP: own vehicles, followed vehicles without points, another's
+vehicle with points (the owner verified in chat or by SMS, refusing, failing, or letting it
+expire), the demo people at the rules' edges, both channels. SQLite and PostgreSQL, real
+Redis, the sandbox's face pages."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import timedelta
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+import pytest
+from tortoise.timezone import localtime
+
+from bot.accounts import Person
+from bot.events import Event, handle
+from bot.masking import loggable_path
+from bot.pending import footer
+from bot.processing import EXPIRED, case_reference
+from models.enums import ViolationState
+from models.licence import DriverLicence
+from models.processing import CaseState, ProcessingCase, ProcessingNotice
+from models.user import VerifiedBy
+from models.verification import Verification
+from models.violation import Violation
+from tests.support.follows import (
+    OWNER,
+    OWNER_ALIPAY,
+    REQUESTER,
+    REQUESTER_OPENID,
+    follow_directly,
+    owners_car,
+    registered,
+    secrets,
+)
+from tests.support.privacy import ScannedUser
+from tests.support.records import make_licence, make_vehicle, make_violation
+from tests.support.registration import face_check, link_in, pushes
+
+PROCESSED = "处理成功！"
+FORECAST = "确认处理吗"
+
+
+async def processor(harness, vehicle=None, *, points: int = 3,
+                    channel: str = "wechat") -> ScannedUser:
+    """REQUESTER registered with a C1 licence holding ``points``, scanned for the owner's data
+    of ``vehicle``."""
+    await make_licence(number=REQUESTER.id_number, holder_name=REQUESTER.real_name,
+                       points=points)
+    if channel == "wechat":
+        await registered(REQUESTER, "wechat", REQUESTER_OPENID)
+        user = harness.user(REQUESTER_OPENID)
+    else:
+        await registered(REQUESTER, "alipay", "2088000000000801")
+        user = harness.alipay_user("2088000000000801")
+    return ScannedUser(user, secrets=secrets(vehicle) if vehicle else ())
+
+
+async def texted(harness, phone: str, count: int) -> str:
+    """The text of the ``count``-th SMS to ``phone``, once the send_sms job sent it."""
+    for _ in range(200):
+        texts = await harness.outbox(phone)
+        if len(texts) >= count:
+            return texts[count - 1].body["text"]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no SMS number {count} to the phone")
+
+
+async def choose(user: ScannedUser, line: str) -> str:
+    """Open the journey and pick the violation whose list line matches ``line`` (a
+    pattern)."""
+    listed = await user.click("PROCESS_VIOLATION")
+    number = re.search(rf"(\d+)\. [^\n]*{line}", listed)
+    assert number, listed
+    return await user.send(number[1])
+
+
+async def test_own_vehicle_processed_after_the_processors_face(harness):
+    car = await make_vehicle(owner_name=REQUESTER.real_name,
+                             owner_id_number=REQUESTER.id_number, plate_number="渝A30001")
+    violation = await make_violation(car, points=3)
+    await make_violation(car, state=ViolationState.PAID, decision_number="5001990000000999")
+    user = await processor(harness, points=3)
+
+    shown = await choose(user, "渝A30001")
+    assert "处理后您的记分将为 6/12" in shown and "在窗口处理的记分可能尚未同步" in shown
+    assert "处理需您本人刷脸认证" in shown and FORECAST in shown
+    link = link_in(await user.send("确认处理"))
+    assert "认证完成" in await face_check(harness, link, "T")
+
+    [done] = await pushes(harness, REQUESTER_OPENID, 1)
+    await violation.refresh_from_db()
+    assert PROCESSED in done and f"处罚决定书编号：{violation.decision_number}" in done
+    assert "累积记分：6/12" in done
+    pay_by = localtime().date() + timedelta(days=15)
+    assert f"请于 {pay_by:%Y年%m月%d日} 前缴纳罚款" in done
+    assert violation.state is ViolationState.PROCESSED_UNPAID
+    assert violation.decided_on == localtime().date() and violation.processed_at is not None
+    assert violation.licence_number == REQUESTER.id_number
+    assert (await DriverLicence.get(number=REQUESTER.id_number)).points == 6
+    notice = await ProcessingNotice.get(violation_id=violation.id)
+    assert notice.decision_number == violation.decision_number and notice.ready_at is None
+    assert "暂无未处理的违法记录" in await user.click("PROCESS_VIOLATION")  # nothing left
+
+
+async def test_a_followed_vehicle_without_points_needs_only_the_processors_face(harness):
+    car = await owners_car(plate_number="渝A30002")
+    violation = await make_violation(car, code="1039", points=0, fine=Decimal(150),
+                                     description="违反规定停放、临时停车，驾驶人不在现场的")
+    user = await processor(harness, car)
+    await follow_directly(harness, await _requester(), car)
+
+    shown = await choose(user, "渝A30002")
+    assert "该违法不记分" in shown and "处理需您本人刷脸认证" in shown
+    assert "车主" not in shown.split("罚款")[-1]  # the owner is not asked
+    await face_check(harness, link_in(await user.send("确认处理")), "T")
+
+    [done] = await pushes(harness, REQUESTER_OPENID, 1)
+    assert PROCESSED in done
+    await violation.refresh_from_db()
+    assert violation.state is ViolationState.PROCESSED_UNPAID
+    assert (await DriverLicence.get(number=REQUESTER.id_number)).points == 3  # unchanged
+    assert not await ProcessingCase.filter(owner_asked="chat").exists()
+
+
+async def _requester():
+    from models.user import User
+
+    return await User.get(id_number=REQUESTER.id_number)
+
+
+async def owner_in_alipay(harness) -> ScannedUser:
+    await registered(OWNER, "alipay", OWNER_ALIPAY)
+    return ScannedUser(harness.alipay_user(OWNER_ALIPAY),
+                       secrets=(REQUESTER.real_name, REQUESTER.id_number))
+
+
+async def asked_owner(harness, plate: str) -> tuple[ScannedUser, ScannedUser, Violation]:
+    """A point violation of OWNER's car followed by REQUESTER, processing confirmed: the
+    owner (in Alipay) offered the request."""
+    car = await owners_car(plate_number=plate)
+    violation = await make_violation(car, points=3)
+    user = await processor(harness, car)
+    owner = await owner_in_alipay(harness)
+    await follow_directly(harness, await _requester(), car)
+    await owner.user.pushes(0)  # the follow request's news, read
+    shown = await choose(user, plate)
+    assert "需先由车主本人刷脸认证同意，再由您本人刷脸认证" in shown
+    waiting = await user.send("确认处理")
+    assert "已请车主本人刷脸认证" in waiting and "将在对话中收到申请" in waiting
+    [offered] = await owner.user.pushes(1)
+    assert "新的待处理事项：处理申请：王** 申请处理" in offered.text
+    return user, owner, violation
+
+
+async def test_another_persons_point_violation_waits_for_the_owners_face(harness):
+    _user, owner, violation = await asked_owner(harness, "渝A30003")
+    asked = await owner.send("待处理")
+    asked = await owner.send("1")
+    assert "王** 申请在线处理您名下车辆 渝A30003（小型汽车）" in asked and "同意并刷脸认证" in asked
+    link = link_in(await owner.send("同意并刷脸认证"))
+    assert "请返回" in await face_check(harness, link, "T")
+
+    [told] = await pushes(harness, REQUESTER_OPENID, 1)
+    assert "车主已通过刷脸认证" in told and "请您本人刷脸认证" in told
+    await face_check(harness, link_in(told), "T")
+    [_, done] = await pushes(harness, REQUESTER_OPENID, 2)
+    assert PROCESSED in done
+    await violation.refresh_from_db()
+    assert violation.state is ViolationState.PROCESSED_UNPAID
+    assert violation.licence_number == REQUESTER.id_number  # the processor's points
+    assert (await DriverLicence.get(number=REQUESTER.id_number)).points == 6
+    case = await ProcessingCase.get(violation_id=violation.id)
+    assert case.state is CaseState.PROCESSED and case.open_key is None
+
+
+async def test_the_owner_refuses(harness):
+    _user, owner, violation = await asked_owner(harness, "渝A30004")
+    await owner.send("待处理")
+    await owner.send("1")
+    assert "已拒绝该处理申请，对方已收到通知" in await owner.send("拒绝")
+    [told] = await pushes(harness, REQUESTER_OPENID, 1)
+    assert "车主拒绝了刷脸认证，本次处理未完成" in told
+    await violation.refresh_from_db()
+    assert violation.state is ViolationState.UNPROCESSED
+
+
+async def test_the_owners_face_fails(harness):
+    _user, owner, violation = await asked_owner(harness, "渝A30005")
+    await owner.send("待处理")
+    await owner.send("1")
+    await face_check(harness, link_in(await owner.send("同意并刷脸认证")), "F")
+    [told] = await pushes(harness, REQUESTER_OPENID, 1)
+    assert "车主刷脸认证未通过，本次处理未完成" in told
+    assert (await ProcessingCase.get(violation_id=violation.id)).state is CaseState.FAILED
+    assert (await DriverLicence.get(number=REQUESTER.id_number)).points == 3
+
+
+async def test_the_owner_never_answers_and_it_expires(harness):
+    _user, owner, violation = await asked_owner(harness, "渝A30006")
+    case = await ProcessingCase.get(violation_id=violation.id)
+    assert case.expires_at - case.created_at == timedelta(hours=24)
+    await ProcessingCase.filter(id=case.id).update(
+        expires_at=localtime() - timedelta(seconds=1))  # 24 hours on
+
+    # the event deferred to the deadline comes (its job is queued 24 hours on)
+    await handle(Event(EXPIRED, case_reference(case.id)), harness.services.conversations)
+
+    [told] = await pushes(harness, REQUESTER_OPENID, 1)
+    assert "车主未在有效期内完成刷脸认证，本次处理已过期" in told
+    case = await ProcessingCase.get(violation_id=violation.id)
+    assert case.state is CaseState.EXPIRED and case.open_key is None
+    await owner.send("待处理")
+    assert "该申请已超过有效期" in await owner.send("1") or "已结束" in owner.replies[-1]
+
+
+async def test_a_processor_who_left_finds_the_owners_answer_under_pending_items(harness):
+    user, owner, _violation = await asked_owner(harness, "渝A30007")
+    assert "确定离开吗" in await user.send("菜单")
+    await user.send("离开")
+    await owner.send("待处理")
+    await owner.send("1")
+    assert "已拒绝该处理申请" in await owner.send("拒绝")
+    [told] = await pushes(harness, REQUESTER_OPENID, 1)
+    assert "新的待处理事项：交通违法处理：渝A***07 车主已拒绝" in told and told.endswith(footer(1))
+    await user.send("待处理")
+    assert "车主拒绝了刷脸认证" in await user.send("1")
+
+
+async def sms_owner_asked(harness, plate: str) -> tuple[ScannedUser, Violation, str]:
+    """A point violation of OWNER's car (OWNER not a user) followed by REQUESTER, processing
+    confirmed: returns the link of the SMS to the owner's phone on record."""
+    car = await owners_car(plate_number=plate)
+    violation = await make_violation(car, points=3)
+    user = await processor(harness, car)
+    await follow_directly(harness, await _requester(), car)
+    await choose(user, plate)
+    assert "已通过短信向车主登记的手机号发送刷脸认证链接" in await user.send("确认处理")
+    text = await texted(harness, OWNER.phone, 2)  # the follow request's, then this one
+    assert f"王**申请在线处理您的车辆{plate[:2]}***{plate[-2:]}的一条记分违法" in text
+    return user, violation, re.search(r"https?://\S+/process/owner/[A-Za-z0-9_-]+", text)[0]
+
+
+async def test_an_owner_who_is_not_a_user_verifies_on_the_page_of_the_sms(harness):
+    _user, _violation, link = await sms_owner_asked(harness, "渝A30008")
+    http = harness.client.session
+    async with http.get(link) as response:
+        page = await response.text()
+    assert response.status == 200 and response.headers["Cache-Control"] == "no-store"
+    assert "王** 申请在线处理您名下车辆 渝A***08" in page and REQUESTER.real_name not in page
+    assert not await Verification.exists()  # opening the link starts nothing
+    async with http.post(link, data={"decision": "agree"}, allow_redirects=False) as response:
+        assert response.status == 303
+        certify = response.headers["Location"]
+    await face_check(harness, certify, "T")
+
+    [told] = await pushes(harness, REQUESTER_OPENID, 1)
+    assert "车主已通过刷脸认证" in told and "请您本人刷脸认证" in told
+    await face_check(harness, link_in(told), "T")
+    [_, done] = await pushes(harness, REQUESTER_OPENID, 2)
+    assert PROCESSED in done
+    async with http.get(link) as response:
+        assert "您已完成刷脸认证，无需再操作" in await response.text()
+
+
+async def test_an_owner_refuses_on_the_page_and_forged_links_get_a_page(harness):
+    _user, _violation, link = await sms_owner_asked(harness, "渝A30010")
+    http = harness.client.session
+    async with http.post(link, data={"decision": "refuse"},
+                         headers={"Origin": "https://evil.example"}) as response:
+        assert response.status == 403  # another site's form changes nothing
+    async with http.post(link, data={"decision": "refuse"}) as response:
+        assert "您已拒绝该申请" in await response.text()
+    [told] = await pushes(harness, REQUESTER_OPENID, 1)
+    assert "车主拒绝了刷脸认证" in told
+    path = urlsplit(link).path
+    assert loggable_path(path) == path[:len("/process/owner/") + 4] + "***"  # logs cut it
+    for forged in (link[:-3] + "abc", link.rsplit("/", 1)[0] + "/short", link + "%00"):
+        async with http.get(forged) as response:
+            assert response.status == 404
+
+
+@pytest.mark.parametrize(("person", "line", "reason"), [
+    ("刘洋", "渝A6M789[^\n]*记1分", "处理后累积记分将达到12分，不能在线处理"),
+    ("王强", "渝B23456[^\n]*罚款200元 记3分", "A、B类驾驶证不能在线处理记分违法"),
+    ("陈静", "渝A8E321[^\n]*记3分", "驾驶证状态为“超过有效期”，不能在线记分"),
+])
+async def test_demo_people_at_the_rules_edges(harness, person, line, reason):
+    from bot.demo_data import seed_demo
+
+    await seed_demo()
+    licence = await DriverLicence.get(holder_name=person)
+    await registered(Person(licence.number, person, licence.holder_phone, VerifiedBy.FACE),
+                     "wechat", "openid-demo")
+    user = ScannedUser(harness.user("openid-demo"))
+    refused = await choose(user, line)
+    assert f"该违法不能在线处理：{reason}" in refused, refused
+    assert "办理方式：请到违法发生地" in refused and "机动车登记地" in refused
+
+
+async def test_an_alipay_user_processes_their_own_car(harness):
+    car = await make_vehicle(owner_name=REQUESTER.real_name,
+                             owner_id_number=REQUESTER.id_number, plate_number="渝A30009")
+    await make_violation(car, points=2, code="1240")
+    user = await processor(harness, channel="alipay", points=9)
+    shown = await choose(user, "渝A30009")
+    assert "处理后您的记分将为 11/12" in shown
+    link = link_in(await user.send("确认处理"))
+    await user.user.pushes(0)
+    await face_check(harness, link, "T")
+    pushed = await user.user.pushes(1)
+    assert PROCESSED in pushed[-1].text and "累积记分：11/12" in pushed[-1].text
