@@ -29,4 +29,5 @@ def production_environ(**overrides: str) -> dict[str, str]:
         "BOT__SMS__TEMPLATE_CODE": "SMS_000000001",
         "BOT__SMS__CODE_PEPPER": "test-code-pepper",
         "BOT__FOLLOW__SMS_TEMPLATE_CODE": "SMS_000000002",
+        "BOT__PROCESSING__SMS_TEMPLATE_CODE": "SMS_000000003",
     } | overrides
