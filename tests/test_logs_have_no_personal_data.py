@@ -42,6 +42,7 @@ from bot.demo_data import (
 )
 from bot.integrations.alipay import SANDBOX_GATEWAY_PATH
 from bot.sandbox.alipay import PRESS_PATH
+from bot.sandbox.alipay_life_client import GATEWAY_PATH as ALIPAY_GATEWAY
 from flows.violation_list import NO_MATCH
 from tests.support.privacy import FULL_ID, FULL_PHONE, FULL_VIN, ScannedUser
 from tests.support.queries import query_licence, query_vehicle
@@ -195,6 +196,16 @@ async def _malformed_requests(harness) -> None:
     async with http.post(f"/wechat?signature=0&timestamp=1&nonce=2&{personal_query}",
                          data=body.encode()) as response:
         assert response.status == 403
+    # The life account's gateway: personal data typed in a signed message, and in forms
+    # that are unsigned, in an unknown charset (its value is named in the warning) or
+    # signed around unreadable XML.
+    alipay = harness.alipay_user("2088000000000777", charset="UTF-8")
+    assert (await alipay.post(alipay.form(alipay.text_xml(typed)))).status == 200
+    for fields in ({"service": "x", "charset": person.id_number, "biz_content": typed},
+                   {k: v for k, v in alipay.form(alipay.text_xml(typed)).items() if k != "sign"},
+                   alipay.form(f"<XML><AppId>{typed}{person.phone}")):
+        async with http.post(ALIPAY_GATEWAY, data=urlencode(fields).encode()) as response:
+            assert 400 <= response.status < 500
     # The Alipay sandbox: an unsigned gateway call, the certify page and its button with
     # made-up ids, and our face return page with made-up parameters.
     for method in ("alipay.user.certify.open.initialize", "alipay.user.certify.open.certify"):
@@ -237,8 +248,9 @@ async def test_no_log_line_shows_personal_data(harness, captured_logs):
     masked_id = f"{ZHANG_WEI.id_number[:4]}**********{ZHANG_WEI.id_number[-4:]}"
     assert any("tortoise.db_client" in line and masked_id in line
                for line in written.splitlines())
+    assert f"unsupported charset '{masked_id}'" in written  # the gateway's warning, masked
     access = [line for line in written.splitlines() if " aiohttp.access: " in line]
-    for path in ("/wechat", SANDBOX_GATEWAY_PATH, PRESS_PATH, "/face/return"):
+    for path in ("/wechat", ALIPAY_GATEWAY, SANDBOX_GATEWAY_PATH, PRESS_PATH, "/face/return"):
         assert any(f' {path}" ' in line for line in access), path
     assert not any("?" in line for line in access)
     assert written.count(" aiohttp.server: malformed HTTP request from ") == 4
