@@ -333,6 +333,6 @@ FLOW = Flow(
             choices=(Choice("确认注销", value="confirm"), Choice("暂不注销", goto=HOME)),
             then=_unregister,
         ),
-        **violation_list.states(_listing, own=True),
+        **violation_list.states(_listing),
     },
 )

@@ -2,9 +2,10 @@
 flows/account.py, and the quick picks of 查询驾驶证违法和记分) and one's own (the quick picks).
 
 ``followed_licence`` is called with the follow's id; it lists the licence's violations
-(flows.violation_list) while the follow is live and the user is its follower, and judges a
-detail as for someone else's licence. ``own_licence`` lists the user's own licence, judged by
-it. 返回 from either list goes back to the step that called it.
+(flows.violation_list) while the follow is live and the user is its follower.
+``own_licence`` lists the user's own licence. A detail says what processing it online would
+need, by the vehicle it was recorded on (flows.violation_list). 返回 from either list goes
+back to the step that called it.
 """
 
 from __future__ import annotations
@@ -76,5 +77,5 @@ OWN_FLOW = Flow(
     start=violation_list.LIST,
     in_menu=False,
     data=ListingData,
-    states=violation_list.states(_own_listing, own=True),
+    states=violation_list.states(_own_listing),
 )

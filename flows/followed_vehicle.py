@@ -2,10 +2,10 @@
 flows/account.py, and the quick picks of 查询车辆违法) and one's own (the quick picks).
 
 ``followed_vehicle`` is called with the follow's id; it lists the vehicle's violations
-(flows.violation_list) while the follow is live and the user is its follower, and judges a
-detail as for someone else's vehicle. ``own_vehicle`` is called with a vehicle's id; it lists
-it while the vehicle is registered to the user, and judges a detail by the user's own
-licence. 返回 from either list goes back to the step that called it.
+(flows.violation_list) while the follow is live and the user is its follower.
+``own_vehicle`` is called with a vehicle's id; it lists it while the vehicle is registered
+to the user. A detail says what processing it online would need (flows.violation_list).
+返回 from either list goes back to the step that called it.
 """
 
 from __future__ import annotations
@@ -104,5 +104,5 @@ OWN_FLOW = Flow(
     start=violation_list.LIST,
     in_menu=False,
     data=OwnData,
-    states=violation_list.states(_own_listing, own=True),
+    states=violation_list.states(_own_listing),
 )

@@ -24,13 +24,13 @@ from bot.fields import Field, InvalidInput, choice_number
 from bot.integrations.traffic import Page
 from bot.lockout import Target, pause_notice, target_pause_notice
 from bot.messages import Reply
+from bot.processing import facts_of
 from bot.rules import (
-    LicenceFacts,
-    ViolationFacts,
+    Relation,
+    Verifications,
     late_fee,
     online_processing_refusal,
     payment_due,
-    processing_refusal,
 )
 from flows.summaries import offence
 from models.enums import ViolationState
@@ -52,6 +52,9 @@ NEXT_PAGE, PREVIOUS_PAGE = "下一页", "上一页"
 PLACE_CHARS = 12  # a list line shows this much of the place; the detail shows all
 NOT_OWN = "温馨提示：在线处理需先实名注册，并绑定本人或已关注的车辆、驾驶证后办理。"
 OWN = "温馨提示：这是您本人名下的车辆，按您本人驾驶证的状态和记分，该记录符合在线处理条件。"
+FOLLOWED = "温馨提示：这是您关注的车辆，按您本人驾驶证的状态和记分，该记录符合在线处理条件。"
+PROCESSOR_ONLY = "办理：在“交通违法处理”中选择该记录，需您本人刷脸认证。"
+OWNER_FIRST = "办理：在“交通违法处理”中选择该记录，需车主本人先刷脸认证同意，再由您本人刷脸认证。"
 
 
 @dataclass(frozen=True)
@@ -97,14 +100,13 @@ async def _is_owner(ctx: Context, owned_by: OwnerTest) -> bool:
     return user is not None and await owned_by(ctx, user.id_number)
 
 
-def states(load: Loader, *, own: bool = False) -> dict[str, State]:
-    """The list and detail states, bound to the journey's ``load``. ``own``: the records are
-    the user's own vehicle's, so the detail judges online processing for the user's own
-    licence (points, class, status); otherwise only whether the record qualifies at all."""
+def states(load: Loader) -> dict[str, State]:
+    """The list and detail states, bound to the journey's ``load``. The detail judges online
+    processing as it applies to the user (``_processing_lines``), whichever list it is in."""
     return {
         LIST: State(prompt=partial(_list_prompt, load), field=_ItemNumber(), then=_open,
                     commands={NEXT_PAGE: _next_page, PREVIOUS_PAGE: _previous_page}),
-        DETAIL: State(prompt=partial(_detail_prompt, own),
+        DETAIL: State(prompt=_detail_prompt,
                       choices=(Choice("返回列表", goto=LIST),)),
     }
 
@@ -186,7 +188,7 @@ async def _open(ctx: Context, number: int) -> Transition:
 # ---- detail ---------------------------------------------------------------------------------
 
 
-async def _detail_prompt(own: bool, ctx: Context) -> str:
+async def _detail_prompt(ctx: Context) -> str:
     violation = await ctx.deps.traffic.violation(ctx.data.violation)
     if violation is None:
         return "该记录已不存在，请返回列表。"
@@ -203,14 +205,7 @@ async def _detail_prompt(own: bool, ctx: Context) -> str:
         lines.append(f"处罚决定书编号：{violation.decision_number}")
     lines += _payment_lines(violation)
     lines.append(f"处理机关：{violation.authority}")
-    if own:
-        refusal = processing_refusal(_facts(violation), await _own_licence(ctx))
-    else:
-        refusal = online_processing_refusal(_facts(violation))
-    if refusal is None:
-        lines += ["能否在线处理：是", OWN if own else NOT_OWN]
-    else:
-        lines += [f"能否在线处理：否，{refusal.reason}", f"办理方式：{refusal.where}"]
+    lines += await _processing_lines(ctx, violation)
     return "\n".join(lines)
 
 
@@ -223,18 +218,25 @@ def _payment_lines(violation: Violation) -> list[str]:
             f"截至今日滞纳金：{_yuan(fee)}元，应缴合计：{_yuan(violation.fine + fee)}元"]
 
 
-async def _own_licence(ctx: Context) -> LicenceFacts | None:
-    """The user's own licence as the processing rules see it; None without one on record."""
+async def _processing_lines(ctx: Context, violation: Violation) -> list[str]:
+    """Whether and how this user could process the record online, by the same rules as 交通
+    违法处理 (bot.processing.judge): their own or a followed vehicle's, for their own licence,
+    with the face checks it needs. Anyone else learns only whether it qualifies at all."""
     user = await user_of(ctx.channel, ctx.user_id)
-    licence = None if user is None else await ctx.deps.traffic.licence_of(user.id_number)
-    if licence is None:
-        return None
-    return LicenceFacts(licence.licence_class, licence.status, licence.points)
-
-
-def _facts(violation: Violation) -> ViolationFacts:
-    return ViolationFacts(violation.code, violation.kind, violation.procedure,
-                          violation.fine, violation.points, violation.state)
+    judged = None if user is None else await ctx.deps.processing.judge(user, violation.id)
+    if judged is None or judged.relation is Relation.OTHER:
+        max_fine = Decimal(ctx.deps.processing.config.max_fine)
+        refusal = online_processing_refusal(facts_of(violation), max_fine=max_fine)
+        allowed = ["能否在线处理：是", NOT_OWN]
+    else:
+        refusal = judged.eligibility.refusal
+        faces = (OWNER_FIRST if judged.eligibility.verifications is
+                 Verifications.OWNER_THEN_PROCESSOR else PROCESSOR_ONLY)
+        allowed = ["能否在线处理：是", OWN if judged.relation is Relation.OWN else FOLLOWED,
+                   faces]
+    if refusal is None:
+        return allowed
+    return [f"能否在线处理：否，{refusal.reason}", f"办理方式：{refusal.where}"]
 
 
 def _yuan(amount: Decimal) -> str:

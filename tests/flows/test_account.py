@@ -278,7 +278,8 @@ async def test_a_followed_vehicle_its_violations_and_unfollow_telling_the_owner(
     assert "车主：李**" in shown and "关注时间：" in shown
     violations = await alice.send("查看违法记录")
     assert "渝A40001（小型汽车）" in violations and "共2条违法记录" in violations
-    assert NOT_OWN in await alice.send("1")  # judged as someone else's vehicle
+    detail = await alice.send("1")  # judged as a followed vehicle, for alice's own licence
+    assert "能否在线处理：否，记分违法需用本人驾驶证处理，未查到您的驾驶证" in detail
     assert "共2条违法记录" in await alice.send("返回列表")
     assert "1. 查看违法记录" in await alice.send("返回")  # out of the list, to the vehicle
     assert "确认取消关注 渝A40001（小型汽车）吗" in await alice.send("取消关注")

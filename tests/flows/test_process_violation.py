@@ -19,6 +19,7 @@ from bot.events import Event, handle
 from bot.masking import loggable_path
 from bot.pending import footer
 from bot.processing import EXPIRED, case_reference
+from flows.violation_list import FOLLOWED, OWNER_FIRST, PROCESSOR_ONLY
 from models.enums import ViolationState
 from models.licence import DriverLicence
 from models.processing import CaseState, ProcessingCase, ProcessingNotice
@@ -36,7 +37,7 @@ from tests.support.follows import (
     secrets,
 )
 from tests.support.privacy import ScannedUser
-from tests.support.records import make_licence, make_vehicle, make_violation
+from tests.support.records import local, make_licence, make_vehicle, make_violation
 from tests.support.registration import face_check, link_in, pushes
 
 PROCESSED = "处理成功！"
@@ -312,3 +313,21 @@ async def test_an_alipay_user_processes_their_own_car(harness):
     await face_check(harness, link, "T")
     pushed = await user.user.pushes(1)
     assert PROCESSED in pushed[-1].text and "累积记分：11/12" in pushed[-1].text
+
+
+async def test_a_followed_vehicles_details_say_what_processing_would_need(harness):
+    car = await owners_car(plate_number="渝A30011")
+    await make_violation(car, points=3, occurred_at=local(2026, 6, 2))
+    await make_violation(car, points=0, code="1039", fine=Decimal(150),
+                         occurred_at=local(2026, 6, 1))
+    user = await processor(harness, car)
+    await follow_directly(harness, await _requester(), car)
+    await user.click("MY_ACCOUNT")
+    await user.send("关注的车辆和驾驶证")
+    await user.send("1")
+    await user.send("查看违法记录")
+
+    points = await user.send("1")
+    assert FOLLOWED in points and OWNER_FIRST in points
+    await user.send("返回列表")
+    assert PROCESSOR_ONLY in await user.send("2")

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from bot.accounts import Person, register
-from flows.violation_list import NO_MATCH, NOT_OWN, OWN
+from flows.violation_list import FOLLOWED, NO_MATCH, NOT_OWN, OWN
 from models.enums import PlateType, Procedure, VehicleKind, ViolationKind, ViolationState
 from models.user import VerifiedBy
 from models.vehicle import Vehicle
@@ -474,7 +474,7 @@ async def test_quick_picks_open_own_and_followed_vehicles_without_the_vin(harnes
     await picker.send("返回列表")
     assert "A. 我的车辆" in await picker.send("返回")  # back to the picks
     assert "共2条违法记录" in await picker.send("ｂ")  # full-width, lower case
-    assert NOT_OWN in await picker.send("1")
+    assert FOLLOWED in await picker.send("1")
     await picker.send("返回列表")
     await picker.send("返回")
     assert "请回复A-B 之间的字母选择车辆" in await picker.send("C")
