@@ -218,9 +218,13 @@ def late_fee(
     decision date costs nothing) and day 16 after the decision date is the first late day,
     counting 1 day. Rounded to 0.01 yuan, half up.
     """
-    days_late = max((today - payment_due(decided_on, grace_days=grace_days)).days, 0)
-    fee = min(fine * daily_rate * days_late, fine)
+    fee = min(fine * daily_rate * days_overdue(decided_on, today, grace_days=grace_days), fine)
     return fee.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def days_overdue(decided_on: date, today: date, *, grace_days: int = 15) -> int:
+    """Days a fine is late on ``today``: 0 up to the last day to pay, 1 on the day after."""
+    return max((today - payment_due(decided_on, grace_days=grace_days)).days, 0)
 
 
 def maintenance_window(
@@ -244,6 +248,16 @@ def reopens_at(now: datetime, *, start: time = time(22, 0), end: time = time(0, 
     if reopening <= now:
         reopening += timedelta(days=1)
     return reopening
+
+
+def payments_reopen(now: datetime, *, start: time = time(22, 0),
+                    end: time = time(0, 30)) -> datetime | None:
+    """None while payments are open at ``now`` (an aware time, any zone); during the daily
+    maintenance window (Asia/Shanghai), when they open again, in Asia/Shanghai."""
+    local = now.astimezone(BEIJING)
+    if not maintenance_window(local, start=start, end=end):
+        return None
+    return reopens_at(local, start=start, end=end)
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,14 @@ from bot.rules import (
     RecordHolder,
     Refusal,
     ViolationFacts,
+    days_overdue,
     late_fee,
     maintenance_window,
     on_record,
     online_processing_refusal,
     owner_face_required,
     payment_due,
+    payments_reopen,
     phone_on_record,
     points_class_of,
     processing_refusal,
@@ -178,6 +180,22 @@ def test_late_fee_starts_on_day_16_and_is_capped(days_after, fee):
     assert late_fee(Decimal(200), DECIDED, today) == Decimal(fee)
 
 
+@pytest.mark.parametrize(
+    ("days_after", "overdue", "fee"),
+    [(15, 0, "0.00"), (16, 1, "1.50"), (48, 33, "49.50"), (100, 85, "50.00")],
+)
+def test_late_fee_on_the_days_the_payment_issue_lists(days_after, overdue, fee):
+    # A 50-yuan fine: 1.50 a day from day 16, capped at the 50 yuan of the fine.
+    today = DECIDED + timedelta(days=days_after)
+    assert days_overdue(DECIDED, today) == overdue
+    assert late_fee(Decimal(50), DECIDED, today) == Decimal(fee)
+
+
+def test_late_fee_is_rounded_once_on_the_total_not_per_day():
+    # 3% of 0.10 is 0.003 a day: 5 days are 0.015 -> 0.02, not 5 x 0.00.
+    assert late_fee(Decimal("0.10"), DECIDED, DECIDED + timedelta(days=20)) == Decimal("0.02")
+
+
 def test_the_last_day_to_pay_is_the_last_day_without_a_late_fee():
     due = payment_due(DECIDED)
     assert due == DECIDED + timedelta(days=15)
@@ -241,6 +259,25 @@ def test_maintenance_window_within_one_day():
 )
 def test_reopens_at(now, expected):
     assert reopens_at(now) == expected
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.mark.parametrize(
+    ("local", "reopens"),
+    [
+        (datetime(2024, 3, 1, 21, 59, 59), None),
+        (datetime(2024, 3, 1, 22, 0, 0), datetime(2024, 3, 2, 0, 30)),
+        (datetime(2024, 3, 2, 0, 29, 59), datetime(2024, 3, 2, 0, 30)),
+        (datetime(2024, 3, 2, 0, 30, 0), None),
+    ],
+)
+def test_payments_reopen_at_the_maintenance_edges_in_shanghai_time(local, reopens):
+    # Given in UTC, as the server's clock is: the window is Asia/Shanghai's.
+    now = local.replace(tzinfo=SHANGHAI).astimezone(ZoneInfo("UTC"))
+    expected = None if reopens is None else reopens.replace(tzinfo=SHANGHAI)
+    assert payments_reopen(now) == expected
 
 
 def test_reopens_at_keeps_the_time_zone():
