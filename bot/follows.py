@@ -480,9 +480,11 @@ class Follows:
         """The follower's slot of this vehicle owner, kept for good (once per owner); under
         the 12123 profile numbered up to owners_ever, so a new owner past it is refused."""
         mine = FollowedOwner.filter(user_id=request.requester_id).using_db(conn)
+        # Counted before looking for this owner: a slot committed in between (a concurrent
+        # approval of another car of the same owner) is then found, not counted as a stranger.
+        owners = await mine.count()
         if await mine.filter(owner_id_number=request.owner_id_number).exists():
             return None
-        owners = await mine.count()
         if self.policy.owners_ever is not None and owners >= self.policy.owners_ever:
             return f"您已关注过 {owners} 位车主的车辆，已达上限"
         await FollowedOwner.create(user_id=request.requester_id,

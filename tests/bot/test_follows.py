@@ -23,15 +23,17 @@ from models.follow import (
     EndedBy,
     Follow,
     FollowAttempt,
+    FollowedOwner,
     FollowRequest,
     RequestState,
 )
+from models.licence import DriverLicence
 from models.outbox import OutboxMessage
 from models.pending import PendingItem
 from models.user import ChannelIdentity, User, VerifiedBy
 from models.vehicle import Vehicle
 from tests.support.privacy import assert_masked
-from tests.support.records import id_number, make_vehicle
+from tests.support.records import id_number, make_licence, make_vehicle
 from tests.support.registration import pushes
 
 _people = itertools.count(1)
@@ -55,14 +57,21 @@ def clock() -> Clock:
     return Clock(datetime(2026, 6, 1, 4, 0, tzinfo=UTC))
 
 
+def configured(harness, clock: Clock | None = None, **changes) -> Follows:
+    """The app's follows domain with the test's clock (or the real one) and ``changes`` to
+    its [follow] settings."""
+    services = harness.services
+    settings = services.settings
+    return Follows(dataclasses.replace(settings.follow, **changes), redis=services.redis,
+                   events=services.events, conversations=services.conversations,
+                   push=services.push_later, base_url=settings.server.base_url,
+                   pepper=settings.sms.pepper, **({"clock": clock} if clock else {}))
+
+
 @pytest.fixture
 def follows(harness, clock: Clock) -> Follows:
     """The app's follows domain with the test's clock."""
-    services = harness.services
-    settings = services.settings
-    return Follows(settings.follow, redis=services.redis, events=services.events,
-                   conversations=services.conversations, push=services.push_later,
-                   base_url=settings.server.base_url, pepper=settings.sms.pepper, clock=clock)
+    return configured(harness, clock)
 
 
 async def person(name: str = "王小明", channel: str = "wechat") -> tuple[User, Conversation]:
@@ -364,12 +373,7 @@ async def test_an_expired_code_approves_nothing(follows, clock):
 # -- expiry and lapse -----------------------------------------------------------------------
 
 async def test_a_request_expires_and_the_requester_is_told(harness):
-    services = harness.services
-    settings = services.settings
-    follows = Follows(dataclasses.replace(settings.follow, request_lifetime=1),
-                      redis=services.redis, events=services.events,
-                      conversations=services.conversations, push=services.push_later,
-                      base_url=settings.server.base_url, pepper=settings.sms.pepper)
+    follows = configured(harness, request_lifetime=1)
     alice, chat = await person()
     target = await vehicle()
     sent = await follows.request(alice, chat, target)
@@ -527,14 +531,7 @@ async def test_an_sms_that_cannot_be_sent_fails_the_request_and_tells_the_reques
 
 
 async def test_the_12123_profile_refuses_a_sixth_owner_at_approval(harness, clock):
-    services = harness.services
-    settings = services.settings
-    follows = Follows(dataclasses.replace(settings.follow, rule_profile="12123",
-                                          attempts_per_year=10),
-                      redis=services.redis, events=services.events,
-                      conversations=services.conversations, push=services.push_later,
-                      base_url=settings.server.base_url, pepper=settings.sms.pepper,
-                      clock=clock)
+    follows = configured(harness, clock, rule_profile="12123", attempts_per_year=10)
     alice, chat = await person()
     sent = [await follows.request(alice, chat, await vehicle()) for _ in range(3)]
     for request in sent:
@@ -549,3 +546,165 @@ async def test_the_12123_profile_refuses_a_sixth_owner_at_approval(harness, cloc
 
     assert (sixth.state, sixth.reason) == ("failed", "您已关注过 5 位车主的车辆，已达上限")
     assert await refusal(follows, alice, await vehicle()) == "您已关注过 5 位车主的车辆，已达上限"
+
+
+async def test_regression_concurrent_approvals_of_new_owners_pass_the_12123_limit_once(harness,
+                                                                                     clock):
+    """"Distinct owners ever" was read before the follow was made: approvals of several new
+    owners at once each read the count below the limit and all passed. It is a slot now."""
+    follows = configured(harness, clock, rule_profile="12123", owners_ever=2,
+                         attempts_per_year=20)
+    alice, chat = await person()
+    await follows.unfollow((await followed(follows, alice, chat, await vehicle())).id, alice)
+    sent = [await follows.request(alice, chat, await vehicle()) for _ in range(3)]
+
+    decided = await asyncio.gather(*(follows.decide(s.request_id, True, evidence=PAGE)
+                                     for s in sent))
+
+    assert sorted(d.state for d in decided) == ["approved", "failed", "failed"]
+    assert {d.reason for d in decided if d.state == "failed"} == {
+        "您已关注过 2 位车主的车辆，已达上限"}
+    assert await FollowedOwner.filter(user=alice).order_by("n").values_list("n", flat=True) \
+        == [1, 2]
+
+
+async def test_two_cars_of_one_new_owner_approved_at_once_take_one_owner_slot(harness, clock):
+    follows = configured(harness, clock, rule_profile="12123", owners_ever=1)
+    alice, chat = await person()
+    owner = id_number(990)
+    sent = [await follows.request(alice, chat, await vehicle(owner_id_number=owner))
+            for _ in range(2)]
+
+    decided = await asyncio.gather(*(follows.decide(s.request_id, True, evidence=PAGE)
+                                     for s in sent))
+
+    assert [(d.state, d.reason) for d in decided] == [("approved", "车主已同意关注请求")] * 2
+    assert await FollowedOwner.filter(user=alice).values_list("owner_id_number", "n") == [
+        (owner, 1)]
+
+
+# -- the owner asked, even after a crash ------------------------------------------------------
+
+async def test_the_sweep_asks_an_owner_left_unasked_with_the_same_code_and_link(follows, clock):
+    alice, chat = await person()
+    target = await vehicle()
+    sent = await follows.request(alice, chat, target)
+    first = await sms_params(target.owner_phone)
+    assert await follows.ask_unasked() == 0  # asked at once
+    # As a process killed after the commit leaves it (tests/test_follow_crash.py kills one):
+    await FollowRequest.filter(id=sent.request_id).update(asked_at=None)
+    assert await follows.ask_unasked() == 0  # the process that made it may be asking now
+
+    clock.now += timedelta(seconds=follows.config.ask_after)
+    assert await follows.ask_unasked() == 1
+
+    assert await sms_params(target.owner_phone, 2) == first
+    assert await follows.ask_unasked() == 0
+    result = await follows.enter_code(sent.request_id, first["code"], evidence=PAGE)
+    assert result.approved
+
+
+# -- licences ---------------------------------------------------------------------------------
+
+async def licence(**fields) -> DriverLicence:
+    """A licence whose holder is not a user: asked by SMS."""
+    return await make_licence(holder_name=OWNER_NAME, **fields)
+
+
+def masked_licence(target: DriverLicence) -> str:
+    return f"驾驶证{target.number[:4]}{'*' * 10}{target.number[-4:]}"
+
+
+async def test_licences_have_their_own_quota_and_share_the_attempts_with_vehicles(follows):
+    alice, chat = await person()
+    await followed(follows, alice, chat, await licence())
+    await followed(follows, alice, chat, await licence())
+
+    assert await refusal(follows, alice, await licence()) == "您已关注 2/2 本驾驶证"
+    await followed(follows, alice, chat, await vehicle())  # vehicles have their own 2
+    assert await refusal(follows, alice, await vehicle()) == \
+        "今年的 3 次关注机会已用完，明年 1 月 1 日恢复"
+    assert await FollowAttempt.filter(user=alice).count() == 3
+
+
+async def test_own_licence_pending_and_the_fourth_follower_of_a_licence_are_refused(follows):
+    alice, chat = await person()
+    assert await refusal(follows, alice, await licence(number=alice.id_number)) == \
+        "这是您本人的驾驶证，已在“我的驾驶证”中"
+    target = await licence()
+    await follows.request(alice, chat, target)
+    assert await refusal(follows, alice, target) == "您对该驾驶证的关注请求正在等待持证人同意"
+    for _ in range(3):
+        user, user_chat = await person()
+        await followed(follows, user, user_chat, target)
+    bob, _ = await person()
+    assert await refusal(follows, bob, target) == "该驾驶证已有 3 位关注人"
+
+
+@pytest.mark.parametrize("make", [vehicle, licence], ids=["vehicle", "licence"])
+async def test_30_requests_for_one_target_approved_concurrently_end_with_3_follows(follows,
+                                                                                    make):
+    target = await make()
+    people = [await person() for _ in range(30)]
+    sent = await asyncio.gather(*(follows.request(user, chat, target) for user, chat in people))
+
+    decided = await asyncio.gather(*(follows.decide(s.request_id, True, evidence=PAGE)
+                                     for s in sent))
+
+    assert sum(d.state == "approved" for d in decided) == 3
+    live = await Follow.filter(ended_at=None)
+    assert sorted(f.vehicle_slot or f.licence_slot for f in live) == [1, 2, 3]
+
+
+async def test_a_licence_holder_is_texted_at_the_phone_on_record_and_approves_with_the_code(
+        follows, harness):
+    alice, chat = await person("司马相如")
+    target = await licence()
+    sent = await follows.request(alice, chat, target)
+
+    params = await sms_params(target.holder_phone)
+    text = (await OutboxMessage.get(kind="sms", recipient=target.holder_phone)).body["text"]
+    assert params["target"] == masked_licence(target) and target.number not in text
+    assert params["requester"] == "司***" and OWNER_NAME not in text
+    assert (await follows.enter_code(sent.request_id, params["code"], evidence=PAGE)).approved
+    follow = await Follow.get(request_id=sent.request_id)
+    assert (follow.licence_id, follow.vehicle_id) == (target.id, None)
+    assert (follow.licence_slot, follow.follower_licence_slot) == (1, 1)
+    assert follow.valid_until is not None  # an SMS consent lapses
+    assert [f.id for f in await follows.following(alice)] == [follow.id]
+    told = await pushes(harness, chat.user_id, 1)
+    assert told[0].startswith(f"新的待处理事项：关注结果：{masked_licence(target)} 持证人已同意")
+
+
+async def test_a_licence_without_a_phone_on_record_cannot_be_asked(follows):
+    alice, chat = await person()
+    with pytest.raises(FollowRefused) as refused:
+        await follows.request(alice, chat, await licence(holder_phone=""))
+    assert str(refused.value) == \
+        "持证人未登记手机号，无法征得持证人同意，请持证人到交管部门窗口办理"
+    assert await FollowAttempt.filter(user=alice).count() == 0
+
+
+async def test_a_registered_holder_is_asked_in_chat_and_may_revoke(follows, harness):
+    holder, holder_chat = await person(OWNER_NAME, channel="alipay")
+    target = await licence(number=holder.id_number)
+    alice, chat = await person("王小明")
+    sent = await follows.request(alice, chat, target)
+    assert sent.asked_in_chat
+
+    async def offered() -> bool:
+        return await PendingItem.exists(conversation=holder_chat.key, kind="follow.requested")
+
+    await eventually(offered)
+    item = await PendingItem.get(conversation=holder_chat.key)
+    assert item.title == f"关注请求：王** 请求关注 {masked_licence(target)}"
+    assert (item.flow, item.data) == ("follow_consent", {"request": sent.request_id})
+    assert (await follows.decide(sent.request_id, True, evidence=CHAT)).state == "approved"
+    follow = await Follow.get(request_id=sent.request_id)
+    assert follow.valid_until is None  # a consent in chat lasts
+    assert [f.id for f in await follows.followers(target)] == [follow.id]
+
+    assert not await follows.revoke(follow.id, alice)  # only the holder may
+    assert await follows.revoke(follow.id, holder)
+    await pushed(chat, f"持证人已撤销您对{masked_licence(target)}的关注。")
+    assert await follows.followers(target) == []
