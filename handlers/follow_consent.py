@@ -157,7 +157,7 @@ async def _form(request: web.Request, follow_request: FollowRequest, *, cookie: 
         f'<p class="note">请在 {until:%m月%d日 %H:%M} 前处理，逾期自动失效。'
         "如果您不认识对方，请点“拒绝”。</p>"
     )
-    response = mobile_page("车辆关注确认", body, style=STYLE, private=True)
+    response = mobile_page(f"{target.kind.words.noun}关注确认", body, style=STYLE, private=True)
     response.set_cookie(COOKIE, cookie, path=request.path, max_age=COOKIE_LIFETIME,
                         httponly=True, samesite="Strict",
                         secure=settings.server.base_url.startswith("https://"))

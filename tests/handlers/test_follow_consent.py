@@ -26,6 +26,8 @@ from models.user import User
 from tests.support.follow_consent import (
     LINK,
     OPENID,
+    OWNER_NAME,
+    OWNER_PHONE,
     SECRETS,
     Asked,
     ask_by_sms,
@@ -33,7 +35,7 @@ from tests.support.follow_consent import (
     sms_to,
     told,
 )
-from tests.support.records import make_vehicle
+from tests.support.records import make_licence, make_vehicle
 
 AGENT = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) MicroMessenger/8.0"
 _CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
@@ -87,6 +89,23 @@ async def test_the_page_shows_who_asks_and_which_vehicle_masked(harness, asked):
     for secret in (*SECRETS, asked.vehicle.vin):
         assert secret not in page
     assert "同意</button>" in page and "拒绝</button>" in page
+
+
+async def test_a_licence_holder_sees_the_licence_masked_and_approves_with_the_code(
+        harness, requester):
+    licence = await make_licence(holder_name=OWNER_NAME, holder_phone=OWNER_PHONE)
+    asked = await ask_by_sms(harness, requester, target=licence)
+
+    response, page = await open_page(harness, asked)
+
+    assert response.status == 200 and heading(page) == "驾驶证关注确认"
+    masked = f"驾驶证{licence.number[:4]}{'*' * 10}{licence.number[-4:]}"
+    assert "王** 请求关注您的驾驶证" in page and masked in page and "该驾驶证的" in page
+    for secret in (*SECRETS, licence.number, licence.file_number):
+        assert secret not in page
+    status, page = await answer(harness, asked, "approve", asked.code)
+    assert status == 200 and heading(page) == "已同意"
+    assert (await Follow.get(request_id=asked.request_id)).licence_id == licence.id
 
 
 async def test_approving_with_the_code_follows_and_keeps_the_evidence(harness, asked):

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from yarl import URL
 
 from bot.accounts import Person, register
+from bot.follows import Record
 from bot.messages import Conversation
 from models.outbox import OutboxMessage
 from models.user import User, VerifiedBy
-from models.vehicle import Vehicle
 from tests.support.records import id_number, make_vehicle
 
 REQUESTER_NAME, REQUESTER_ID, REQUESTER_PHONE = "王五一", id_number(711), "13700000711"
@@ -28,12 +28,13 @@ CODE = re.compile(r"(?<![0-9])[0-9]{6}(?![0-9])")
 
 @dataclass
 class Asked:
-    """A request waiting for the owner: its id, the SMS's link and code, the vehicle."""
+    """A request waiting for the owner: its id, the SMS's link and code, the vehicle (or
+    licence)."""
 
     request_id: int
     link: str
     code: str
-    vehicle: Vehicle
+    vehicle: Record
 
     @property
     def path(self) -> str:
@@ -60,15 +61,16 @@ async def sms_to(phone: str) -> str:
 
 
 async def ask_by_sms(harness, requester: User, *, plate: str = PLATE,
-                     owner_phone: str = OWNER_PHONE) -> Asked:
-    """The requester asks to follow a vehicle whose owner is no user: the SMS goes out."""
-    vehicle = await make_vehicle(plate_number=plate, owner_name=OWNER_NAME,
-                                 owner_phone=owner_phone)
+                     owner_phone: str = OWNER_PHONE, target: Record | None = None) -> Asked:
+    """The requester asks to follow a vehicle (or ``target``) whose owner is no user: the SMS
+    goes out."""
+    target = target or await make_vehicle(plate_number=plate, owner_name=OWNER_NAME,
+                                          owner_phone=owner_phone)
     sent = await harness.services.follows.request(requester, Conversation("wechat", OPENID),
-                                                  vehicle)
+                                                  target)
     assert not sent.asked_in_chat
     text = await sms_to(owner_phone)
-    return Asked(sent.request_id, LINK.search(text)[0], CODE.search(text)[0], vehicle)
+    return Asked(sent.request_id, LINK.search(text)[0], CODE.search(text)[0], target)
 
 
 async def told(harness, count: int = 1) -> list[str]:
