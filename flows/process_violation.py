@@ -32,6 +32,7 @@ from bot.engine import (
     Done,
     Flow,
     State,
+    Stay,
     Transition,
     exits,
 )
@@ -224,7 +225,7 @@ async def _owner_news(ctx: Context, news: object) -> Transition:
     if case is None:
         return Done(GONE, menu=True)
     if case.state is CaseState.AWAITING_PROCESSOR:
-        ctx.say("车主已通过刷脸认证。")
+        ctx.say("车主已通过刷脸认证，请您本人刷脸认证。")
     elif case.state is CaseState.AWAITING_OWNER and isinstance(news, str):
         ctx.say("车主尚未完成刷脸认证。")
     elif case.state is CaseState.AWAITING_OWNER:
@@ -238,7 +239,6 @@ async def _owner_news(ctx: Context, news: object) -> Transition:
 def _processor_face(ctx: Context, user: User | None) -> Transition:
     if user is None:
         return Done(NOT_REGISTERED, menu=True)
-    ctx.say("请您本人刷脸认证。")
     return Call(face_check.NAME, then=FACE_DONE, data=face_check.call_data(
         name=user.real_name, id_number=user.id_number, purpose=NAME, counted=False))
 
@@ -310,12 +310,13 @@ FLOW = Flow(
 
 # ---- the owner's side --------------------------------------------------------------------------
 
-ASK = "ask"
+ASK, LINK = "ask", "link"
 
 
 @dataclass
 class OwnerData:
     case: int = 0
+    link: str = ""  # the owner's face check
 
 
 async def _owned(ctx: Context) -> ProcessingCase | None:
@@ -358,7 +359,7 @@ async def _ask_prompt(ctx: Context) -> str:
             f"有效期至 {localtime(case.expires_at):%Y-%m-%d %H:%M}。请选择：")
 
 
-@exits()
+@exits(LINK)
 async def _owner_answer(ctx: Context, agree: bool) -> Transition:
     case = await _owned(ctx)
     if case is None:
@@ -369,13 +370,30 @@ async def _owner_answer(ctx: Context, agree: bool) -> Transition:
             return Done("已拒绝该处理申请，对方已收到通知。")
         return Done(processing.owner_words(await processing.refresh(case)) + "。")
     try:
-        link = await processing.start_owner_check(case)
+        ctx.data.link = await processing.start_owner_check(case)
     except ProcessingRefused as refused:
         return Done(f"{refused}。")
     except FaceUnavailable:
         return Done(face_check.UNAVAILABLE)
-    return Done(Reply("请点击下方链接，由您本人完成刷脸认证。认证结果将通知对方。",
-                      link=Link("点击进行刷脸认证", link)))
+    return LINK
+
+
+async def _link_prompt(ctx: Context) -> Reply:
+    """A state, not the journey's last reply: a journey resumed beneath it would drop the
+    link (the engine keeps an ended journey's text only)."""
+    return Reply("请点击下方链接，由您本人完成刷脸认证。认证结果将通知对方。",
+                 link=Link("点击进行刷脸认证", ctx.data.link))
+
+
+@exits(LINK)
+async def _owner_done(ctx: Context, _: str) -> Transition:
+    """The owner says they are done: the case tells whether the check settled."""
+    case = await _owned(ctx)
+    if case is None:
+        return Done(GONE, menu=True)
+    if case.state is CaseState.AWAITING_OWNER:
+        return Stay("尚未收到刷脸认证结果。如已完成认证，请稍候；如未完成，请点击链接进行认证。")
+    return Done(ctx.deps.processing.owner_words(case) + "。")
 
 
 OWNER = Flow(
@@ -388,5 +406,6 @@ OWNER = Flow(
     states={
         ASK: State(prompt=_ask_prompt, then=_owner_answer,
                    choices=(Choice("同意并刷脸认证", value=True), Choice("拒绝", value=False))),
+        LINK: State(prompt=_link_prompt, choices=(Choice("已完成认证"),), then=_owner_done),
     },
 )

@@ -331,3 +331,18 @@ async def test_a_followed_vehicles_details_say_what_processing_would_need(harnes
     assert FOLLOWED in points and OWNER_FIRST in points
     await user.send("返回列表")
     assert PROCESSOR_ONLY in await user.send("2")
+
+
+async def test_regression_the_owners_link_survives_a_journey_beneath(harness):
+    """An owner who opened the request from 待处理 inside another journey got the face
+    link's words without the link: the journey beneath resumed and kept only the text."""
+    _user, owner, _violation = await asked_owner(harness, "渝A30012")
+    assert "请选择号牌种类" in await owner.click("QUERY_VEHICLE")
+    await owner.send("待处理")
+    await owner.send("1")
+    link = link_in(await owner.send("同意并刷脸认证"))
+    assert "尚未收到刷脸认证结果" in await owner.send("已完成认证")
+    await face_check(harness, link, "T")
+    await pushes(harness, REQUESTER_OPENID, 1)
+    finished = await owner.send("已完成认证")
+    assert "您已完成刷脸认证，无需再操作" in finished and "请选择号牌种类" in finished
