@@ -14,7 +14,7 @@ outcome, and a 6-digit code is taken here (``enter_code``).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 from tortoise.timezone import localtime
@@ -33,7 +33,8 @@ from bot.follows import (
     target_of,
 )
 from bot.masking import mask_phone
-from bot.messages import Conversation
+from bot.messages import Conversation, Reply
+from flows import violation_list
 from models.follow import AskedBy, FollowRequest, RequestState
 
 TARGET, CONFIRM, WAITING = "target", "confirm", "waiting"
@@ -179,6 +180,23 @@ async def opened(ctx: Context) -> Transition:
     if user is None or request is None or request.requester_id != user.id:
         return Done(CANNOT_OPEN, menu=True)
     return await _outcome(ctx, request)
+
+
+def offering_follow(states: dict[str, State], word: str, hint: str,
+                    follow: Callable[[Context, str], Awaitable[Transition]]
+                    ) -> dict[str, State]:
+    """A query journey's shared list (flows.violation_list), taking ``word`` into its follow
+    journey (``follow``, with the proof just typed) and saying so (``hint``) under it."""
+    listed = states[violation_list.LIST]
+
+    async def prompt(ctx: Context) -> Reply | str:
+        reply = await listed.prompt(ctx)
+        if isinstance(reply, str):  # no match any more: nothing to follow
+            return reply
+        return Reply(reply.text, reply.choices, reply.link, (*reply.extra, hint))
+
+    return states | {violation_list.LIST: replace(
+        listed, prompt=prompt, commands={**listed.commands, word: follow})}
 
 
 def states(proven: Proven, kind: Kind) -> dict[str, State]:

@@ -3,18 +3,20 @@ number + file number.
 
 A registered user with a licence of their own or followed ones first sees those as lettered
 quick picks (as 查询车辆违法 shows vehicles): one opens its list at once, without the proof
-(flows/followed_licence.py).
+(flows/followed_licence.py). Under the list, 关注该驾驶证 takes the licence just proven into
+关注好友驾驶证 (flows/follow_licence.py) without typing it again.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from bot.engine import Call, Context, Flow, State, Stay, Transition, exits
+from bot.engine import Call, Context, Flow, StartFlow, State, Stay, Transition, exits
 from bot.fields import Field, FileNumberField, LicenceNumberField, NameField
 from bot.follows import Target as FollowTarget
 from bot.lockout import Target, TargetKind
 from flows import followed_licence, violation_list
+from flows.follow_request import offering_follow
 from flows.query_vehicle import PICK, PICK_LETTERS, PICKED, QuickPick, back_from_pick, pick_letter
 from flows.summaries import licence_summary
 from flows.violation_list import Listing, ListingData
@@ -59,6 +61,17 @@ async def _listing(ctx: Context, page: int, size: int) -> Listing | None:
         return None
     violations = await ctx.deps.traffic.licence_violations(licence, page, size)
     return Listing(licence_summary(licence), violations)
+
+
+FOLLOW = "关注该驾驶证"
+FOLLOW_HINT = f"回复“{FOLLOW}”可请求关注此驾驶证（需持证人同意）"
+
+
+async def _follow(ctx: Context, _: str) -> Transition:
+    """Into 关注好友驾驶证 with this proof (it looks the licence up again)."""
+    data: LicenceQuery = ctx.data
+    return StartFlow("follow_licence", {"name": data.name, "number": data.number,
+                                        "file_number": data.file_number})
 
 
 async def quick_picks(ctx: Context) -> list[QuickPick]:
@@ -121,6 +134,6 @@ FLOW = Flow(
                         save="number", then="file_number"),
         "file_number": State(prompt="请输入驾驶证上的12位档案编号：", field=FileNumberField(),
                              save="file_number", then=_match),
-        **violation_list.states(_listing),
+        **offering_follow(violation_list.states(_listing), FOLLOW, FOLLOW_HINT, _follow),
     },
 )

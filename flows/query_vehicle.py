@@ -27,8 +27,8 @@ from bot.engine import (
 )
 from bot.fields import Field, PlateNumberField, PlateTypeField, Vin6Field, plate_hint
 from bot.lockout import Target, TargetKind
-from bot.messages import Reply
 from flows import followed_vehicle, violation_list
+from flows.follow_request import offering_follow
 from flows.followed_vehicle import named, own_vehicles
 from flows.violation_list import Listing, ListingData
 from models.enums import PlateType
@@ -197,20 +197,6 @@ async def _follow(ctx: Context, _: str) -> Transition:
                                         "plate_number": data.plate_number, "vin6": data.vin6})
 
 
-def _offering_follow(states: dict[str, State]) -> dict[str, State]:
-    """The shared list, taking 关注该车辆 and saying so under it."""
-    listed = states[violation_list.LIST]
-
-    async def prompt(ctx: Context) -> Reply | str:
-        reply = await listed.prompt(ctx)
-        if isinstance(reply, str):  # no match any more: nothing to follow
-            return reply
-        return Reply(reply.text, reply.choices, reply.link, (*reply.extra, FOLLOW_HINT))
-
-    return states | {violation_list.LIST: replace(
-        listed, prompt=prompt, commands={**listed.commands, FOLLOW: _follow})}
-
-
 FLOW = Flow(
     name="query_vehicle",
     title="查询车辆违法",
@@ -235,6 +221,6 @@ FLOW = Flow(
             save="vin6",
             then=_match,
         ),
-        **_offering_follow(violation_list.states(_listing)),
+        **offering_follow(violation_list.states(_listing), FOLLOW, FOLLOW_HINT, _follow),
     },
 )

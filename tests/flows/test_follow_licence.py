@@ -134,3 +134,37 @@ async def test_own_licence_is_a_quick_pick_and_cannot_be_followed(harness):
     await holder.send(licence.number)
     await holder.send(licence.file_number)
     assert "这是您本人的驾驶证，已在“我的驾驶证”中" in await holder.send("关注该驾驶证")
+
+
+async def test_the_licence_query_list_takes_it_into_the_follow_journey(harness):
+    licence = await holders_licence()
+    requester = await requester_of(harness)
+    assert "请输入驾驶人姓名" in await requester.click("QUERY_LICENCE")
+    await requester.send(licence.holder_name)
+    await requester.send(licence.number)
+
+    listed = await requester.send(licence.file_number)
+
+    assert "共2条违法记录" in listed and "回复“关注该驾驶证”可请求关注此驾驶证" in listed
+    shown = await requester.send("关注该驾驶证")
+    assert "违法记录：2条" in shown and "1. 关注该驾驶证" in shown
+    assert "确认发送吗" in await requester.send("1")
+
+
+async def test_a_lapsed_licence_follow_offers_to_ask_again(harness):
+    licence = await holders_licence()
+    requester = await requester_of(harness)
+    await send_request(requester, licence)
+    assert "验证通过" in await requester.send(await owner_code(OWNER.phone))
+    follow = await Follow.get(licence_id=licence.id)
+    await Follow.filter(id=follow.id).update(valid_until=follow.started_at)  # a year on
+
+    assert await harness.services.follows.lapse_consents() == 1
+
+    [told] = await pushes(harness, REQUESTER_OPENID, 1)
+    assert f"新的待处理事项：关注已到期：驾驶证{MASKED}" in told
+    await requester.send("待处理")
+    shown = await requester.send("1")
+    assert f"驾驶证号：{MASKED}" in shown and "1. 关注该驾驶证" in shown
+    assert "确认发送吗" in await requester.send("1")
+    assert SENT in await requester.send("确认发送")
