@@ -17,6 +17,7 @@ from bot.engine import Flow
 from bot.pipelined_redis import PipelinedRedis
 from bot.redis_server import EmbeddedRedis
 from tests.support.harness import Harness, running_harness
+from tests.support.keys import parse_keys_once
 from tests.support.leaks import (
     pytest_sessionfinish,  # noqa: F401  fails a run leaving servers
     run_root,
@@ -25,6 +26,10 @@ from tests.support.servers import postgres_missing, postgres_server
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    parse_keys_once()  # the sandbox keys are parsed once per run, not by every app
 
 
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item):
