@@ -130,14 +130,31 @@ async def database(database_url: str) -> AsyncIterator[str]:
     await db.close_database()
 
 
+# Every table of ours emptied and its ids restarted, in one round trip. DELETE, not TRUNCATE:
+# on tables this small TRUNCATE (new files for each table and index) costs 0.1 s a test, DELETE
+# 1 ms. Foreign keys are not checked meanwhile (replica role, for this transaction only), so
+# the order does not matter; aerich's table of applied migrations is kept.
+EMPTY_TABLES = """
+DO $$
+DECLARE name text;
+BEGIN
+    SET LOCAL session_replication_role = replica;
+    FOR name IN SELECT tablename FROM pg_tables
+                WHERE schemaname = 'public' AND tablename <> 'aerich' LOOP
+        EXECUTE format('DELETE FROM %I', name);
+    END LOOP;
+    PERFORM setval(seq.seqrelid, seq.seqstart, false)
+        FROM pg_sequence seq
+        JOIN pg_depend owner ON owner.classid = 'pg_class'::regclass
+                            AND owner.objid = seq.seqrelid AND owner.deptype IN ('a', 'i')
+        JOIN pg_class tab ON tab.oid = owner.refobjid
+        WHERE tab.relnamespace = 'public'::regnamespace AND tab.relname <> 'aerich';
+END $$"""
+
+
 async def _empty_postgres_tables() -> None:
     """One PostgreSQL server serves the whole session; each test starts with empty tables."""
-    conn = connections.get("default")
-    _, rows = await conn.execute_query(
-        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename != 'aerich'")
-    if rows:
-        names = ", ".join(f'"{row["tablename"]}"' for row in rows)
-        await conn.execute_script(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    await connections.get("default").execute_script(EMPTY_TABLES)
 
 
 @pytest.fixture(scope="session")
