@@ -393,8 +393,10 @@ class Follows:
     async def undeliverable(self, message: OutgoingSms, error: SmsError) -> None:
         """The owner's SMS could not be sent: the request fails and the requester is told."""
         log.warning("follow request %s: sms not delivered: %s", message.subject, error.code)
+        request = await FollowRequest.get_or_none(id=int(message.subject))
+        who = VEHICLE.words.owner if request is None else kind_of(request).words.owner
         await self._end(int(message.subject), RequestState.FAILED,
-                        "短信发送失败，未能通知车主", tell=True)
+                        f"短信发送失败，未能通知{who}", tell=True)
 
     # -- the owner's answer ------------------------------------------------------------------
 
@@ -435,14 +437,15 @@ class Follows:
                 code_hash=request.code_hash if channel is not ConsentChannel.CHAT else "",
                 at=now, client_address=evidence.client_address[:64],
                 user_agent=evidence.user_agent[:256], using_db=conn)
+            who = kind_of(request).words.owner
             if not approve:
-                return Decided(True, state.value, "车主拒绝了关注请求")
+                return Decided(True, state.value, f"{who}拒绝了关注请求")
             full = await self._take_slots(request, channel, now, conn)
             if full is not None:
                 await FollowRequest.filter(id=request_id).using_db(conn).update(
                     state=RequestState.FAILED, reason=full[:64])
                 return Decided(True, RequestState.FAILED.value, full)
-        return Decided(True, state.value, "车主已同意关注请求")
+        return Decided(True, state.value, f"{who}已同意关注请求")
 
     async def _take_slots(self, request: FollowRequest, channel: ConsentChannel,
                           now: datetime, conn: BaseDBAsyncClient) -> str | None:
@@ -506,7 +509,7 @@ class Follows:
         if hmac.compare_digest(self._code_hash(request_id, code.strip()), request.code_hash):
             decided = await self.decide(request_id, True, evidence=evidence)
             if decided.done and decided.state == RequestState.APPROVED:
-                return CodeResult(True, "验证通过，车主已同意关注")
+                return CodeResult(True, f"验证通过，{kind_of(request).words.owner}已同意关注")
             return CodeResult(False, decided.reason)
         counted = await FollowRequest.filter(
             id=request_id, state=RequestState.PENDING, code_tries__lt=limit,

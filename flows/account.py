@@ -238,7 +238,7 @@ async def _followers_prompt(ctx: Context) -> str:
 
 async def _follower_choices(ctx: Context) -> Sequence[Choice]:
     followers = [Choice(found.line, value=found.follow.id) for found in await _followers(ctx)]
-    return (*followers, Choice("返回我的车辆", goto="vehicles"))
+    return (*followers, BACK_HOME)
 
 
 @exits("revoke")

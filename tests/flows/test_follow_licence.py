@@ -65,7 +65,7 @@ async def test_a_holder_who_is_not_a_user_is_texted_and_the_relayed_code_follows
 
     assert "已通过短信向持证人登记的手机号 138****0802 发送验证码" in sent
     done = await requester.send(await owner_code(OWNER.phone))
-    assert "验证通过" in done and "关注的车辆和驾驶证" in done
+    assert "验证通过，持证人已同意关注" in done and "关注的车辆和驾驶证" in done
     follow = await Follow.get(licence_id=licence.id)
     assert follow.valid_until is not None and follow.vehicle_id is None
 
