@@ -15,10 +15,20 @@ from bot.engine import Flow
 from bot.jobs import worker_running
 from bot.masking import MalformedRequestFilter, PersonalDataFilter, loggable_path
 from bot.sandbox.alipay import FakeAlipay
+from bot.sandbox.alipay_pay import FakeAlipayPay
 from bot.sandbox.aliyun_sms import FakeAliyunSms
 from bot.sandbox.wechat_api import FakeWeChatAPI
 from bot.services import SERVICES, running_services
-from handlers import alipay_life, face, follow_consent, health, process_owner, sandbox, wechat
+from handlers import (
+    alipay_life,
+    face,
+    follow_consent,
+    health,
+    payments,
+    process_owner,
+    sandbox,
+    wechat,
+)
 
 log = logging.getLogger(__name__)
 SETTINGS = web.AppKey("settings", Settings)
@@ -39,6 +49,7 @@ def create_app(settings: Settings, flows: Sequence[Flow] | None = None) -> web.A
     app.add_routes(face.routes)
     app.add_routes(follow_consent.routes)
     app.add_routes(process_owner.routes)
+    app.add_routes(payments.routes)
     if settings.sandbox:
         _mount_simulators(app, settings)
     return app
@@ -55,6 +66,7 @@ def _mount_simulators(app: web.Application, settings: Settings) -> None:
     app.add_routes(sandbox.routes)
     app[ALIPAY_SANDBOX] = FakeAlipay.for_settings(settings)
     app.add_routes(app[ALIPAY_SANDBOX].routes())
+    app.add_routes(FakeAlipayPay(app[ALIPAY_SANDBOX], settings).routes())
 
 
 async def _services(app: web.Application, flows: Sequence[Flow] | None) -> AsyncIterator[None]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
+from datetime import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, get_type_hints
 from urllib.parse import urlsplit
@@ -331,6 +333,59 @@ class ProcessingConfig:
 
 
 @dataclass(frozen=True)
+class PaymentConfig:
+    provider: str  # "sandbox" (the local simulated Alipay) or "alipay" (the [alipay] app)
+    seller_id: str  # our Alipay merchant id (PID, 2088...): notifies must name it
+    subject: str  # what the buyer reads on Alipay's page
+    order_lifetime: int  # seconds an order may be paid; then Alipay and we close it
+    grace_days: int  # days after the decision without a late fee
+    daily_late_rate: str  # of the principal, per day late (a decimal, "0.03")
+    maintenance_start: str  # "HH:MM" Asia/Shanghai: no payments from then ...
+    maintenance_end: str  # ... until then (may cross midnight)
+    reconcile_after: int  # seconds after its creation before an order is asked of Alipay
+    max_body_bytes: int  # largest notify body accepted
+    sandbox_notify_delay: float  # sandbox: seconds before the first notify
+    sandbox_notify_factor: float  # sandbox: Alipay's retry intervals multiplied by this
+
+    def check(self) -> None:
+        _require(self.provider in {"sandbox", "alipay"}, "payment.provider",
+                 "must be sandbox or alipay")
+        for key in ("order_lifetime", "grace_days", "reconcile_after", "max_body_bytes"):
+            _require(getattr(self, key) > 0, f"payment.{key}", "must be positive")
+        try:
+            rate = Decimal(self.daily_late_rate)
+        except ArithmeticError:
+            rate = Decimal(-1)
+        _require(0 <= rate <= 1, "payment.daily_late_rate", "must be a decimal from 0 to 1")
+        for key in ("maintenance_start", "maintenance_end"):
+            _require(_clock_time(getattr(self, key)) is not None, f"payment.{key}",
+                     "must be HH:MM")
+        _require(self.sandbox_notify_delay >= 0, "payment.sandbox_notify_delay",
+                 "must not be negative")
+        _require(self.sandbox_notify_factor > 0, "payment.sandbox_notify_factor",
+                 "must be positive")
+        _require(bool(self.subject.strip()), "payment.subject", "must not be empty")
+
+    @property
+    def late_rate(self) -> Decimal:
+        return Decimal(self.daily_late_rate)
+
+    @property
+    def maintenance(self) -> tuple[time, time]:
+        """(start, end) of the daily window without payments."""
+        start, end = _clock_time(self.maintenance_start), _clock_time(self.maintenance_end)
+        assert start is not None and end is not None  # check()
+        return start, end
+
+
+def _clock_time(text: str) -> time | None:
+    try:
+        return time.fromisoformat(text) if len(text) == 5 else None
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerConfig
     database: DatabaseConfig
@@ -346,6 +401,7 @@ class Settings:
     alipay_life: AlipayLifeConfig
     follow: FollowConfig
     processing: ProcessingConfig
+    payment: PaymentConfig
 
     def check(self) -> None:
         """Rules across sections: a real provider needs its keys; production uses no sandbox."""
@@ -359,6 +415,11 @@ class Settings:
         if self.face.provider == "alipay":
             _require(bool(self.alipay.appid), "alipay.appid", "is required with face.provider "
                      "= alipay")
+        if self.payment.provider == "alipay":
+            _require(bool(self.alipay.appid), "alipay.appid", "is required with "
+                     "payment.provider = alipay")
+            _require(self.payment.seller_id.startswith("2088"), "payment.seller_id",
+                     "must be the merchant's PID (2088...) with payment.provider = alipay")
         if not self.server.production:
             return
         # Production: every outside system is the real one, every store is external.
@@ -379,6 +440,8 @@ class Settings:
         _require(self.alipay_life.provider != "sandbox", "alipay_life.provider",
                  "must not be sandbox in production mode")
         _require(self.sms.provider != "sandbox", "sms.provider",
+                 "must not be sandbox in production mode")
+        _require(self.payment.provider != "sandbox", "payment.provider",
                  "must not be sandbox in production mode")
         _require(bool(self.follow.sms_template_code), "follow.sms_template_code",
                  "is required in production mode (the owner's SMS of a follow request)")

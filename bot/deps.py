@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from bot.integrations.sms.codes import CodeCheck, CodeRequest
     from bot.lockout import Target
     from bot.processing import Processing
+    from payments.service import Payments
 
 
 class QueryLockout(Protocol):
@@ -86,3 +87,4 @@ class Deps:
     messages: Messages
     follows: Follows  # following a friend's vehicle: quotas, the owner's consent
     processing: Processing  # processing violations online: cases, the decision, notices
+    payments: Payments  # paying fines through Alipay: quotes, orders, their outcome

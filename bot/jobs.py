@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 from bot import events, follows, processing
 from bot.integrations.sms import OutgoingSms, SmsError
 from bot.messages import Conversation, Reply
+from bot.sandbox import alipay_pay
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -125,6 +126,26 @@ async def sweep_processing(ctx: dict[str, Any]) -> None:
     await services.processing.expire_overdue()
 
 
+async def settle_payment(ctx: dict[str, Any], payment_id: int) -> None:
+    """The buyer came back from Alipay: ask Alipay now rather than at the next round."""
+    services: Services = ctx["services"]
+    await services.payments.settle(payment_id)
+
+
+async def reconcile_payments(ctx: dict[str, Any]) -> None:
+    """Every minute: open payments asked of Alipay (lost notifies), expired ones closed,
+    paid ones whose payer a dead process left untold told."""
+    services: Services = ctx["services"]
+    await services.payments.reconcile()
+
+
+async def sandbox_pay_notify(ctx: dict[str, Any], out_trade_no: str, attempt: int) -> None:
+    """Sandbox mode: the simulated Alipay's notify of a paid trade, and its retries."""
+    services: Services = ctx["services"]
+    await alipay_pay.send_notify(services.settings, services.redis, services.http,
+                                 out_trade_no, attempt)
+
+
 async def recount_pending(ctx: dict[str, Any], conversation: str) -> None:
     """A pending item's expiry: the mirrored count drops it."""
     services: Services = ctx["services"]
@@ -148,6 +169,9 @@ JOBS = [
     func(expire_face, max_tries=3, keep_result=0),
     func(recount_pending, max_tries=3, keep_result=0),
     func(make_processing_notice, name=processing.NOTICE_JOB, max_tries=5),
+    func(settle_payment, max_tries=3, keep_result=0),
+    # A retry after a crash posts the same notify (same notify_id), as Alipay's would.
+    func(sandbox_pay_notify, name=alipay_pay.NOTIFY_JOB, max_tries=3, keep_result=0),
 ]
 
 
@@ -155,7 +179,8 @@ JOBS = [
 CRON_JOBS = [cron(lapse_follows, hour={3}, minute={0}, run_at_startup=False, max_tries=3),
              cron(sweep_processing, minute=set(range(0, 60, 10)), run_at_startup=True,
                   max_tries=3),
-             cron(sweep_follow_requests, run_at_startup=True, max_tries=3)]
+             cron(sweep_follow_requests, run_at_startup=True, max_tries=3),
+             cron(reconcile_payments, run_at_startup=True, max_tries=3)]
 
 
 def build_worker(services: Services, *, burst: bool = False) -> Worker:

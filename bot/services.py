@@ -40,6 +40,8 @@ from bot.pipelined_redis import PipelinedRedis
 from bot.processing import Processing
 from bot.redis_server import EmbeddedRedis
 from bot.session import RedisSessionStore
+from payments.gateway import PayGateway
+from payments.service import Payments
 
 log = logging.getLogger(__name__)
 WECHAT_API = "https://api.weixin.qq.com"
@@ -70,6 +72,7 @@ class Services:
     face: FaceChecks = field(init=False)
     follows: Follows = field(init=False)
     processing: Processing = field(init=False)
+    payments: Payments = field(init=False)
 
     def __post_init__(self) -> None:
         from flows import ALL_FLOWS
@@ -112,11 +115,12 @@ class Services:
                                      face=self.face, push=self.push_later,
                                      base_url=settings.server.base_url,
                                      sandbox=settings.sandbox)
+        self.payments = Payments(settings.payment, _pay_gateway(settings), push=self.push_later)
         self.engine.deps = Deps(  # what journeys may use, typed
             self.traffic, self.failed_matches, self.face, self.sms_codes,
             IdentityAttempts.from_settings(self.redis, settings),
             JourneyLimits.from_settings(settings), self.channels, messages=self,
-            follows=self.follows, processing=self.processing)
+            follows=self.follows, processing=self.processing, payments=self.payments)
 
     async def deliver_later(self, inbound: Inbound, reply: Reply) -> None:
         """Queue a deferred reply whose push in its turn failed, or that a dead process left:
@@ -175,6 +179,13 @@ def _alipay_life(settings: Settings) -> tuple[AlipayLifeGateway, AlipayLifeAPI]:
                                 window=life.freshness_window)
     client = alipay_client(settings, sandbox=sandbox, timeout=life.push_timeout)
     return gateway, AlipayLifeAPI(client, tries=life.push_tries)
+
+
+def _pay_gateway(settings: Settings) -> PayGateway:
+    """Payments through the local simulated Alipay in sandbox mode only."""
+    if settings.payment.provider == "sandbox" and not settings.sandbox:
+        raise ConfigError("payment.provider: must not be sandbox in production mode")
+    return PayGateway.for_settings(settings)
 
 
 def _menu_buttons() -> tuple[dict[str, str], list[tuple[str, list[str]]]]:

@@ -9,6 +9,7 @@ from flows import (
     followed_licence,
     followed_vehicle,
     guide,
+    pay_fine,
     process_violation,
     query_licence,
     query_vehicle,
@@ -24,6 +25,7 @@ JOURNEYS = [
     register.FLOW,
     follow_licence.FLOW,  # last: the numbers of the others stay as users learnt them
     process_violation.FLOW,
+    pay_fine.FLOW,
 ]
 # The guide explains what is registered; the sub-journeys are called by journeys only, and
 # the owner's side of a follow request is opened from a pending item.
@@ -35,6 +37,6 @@ ALL_FLOWS = [*JOURNEYS, guide.build(JOURNEYS), face_check.FLOW, sms_code.FLOW,
 # The WeChat custom menu: (top-level button, [click keys of its flows]).
 MENU_LAYOUT = [
     ("违法查询", ["QUERY_VEHICLE", "QUERY_LICENCE", "FOLLOW_VEHICLE", "FOLLOW_LICENCE"]),
-    ("我的", ["MY_ACCOUNT", "REGISTER", "PROCESS_VIOLATION"]),
+    ("我的", ["MY_ACCOUNT", "REGISTER", "PROCESS_VIOLATION", "PAY_FINE"]),
     ("服务指南", ["GUIDE"]),
 ]

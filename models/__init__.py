@@ -4,6 +4,7 @@ MODEL_MODULES = [
     "models.follow",
     "models.licence",
     "models.outbox",
+    "models.payment",
     "models.pending",
     "models.processing",
     "models.user",

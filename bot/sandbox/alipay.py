@@ -93,6 +93,12 @@ class FakeAlipay:
                                                Awaitable[dict[str, str]]]] = {
             CUSTOM_SEND: self._custom_send, SINGLE_SEND: self._single_send,
             MENU_CREATE: self._menu, MENU_MODIFY: self._menu}
+        # Methods other simulators add (bot/sandbox/alipay_pay.py): pages a browser opens,
+        # and server calls answered signed.
+        self.pages: dict[str, Callable[[web.Request, dict[str, str], tuple[str, str] | None],
+                                       Awaitable[web.Response]]] = {}
+        self.server_methods: dict[str, Callable[[web.Request, dict[str, Any]],
+                                                Awaitable[dict[str, Any]]]] = {}
 
     @classmethod
     def for_settings(cls, settings: Settings) -> FakeAlipay:
@@ -133,6 +139,8 @@ class FakeAlipay:
         refusal = self._refusal(params)
         if method == CERTIFY:
             return await self._certify_page(request, params, refusal)
+        if method in self.pages:
+            return await self.pages[method](request, params, refusal)
         if refusal:
             return _gateway_error(*refusal)
         try:
@@ -147,6 +155,8 @@ class FakeAlipay:
             return self._answer(method, await self._query(request, biz))
         if method in self._push_methods:
             return self._answer(method, await self._push(request, method, biz))
+        if method in self.server_methods:
+            return self._answer(method, await self.server_methods[method](request, biz))
         return _gateway_error("isv.invalid-method", "不存在的方法名")
 
     async def press(self, request: web.Request) -> web.Response:

@@ -30,4 +30,6 @@ def production_environ(**overrides: str) -> dict[str, str]:
         "BOT__SMS__CODE_PEPPER": "test-code-pepper",
         "BOT__FOLLOW__SMS_TEMPLATE_CODE": "SMS_000000002",
         "BOT__PROCESSING__SMS_TEMPLATE_CODE": "SMS_000000003",
+        "BOT__PAYMENT__PROVIDER": "alipay",
+        "BOT__PAYMENT__SELLER_ID": "2088000000000009",
     } | overrides
