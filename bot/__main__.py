@@ -68,6 +68,16 @@ def main(argv: list[str] | None = None) -> int:
         menu = commands.add_parser(name, help=f"install {account}")
         menu.add_argument("--print", action="store_true", help="print the menu JSON only")
 
+    payments = commands.add_parser("payments", help="operators: payments flagged for a look "
+                                   "(money taken twice), and their refunds")
+    actions = payments.add_subparsers(dest="action", required=True)
+    actions.add_parser("flagged", help="list paid payments flagged for operators")
+    refund = actions.add_parser("refund", help="refund a flagged payment in full through "
+                                "Alipay (recorded with the operator and reason)")
+    refund.add_argument("out_trade_no")
+    refund.add_argument("--operator", required=True, help="who refunds (kept for audit)")
+    refund.add_argument("--reason", required=True, help="why (kept for audit)")
+
     journeys = commands.add_parser("flows", help="list the journeys (needs no configuration)")
     journeys.add_argument("--mermaid", action="store_true",
                           help="print each as a Mermaid state diagram (docs/journeys.md)")
@@ -299,6 +309,31 @@ def _menu(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _payments(settings: Settings, args: argparse.Namespace) -> int:
+    """Operators' payment commands, against the configured Alipay (in sandbox mode the
+    simulator served by a running `serve`)."""
+    from bot.services import running_services
+    from payments.service import PaymentRefused
+
+    async def run() -> int:
+        async with running_services(settings) as services:
+            if args.action == "flagged":
+                for payment in await services.payments.flagged():
+                    print(f"{payment.out_trade_no}\t{payment.decision_number}\t"
+                          f"{payment.amount}\t{payment.paid_at:%Y-%m-%d %H:%M}\t"
+                          f"{payment.flagged}")
+                return 0
+            try:
+                print(await services.payments.refund(args.out_trade_no, operator=args.operator,
+                                                     reason=args.reason))
+            except PaymentRefused as exc:
+                print(f"refund refused: {exc}", file=sys.stderr)
+                return 1
+            return 0
+
+    return asyncio.run(run())
+
+
 def _flows(args: argparse.Namespace) -> int:
     from bot.journeys import markdown
     from flows import ALL_FLOWS
@@ -320,6 +355,7 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "alipay-menu": _menu,
     "seed-demo": _seed_demo,
     "import": _import,
+    "payments": _payments,
 }
 
 if __name__ == "__main__":
