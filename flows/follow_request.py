@@ -24,6 +24,7 @@ from bot.engine import Await, Choice, Context, Done, State, Stay, Transition, ex
 from bot.events import Event
 from bot.fields import InvalidInput, SmsCodeField
 from bot.follows import (
+    VEHICLE,
     Evidence,
     FollowRefused,
     Kind,
@@ -32,17 +33,24 @@ from bot.follows import (
     outcome_label,
     target_of,
 )
+from bot.lockout import Target as LockoutTarget
 from bot.masking import mask_phone
 from bot.messages import Conversation, Reply
 from flows import violation_list
-from models.follow import AskedBy, FollowRequest, RequestState
+from flows.violation_list import OwnerTest
+from models.follow import AskedBy, Follow, FollowRequest, RequestState
+from models.licence import DriverLicence
+from models.vehicle import Vehicle
 
 TARGET, CONFIRM, WAITING = "target", "confirm", "waiting"
-NOT_REGISTERED = "关注需先完成实名注册，请在“实名注册”中办理。"
+NOT_REGISTERED = "关注需先完成实名注册，请在“实名注册”中办理。"  # left meanwhile
 CANNOT_OPEN = "未找到该关注请求。"
 TO_ACCOUNT = "可在“我的账户 → 关注的车辆和驾驶证”中查看其违法记录。"
 
 Proven = Callable[[Context], Awaitable[Record | None]]
+# Takes the proof of the target a journey was seeded with (a lapsed follow's item names it);
+# whether the journey's data holds a proof now.
+Seeded = Callable[[Context], Awaitable[bool]]
 
 
 @dataclass
@@ -54,6 +62,58 @@ class Asking:
     asked_in_chat: bool = False
     owner_phone: str = ""  # masked: where the SMS went
     expires_at: str = ""  # the request's deadline, as the user reads it
+
+
+def guard(title: str) -> Callable[[Context], Awaitable[str | None]]:
+    """A follow journey's guard: only a registered user can follow; a query pause applies to
+    the proof it asks for."""
+
+    async def check(ctx: Context) -> str | None:
+        if await accounts.user_of(ctx.channel, ctx.user_id) is None:
+            return f"{title}需先完成实名注册，请在“实名注册”中办理。"
+        return None if ctx.data.request else await violation_list.paused(ctx)
+
+    return check
+
+
+def on_start(proven: Proven, seeded: Seeded, first: str
+             ) -> Callable[[Context, None], Awaitable[Transition]]:
+    """Fresh: ask for the proof from ``first``. Seeded with a request (a pending item): its
+    outcome, or the wait again. Seeded with a target followed before (a lapsed follow's
+    item), or with a proof (from the query journey's list): that target, if it matches."""
+
+    async def start(ctx: Context, _: None) -> Transition:
+        if ctx.data.request:
+            return await opened(ctx)
+        if await seeded(ctx) and await proven(ctx) is not None:
+            return TARGET
+        return first
+
+    return exits(first, TARGET, WAITING)(start)
+
+
+async def followed_before(ctx: Context, kind: Kind, record_id: int) -> Record | None:
+    """The vehicle or licence with this id if this user followed it once (a seed comes from
+    their own pending item; the check keeps it so)."""
+    user = await accounts.user_of(ctx.channel, ctx.user_id)
+    if not record_id or user is None or not await Follow.exists(
+            follower_id=user.id, **{f"{kind.column}_id": record_id}):
+        return None
+    model = Vehicle if kind is VEHICLE else DriverLicence
+    return await model.get_or_none(id=record_id)
+
+
+def matched(proven: Proven, retry: str, target: Callable[[Context], LockoutTarget],
+            owned_by: OwnerTest) -> Callable[[Context, str], Awaitable[Transition]]:
+    """The proof's last step: the target shown when it matches, with the query journeys'
+    lock-out on failed matches (flows.violation_list.match); asked again from ``retry``."""
+
+    async def match(ctx: Context, _: str) -> Transition:
+        outcome = await violation_list.match(ctx, proven, retry=retry, target=target(ctx),
+                                             owned_by=owned_by)
+        return TARGET if outcome == violation_list.LIST else outcome
+
+    return exits(TARGET, retry)(match)
 
 
 async def _target(ctx: Context, proven: Proven) -> Target:

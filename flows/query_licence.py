@@ -17,7 +17,15 @@ from bot.follows import Target as FollowTarget
 from bot.lockout import Target, TargetKind
 from flows import followed_licence, violation_list
 from flows.follow_request import offering_follow
-from flows.query_vehicle import PICK, PICK_LETTERS, PICKED, QuickPick, back_from_pick, pick_letter
+from flows.query_vehicle import (
+    PICK,
+    PICK_LETTERS,
+    PICKED,
+    QuickPick,
+    back_from_pick,
+    pick_letter,
+    picks_prompt,
+)
 from flows.summaries import licence_summary
 from flows.violation_list import Listing, ListingData
 from models.licence import DriverLicence
@@ -98,10 +106,8 @@ async def _name_prompt(ctx: Context) -> str:
     picks = await ctx.once("licence picks", lambda: quick_picks(ctx))
     if not picks:
         return NAME_PROMPT
-    lines = [f"{letter}. {pick.label}" for letter, pick in zip(PICK_LETTERS, picks,
-                                                                strict=False)]
-    return "\n".join(["回复字母直接查看驾驶证的记分和违法记录：", *lines, "",
-                      f"或查询其他驾驶证，{NAME_PROMPT}"])
+    return picks_prompt(picks, "回复字母直接查看驾驶证的记分和违法记录：",
+                        f"或查询其他驾驶证，{NAME_PROMPT}")
 
 
 @exits("number", PICKED, calls=(followed_licence.NAME, followed_licence.OWN))

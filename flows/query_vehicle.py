@@ -107,14 +107,20 @@ _FULL_WIDTH_LETTERS = str.maketrans({chr(0xFF21 + n): chr(0x41 + n) for n in ran
                                     | {chr(0xFF41 + n): chr(0x61 + n) for n in range(26)})
 
 
+def picks_prompt(picks: list[QuickPick], heading: str, other: str) -> str:
+    """The quick picks, lettered, between ``heading`` and ``other`` (the first step's own
+    prompt)."""
+    lines = [f"{letter}. {pick.label}" for letter, pick in zip(PICK_LETTERS, picks,
+                                                                strict=False)]
+    return "\n".join([heading, *lines, "", other])
+
+
 async def _plate_type_prompt(ctx: Context) -> str:
     picks = await quick_picks(ctx)
     if not picks:
         return PLATE_TYPE_PROMPT
-    lines = [f"{letter}. {pick.label}" for letter, pick in zip(PICK_LETTERS, picks,
-                                                                strict=False)]
-    return "\n".join(["回复字母直接查看您的车辆的违法记录：", *lines, "",
-                      f"或查询其他车辆，{PLATE_TYPE_PROMPT}"])
+    return picks_prompt(picks, "回复字母直接查看您的车辆的违法记录：",
+                        f"或查询其他车辆，{PLATE_TYPE_PROMPT}")
 
 
 @exits("plate_number", PICKED, calls=(followed_vehicle.NAME, followed_vehicle.OWN))
