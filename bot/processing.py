@@ -257,8 +257,9 @@ class Processing:
         return None if case is None else await self.refresh(case)
 
     async def case_by_check(self, user: User, reference: str) -> ProcessingCase | None:
-        """The processor's case whose owner check (current or an earlier one that expired)
-        is this one: a face result opened from 待处理 names only the check."""
+        """The processor's case a face check belongs to: a face result opened from 待处理
+        names only the check. The owner's check is the case's own reference (or was, before
+        it expired); the processor's own is the latest case of that conversation before it."""
         case = await ProcessingCase.get_or_none(owner_check=reference, processor_id=user.id)
         if case is None:
             check = await Verification.get_or_none(reference=reference, method=Method.FACE)
@@ -266,7 +267,7 @@ class Processing:
                 return None
             case = await (ProcessingCase.filter(processor_id=user.id,
                                                 conversation=check.requester,
-                                                owner_id_number=check.subject_id_number)
+                                                created_at__lte=check.created_at)
                           .order_by("-id").first())
         return None if case is None else await self.refresh(case)
 
@@ -333,7 +334,8 @@ class Processing:
 
     def owner_words(self, case: ProcessingCase) -> str:
         """What the owner reads about a case that no longer waits for them."""
-        if case.state is CaseState.AWAITING_OWNER and case.expires_at <= self._now():
+        if case.state is CaseState.EXPIRED or (case.state is CaseState.AWAITING_OWNER
+                                                and case.expires_at <= self._now()):
             return "该申请已超过有效期，无需操作"
         return {CaseState.AWAITING_OWNER: "该申请正在等待您的刷脸认证",
                 CaseState.REFUSED: "您已拒绝该申请，无需再操作",
