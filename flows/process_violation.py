@@ -31,6 +31,7 @@ from bot.engine import (
     Context,
     Done,
     Flow,
+    StartFlow,
     State,
     Stay,
     Transition,
@@ -54,6 +55,8 @@ from models.violation import Violation
 
 TITLE = "交通违法处理"
 CHOOSE, FORECAST, WAIT_OWNER, FACE_DONE = "choose", "forecast", "wait_owner", "face_done"
+DECIDED = "decided"
+PAY_FLOW = "pay_fine"  # 罚款缴纳 (flows/pay_fine.py), where the new decision is listed
 NOT_REGISTERED = "交通违法处理需先完成实名注册，请在“实名注册”中办理。"
 NOTHING = ("您名下车辆和关注的车辆暂无未处理的违法记录。"
            "其他车辆的违法请在“查询车辆违法”中查询，可在线处理的需先关注该车辆。")
@@ -74,6 +77,7 @@ class ProcessData:
     violation: int = 0  # the one chosen
     case: int = 0  # the case opened (or the one a pending item names)
     face_reference: str = ""  # a face result opened from 待处理 names only its check
+    decided: str = ""  # what the decision said, shown with the offer to pay now
 
 
 async def _me(ctx: Context) -> User | None:
@@ -85,7 +89,7 @@ async def _registered(ctx: Context) -> str | None:
     return None if await _me(ctx) is not None else NOT_REGISTERED
 
 
-@exits(CHOOSE, WAIT_OWNER, FACE_DONE, calls=(face_check.NAME,))
+@exits(CHOOSE, WAIT_OWNER, FACE_DONE, DECIDED, calls=(face_check.NAME,))
 async def _start(ctx: Context, _: None) -> Transition:
     """Fresh: the list. Seeded by a pending item: the case, wherever it stands now."""
     data: ProcessData = ctx.data
@@ -174,7 +178,7 @@ async def _forecast_prompt(ctx: Context) -> str:
     return "\n".join(lines)
 
 
-@exits(WAIT_OWNER, FACE_DONE, calls=(face_check.NAME,))
+@exits(WAIT_OWNER, FACE_DONE, DECIDED, calls=(face_check.NAME,))
 async def _confirmed(ctx: Context, _: str) -> Transition:
     """Open the case (the rules are checked again); ask the owner first when needed."""
     user = await _me(ctx)
@@ -216,7 +220,7 @@ async def _wait_prompt(ctx: Context) -> str:
             "车主认证后将通知您；您也可以回复“菜单”办理其他业务，结果会作为待处理事项通知您。")
 
 
-@exits(WAIT_OWNER, FACE_DONE, calls=(face_check.NAME,))
+@exits(WAIT_OWNER, FACE_DONE, DECIDED, calls=(face_check.NAME,))
 async def _owner_news(ctx: Context, news: object) -> Transition:
     """The owner's check settled, the owner refused, the deadline came, or the processor
     typed something: the case says which."""
@@ -252,7 +256,7 @@ async def _processor_passed(ctx: Context, case: ProcessingCase) -> bool:
         created_at__gte=case.created_at).exists()
 
 
-@exits()
+@exits(DECIDED)
 async def _face_checked(ctx: Context, result: object) -> Transition:
     """The processor's face check: passed, the decision; otherwise the case ends."""
     case = await ProcessingCase.get_or_none(id=ctx.data.case)
@@ -278,13 +282,24 @@ async def _decide(ctx: Context) -> Transition:
     limit = ctx.deps.processing.config.point_limit
     points = ("" if decision.points_now is None
               else f"您的驾驶证本记分周期累积记分：{decision.points_now}/{limit}\n")
-    return Done(
+    ctx.data.decided = (
         "处理成功！\n"
         f"处罚决定书编号：{decision.decision_number}\n"
         f"罚款：{yuan(decision.fine)}元\n{points}"
         "处理通知书将在24小时内生成，生成后将通知您。\n"
-        f"请于 {decision.pay_by:%Y年%m月%d日} 前缴纳罚款，逾期每日按罚款数额的3%加处罚款。"
-        "可在“罚款缴纳”中缴纳。")
+        f"请于 {decision.pay_by:%Y年%m月%d日} 前缴纳罚款，逾期每日按罚款数额的3%加处罚款。")
+    return DECIDED
+
+
+async def _decided_prompt(ctx: Context) -> str:
+    return ctx.data.decided
+
+
+@exits()
+async def _pay_or_not(ctx: Context, pay: bool) -> Transition:
+    if pay:
+        return StartFlow(PAY_FLOW)
+    return Done("可随时在“罚款缴纳”中缴纳。")
 
 
 FLOW = Flow(
@@ -304,6 +319,9 @@ FLOW = Flow(
                         then=_confirmed),
         WAIT_OWNER: State(prompt=_wait_prompt, then=_owner_news),
         FACE_DONE: State(prompt="", then=_face_checked),
+        DECIDED: State(prompt=_decided_prompt, then=_pay_or_not,
+                       choices=(Choice("立即缴纳罚款", value=True),
+                                Choice("稍后缴纳", value=False))),
     },
 )
 
