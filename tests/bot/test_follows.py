@@ -385,11 +385,11 @@ async def test_a_request_expires_and_the_requester_is_told(harness):
     target = await vehicle()
     sent = await follows.request(alice, chat, target)
 
-    async def expired() -> bool:
-        return await FollowRequest.filter(id=sent.request_id,
-                                          state=RequestState.EXPIRED).exists()
+    async def told() -> bool:  # the item is stored after the request moved to expired
+        return await PendingItem.exists(conversation=chat.key)
 
-    await eventually(expired)
+    await eventually(told)
+    assert await FollowRequest.exists(id=sent.request_id, state=RequestState.EXPIRED)
     item = await PendingItem.get(conversation=chat.key)
     assert (item.kind, item.flow, item.data) == ("follow.expired", "follow_vehicle",
                                                  {"request": sent.request_id})
@@ -413,11 +413,11 @@ async def test_regression_a_request_whose_expiry_event_was_lost_still_expires(ha
     clock.now += timedelta(seconds=follows.config.request_lifetime)
     assert await follows.expire_overdue() == 1
 
-    async def expired() -> bool:
-        return await FollowRequest.filter(id=sent.request_id,
-                                          state=RequestState.EXPIRED).exists()
+    async def told() -> bool:  # the item is stored after the request moved to expired
+        return await PendingItem.exists(conversation=chat.key)
 
-    await eventually(expired)
+    await eventually(told)
+    assert await FollowRequest.exists(id=sent.request_id, state=RequestState.EXPIRED)
     assert (await PendingItem.get(conversation=chat.key)).kind == "follow.expired"
 
 
