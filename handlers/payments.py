@@ -63,7 +63,7 @@ async def came_back(request: web.Request) -> web.Response:
                            status=404, private=True)
     channel = payment.conversation.partition(":")[0]
     app = services.channels[channel].title if channel in services.channels else "对话"
-    page = return_page(payment)
+    page = return_page(payment, paid_back=bool(request.query.get("trade_no")))
     if page.settling:
         try:
             await services.redis.enqueue_job(SETTLE_JOB, payment.id,

@@ -85,22 +85,22 @@ class Payments:
         self.config = config
         self.gateway = gateway
         self._push = push
-        self._clock = clock
+        self.clock = clock  # tests set another
 
     def _now(self) -> datetime:
         """The clock's time in the database's zone (SQLite compares datetimes as text)."""
-        return timezone.localtime(self._clock())
+        return timezone.localtime(self.clock())
 
     # -- what is owed ---------------------------------------------------------------------------
 
     def reopens_at(self) -> datetime | None:
         """None while payments are open; in the maintenance window, when they open again."""
         start, end = self.config.maintenance
-        return payments_reopen(self._clock(), start=start, end=end)
+        return payments_reopen(self.clock(), start=start, end=end)
 
     def quote(self, violation: Violation) -> Quote:
         assert violation.decided_on is not None  # adjudicated records only
-        today = self._clock().astimezone(BEIJING).date()
+        today = self.clock().astimezone(BEIJING).date()
         grace = self.config.grace_days
         return Quote(violation.fine,
                      late_fee(violation.fine, violation.decided_on, today, grace_days=grace,
@@ -424,15 +424,17 @@ RETURN_PAGES = {
 SETTLING = ReturnPage("正在确认支付结果",
                       "支付结果以支付宝通知为准，确认后将在{app}中告知您，请勿重复付款。",
                       settling=True)
+UNPAID = ReturnPage("未完成支付", "本次未付款。如需缴款，请返回{app}重新打开缴款链接。")
 FLAGGED = ReturnPage("付款已到账", "该罚款已缴纳过，请勿再次付款，多付的款项将原路退回。")
 
 
-def return_page(payment: Payment) -> ReturnPage:
-    """The return URL is for display only: what we know now; an open payment is asked of
-    Alipay (the browser may come back before the notify)."""
+def return_page(payment: Payment, *, paid_back: bool) -> ReturnPage:
+    """The return URL is for display only: what we know now. An open payment the browser
+    says was paid (Alipay's sync parameters name a trade_no) is asked of Alipay, as the
+    browser may come back before the notify; without them the buyer left unpaid."""
     if payment.state is PaymentState.PAID and payment.flagged:
         return FLAGGED
-    return RETURN_PAGES.get(payment.state, SETTLING)
+    return RETURN_PAGES.get(payment.state, SETTLING if paid_back else UNPAID)
 
 
 def paid_words(payment: Payment) -> str:
