@@ -4,8 +4,8 @@
 Someone who follows the owner's vehicle asks to process one of its point violations; the
 owner's face verification must come first. The page shows who asks (masked name), which
 vehicle (masked plate) and the violation, and offers 同意并刷脸认证, which starts the owner's
-face check (``Processing.start_owner_check``) and sends the browser to the provider's
-certify page, or 拒绝. Opening the link does nothing by itself (a link preview fetching it
+face check (``Processing.start_owner_check``) and links to the provider's certify page, or
+拒绝. Opening the link does nothing by itself (a link preview fetching it
 starts no check): only the page's own POST acts, and only with an Origin of ours when the
 browser sends one. The link's token is the only way in; it is cut in every log line
 (bot.masking.loggable_path) and the page is private (no cache, no frame, no Referer out). A
@@ -36,7 +36,9 @@ routes = web.RouteTableDef()
 PATH = "/process/owner/{token}"
 TOKEN = re.compile(r"[A-Za-z0-9_-]{16,128}")  # secrets.token_urlsafe; nothing else looked up
 STYLE = ("p.what{font-size:17px;margin:8px 0 16px}"
-         "p.note{font-size:13px;color:#666;text-align:left}")
+         "p.note{font-size:13px;color:#666;text-align:left}"
+         "a.go{display:block;margin:12px 0;padding:12px;font-size:17px;border-radius:6px;"
+         "color:#fff;background:#1677ff;text-decoration:none}")
 UNKNOWN = ("链接无效", "链接无效或不完整，请核对短信中的链接。", 404)
 STALE = ("页面已失效", "页面已失效，本次操作未生效。请重新打开短信中的链接后再操作。", 403)
 
@@ -109,4 +111,8 @@ async def owner_answer(request: web.Request) -> web.Response:
         return _page("无需操作", f"{refused}。")
     except FaceUnavailable:
         return _page("暂时无法认证", "刷脸认证服务暂时不可用，请稍后重新打开短信中的链接。", 503)
-    raise web.HTTPSeeOther(link)
+    # A link, not a redirect: the page's CSP (form-action 'self') would stop the form's
+    # redirect to the provider's own site.
+    body = ("<p>请点击下方按钮，由您本人完成刷脸认证。认证结果将通知对方。</p>"
+            f'<a href="{escape(link)}" class="go">前往刷脸认证</a>')
+    return mobile_page("车主刷脸认证", body, style=STYLE, private=True)
