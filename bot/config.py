@@ -346,6 +346,7 @@ class PaymentConfig:
     max_body_bytes: int  # largest notify body accepted
     sandbox_notify_delay: float  # sandbox: seconds before the first notify
     sandbox_notify_factor: float  # sandbox: Alipay's retry intervals multiplied by this
+    sandbox_answer_loss: float  # sandbox: share of our answers to notifies taken as lost
 
     def check(self) -> None:
         _require(self.provider in {"sandbox", "alipay"}, "payment.provider",
@@ -364,6 +365,8 @@ class PaymentConfig:
                  "must not be negative")
         _require(self.sandbox_notify_factor > 0, "payment.sandbox_notify_factor",
                  "must be positive")
+        _require(0 <= self.sandbox_answer_loss < 1, "payment.sandbox_answer_loss",
+                 "must be from 0 to below 1")
         _require(bool(self.subject.strip()), "payment.subject", "must not be empty")
 
     @property
