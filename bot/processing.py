@@ -139,8 +139,12 @@ class Processing:
 
     def __init__(self, config: ProcessingConfig, *, redis: ArqRedis, events: EventBus,
                  face: FaceChecks, push: Push, base_url: str, sandbox: bool,
-                 clock: Clock = timezone.now, rng: random.Random | None = None) -> None:
+                 points_from_binding: bool = False, clock: Clock = timezone.now,
+                 rng: random.Random | None = None) -> None:
         self.config = config
+        # The 12123 rule profile: a follower has a followed vehicle's point violations only
+        # from the follow's start (bot.rules.FollowPolicy), so earlier ones are not theirs.
+        self._points_from_binding = points_from_binding
         self._redis = redis
         self._events = events
         self._face = face
@@ -159,14 +163,21 @@ class Processing:
     async def mine(self, user: User) -> list[Violation]:
         """Unprocessed violations of the user's own and followed vehicles, newest first."""
         own = await Vehicle.filter(owner_id_number=user.id_number)
-        followed = [follow.vehicle for follow in await Follow.filter(
-            follower_id=user.id, ended_at=None).prefetch_related("vehicle")]
+        follows = await Follow.filter(follower_id=user.id, ended_at=None,
+                                      vehicle_id__isnull=False).prefetch_related("vehicle")
+        since = {follow.vehicle_id: follow.started_at for follow in follows}
         found: list[Violation] = []
-        for vehicle in {v.id: v for v in [*own, *followed]}.values():
-            found += await Violation.filter(plate_type=vehicle.plate_type,
-                                            plate_number=vehicle.plate_number,
-                                            state=ViolationState.UNPROCESSED)
+        for vehicle in {v.id: v for v in [*own, *(f.vehicle for f in follows)]}.values():
+            found += [violation for violation in await Violation.filter(
+                plate_type=vehicle.plate_type, plate_number=vehicle.plate_number,
+                state=ViolationState.UNPROCESSED)
+                if vehicle in own or self._followed_in_time(violation, since[vehicle.id])]
         return sorted(found, key=lambda violation: violation.occurred_at, reverse=True)
+
+    def _followed_in_time(self, violation: Violation, started_at: datetime) -> bool:
+        """Whether a followed vehicle's violation is the follower's to process."""
+        return (not self._points_from_binding or not violation.points
+                or violation.occurred_at >= started_at)
 
     async def judge(self, user: User, violation_id: int,
                     conn: BaseDBAsyncClient | None = None) -> Judged | None:
@@ -176,7 +187,7 @@ class Processing:
             return None
         vehicle = await Vehicle.get_or_none(plate_type=violation.plate_type,
                                             plate_number=violation.plate_number, using_db=conn)
-        relation = await self._relation(user, vehicle, conn)
+        relation = await self._relation(user, vehicle, violation, conn)
         row = await DriverLicence.get_or_none(number=user.id_number, using_db=conn)
         licence = None if row is None else LicenceFacts(row.licence_class, row.status,
                                                         row.points)
@@ -186,15 +197,15 @@ class Processing:
             point_limit=self.config.point_limit, max_fine=Decimal(self.config.max_fine))
         return Judged(violation, vehicle, relation, licence, verdict)
 
-    @staticmethod
-    async def _relation(user: User, vehicle: Vehicle | None,
+    async def _relation(self, user: User, vehicle: Vehicle | None, violation: Violation,
                         conn: BaseDBAsyncClient | None) -> Relation:
         if vehicle is None:
             return Relation.OTHER
         if vehicle.owner_id_number and vehicle.owner_id_number == user.id_number:
             return Relation.OWN
-        if await Follow.filter(follower_id=user.id, vehicle_id=vehicle.id,
-                               ended_at=None).using_db(conn).exists():
+        follow = await Follow.filter(follower_id=user.id, vehicle_id=vehicle.id,
+                                     ended_at=None).using_db(conn).first()
+        if follow is not None and self._followed_in_time(violation, follow.started_at):
             return Relation.FOLLOWED
         return Relation.OTHER
 

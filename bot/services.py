@@ -114,7 +114,8 @@ class Services:
         self.processing = Processing(settings.processing, redis=self.redis, events=self.events,
                                      face=self.face, push=self.push_later,
                                      base_url=settings.server.base_url,
-                                     sandbox=settings.sandbox)
+                                     sandbox=settings.sandbox,
+                                     points_from_binding=self.follows.policy.points_from_binding)
         self.payments = Payments(settings.payment, _pay_gateway(settings), push=self.push_later)
         self.engine.deps = Deps(  # what journeys may use, typed
             self.traffic, self.failed_matches, self.face, self.sms_codes,

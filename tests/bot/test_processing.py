@@ -16,7 +16,9 @@ from tortoise import timezone
 
 from bot.messages import Conversation
 from bot.processing import FLOW, Processing, ProcessingRefused
+from bot.rules import Relation
 from models.enums import ViolationState
+from models.follow import Follow
 from models.licence import DriverLicence
 from models.outbox import OutboxMessage
 from models.processing import CaseState, ProcessingCase, ProcessingNotice
@@ -179,3 +181,27 @@ async def _pushed(openid: str) -> str:
             return message.body["text"]
         await asyncio.sleep(0.05)
     raise AssertionError("nothing pushed")
+
+
+async def test_under_the_12123_profile_point_violations_before_the_follow_are_not_yours(
+        harness, clock):
+    services = harness.services
+    processing = Processing(services.settings.processing, redis=services.redis,
+                            events=services.events, face=services.face,
+                            push=services.push_later, base_url="http://127.0.0.1",
+                            sandbox=False, points_from_binding=True, clock=clock)
+    follower, _ = await person()
+    car = await make_vehicle()
+    await follow_directly(harness, follower, car)
+    started = (await Follow.get(follower_id=follower.id)).started_at
+    before = await make_violation(car, points=3, occurred_at=started - timedelta(days=1))
+    parking = await make_violation(car, points=0, code="1039",
+                                   occurred_at=started - timedelta(days=1))
+    after = await make_violation(car, points=3, occurred_at=started + timedelta(minutes=1))
+
+    assert {v.id for v in await processing.mine(follower)} == {parking.id, after.id}
+    judged = await processing.judge(follower, before.id)
+    assert judged.relation is Relation.OTHER and not judged.eligibility.allowed
+    assert (await processing.judge(follower, after.id)).relation is Relation.FOLLOWED
+    assert {v.id for v in await services.processing.mine(follower)} == {
+        before.id, parking.id, after.id}  # the Chongqing profile: all of them
