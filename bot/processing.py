@@ -362,7 +362,8 @@ class Processing:
                                             state=CaseState.AWAITING_OWNER).update(
             state=CaseState.FAILED, open_key=None, ended_at=self._now())
         if moved:
-            await self._events.publish(Event(OWNER, case_reference(int(message.subject))))
+            await self._events.publish(Event(OWNER, case_reference(int(message.subject)),
+                                             {"unsent": True}))
 
     # -- the decision ---------------------------------------------------------------------------
 
@@ -537,8 +538,8 @@ async def processing_owner(event: Event, conversations: Conversations) -> None:
     if case is None:
         return
     await conversations.resume(Conversation.parse(case.conversation),
-                               Event(OWNER, case.owner_check), offer=_processor_offer(OWNER, case),
-                               announce=True)
+                               Event(OWNER, case.owner_check, event.data),
+                               offer=_processor_offer(OWNER, case), announce=True)
 
 
 @on(EXPIRED)

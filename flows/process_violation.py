@@ -37,6 +37,7 @@ from bot.engine import (
     Transition,
     exits,
 )
+from bot.events import Event
 from bot.integrations.face import FaceUnavailable
 from bot.masking import mask_name, mask_plate
 from bot.messages import Conversation, Link, Reply
@@ -228,6 +229,9 @@ async def _owner_news(ctx: Context, news: object) -> Transition:
     case = None if user is None else await ctx.deps.processing.case_of(user, ctx.data.case)
     if case is None:
         return Done(GONE, menu=True)
+    if isinstance(news, Event) and news.data.get("unsent"):
+        return Done("未能向车主登记的手机号发送短信，本次处理未完成。请稍后重新办理，"
+                    "或到窗口处理。", menu=True)
     if case.state is CaseState.AWAITING_PROCESSOR:
         ctx.say("车主已通过刷脸认证，请您本人刷脸认证。")
     elif case.state is CaseState.AWAITING_OWNER and isinstance(news, str):

@@ -17,9 +17,10 @@ from tortoise.timezone import localtime
 
 from bot.accounts import Person
 from bot.events import Event, handle
+from bot.integrations.sms import OutgoingSms, SmsError
 from bot.masking import loggable_path
 from bot.pending import footer
-from bot.processing import EXPIRED, case_reference
+from bot.processing import EXPIRED, SMS_PURPOSE, case_reference
 from flows.violation_list import FOLLOWED, OWNER_FIRST, PROCESSOR_ONLY
 from models.enums import ViolationState
 from models.licence import DriverLicence
@@ -322,3 +323,16 @@ async def test_a_processor_who_left_during_their_own_face_check_finds_it_under_p
     assert PROCESSED in done
     await violation.refresh_from_db()
     assert violation.state is ViolationState.PROCESSED_UNPAID
+
+
+async def test_an_owners_sms_that_cannot_be_sent_ends_the_wait(harness):
+    _user, violation, _link = await sms_owner_asked(harness, "渝A30014")
+    case = await ProcessingCase.get(violation_id=violation.id)
+    message = OutgoingSms(OWNER.phone, "SMS_SANDBOX_PROCESS_OWNER", {}, f"process-{case.id}",
+                          SMS_PURPOSE, str(case.id))
+    await harness.services.processing.undeliverable(message,
+                                                    SmsError("isv.MOBILE_NUMBER_ILLEGAL"))
+    [told] = await pushes(harness, REQUESTER_OPENID, 1)
+    assert "未能向车主登记的手机号发送短信，本次处理未完成" in told
+    case = await ProcessingCase.get(id=case.id)
+    assert case.state is CaseState.FAILED and case.open_key is None
