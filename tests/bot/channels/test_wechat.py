@@ -273,11 +273,14 @@ def test_a_bad_msg_signature_is_forbidden():
     "",
     "!!! not base64 !!!",
     base64.b64encode(bytes(16)).decode(),  # one block: decrypts to garbage without a length
-    base64.b64encode(os.urandom(48)).decode(),
+    # random values get ids of their own: the same in every test worker
+    pytest.param(base64.b64encode(os.urandom(48)).decode(), id="random-blocks"),
     base64.b64encode(bytes(15)).decode(),  # not a whole AES block
-    encrypt(WeChatCrypto(TOKEN, AES_KEY, "wx-other-app"), TEXT),  # for another account
-    encrypt(crypto, BILLION_LAUGHS),  # the trick hidden inside the ciphertext
-    encrypt(crypto, "not xml"),
+    pytest.param(encrypt(WeChatCrypto(TOKEN, AES_KEY, "wx-other-app"), TEXT),
+                 id="another-account"),
+    pytest.param(encrypt(crypto, BILLION_LAUGHS),  # the trick hidden inside the ciphertext
+                 id="billion-laughs"),
+    pytest.param(encrypt(crypto, "not xml"), id="not-xml"),
 ])
 def test_signed_but_undecryptable_messages_are_malformed(encrypted: str):
     with pytest.raises(Malformed):
