@@ -227,6 +227,28 @@ def days_overdue(decided_on: date, today: date, *, grace_days: int = 15) -> int:
     return max((today - payment_due(decided_on, grace_days=grace_days)).days, 0)
 
 
+class Reminder(StrEnum):
+    """The payment reminders of a decision (DOMAIN.md "Operators": automatic notices)."""
+
+    DUE_SOON = "due_soon"  # the last day to pay is near
+    LATE_FEES = "late_fees"  # late fees have started
+
+
+def reminders_due(decided_on: date, today: date, *, grace_days: int = 15,
+                  days_before: int = 3, catch_up_days: int = 7) -> list[Reminder]:
+    """The reminders an unpaid decision is due for on ``today``: DUE_SOON from
+    ``days_before`` days before the last day to pay until that day, LATE_FEES from the first
+    late day for ``catch_up_days`` (a day the job did not run is caught up, never a week
+    later). Each is sent once (the caller keeps what it sent)."""
+    due = payment_due(decided_on, grace_days=grace_days)
+    found = []
+    if due - timedelta(days=days_before) <= today <= due:
+        found.append(Reminder.DUE_SOON)
+    if due < today <= due + timedelta(days=catch_up_days):
+        found.append(Reminder.LATE_FEES)
+    return found
+
+
 def maintenance_window(
     now: time | datetime, *, start: time = time(22, 0), end: time = time(0, 30)
 ) -> bool:

@@ -9,6 +9,7 @@ from bot.rules import (
     LicenceFacts,
     RecordHolder,
     Refusal,
+    Reminder,
     ViolationFacts,
     days_overdue,
     late_fee,
@@ -21,6 +22,7 @@ from bot.rules import (
     phone_on_record,
     points_class_of,
     processing_refusal,
+    reminders_due,
     reopens_at,
     sms_fallback_allowed,
 )
@@ -194,6 +196,21 @@ def test_late_fee_on_the_days_the_payment_issue_lists(days_after, overdue, fee):
 def test_late_fee_is_rounded_once_on_the_total_not_per_day():
     # 3% of 0.10 is 0.003 a day: 5 days are 0.015 -> 0.02, not 5 x 0.00.
     assert late_fee(Decimal("0.10"), DECIDED, DECIDED + timedelta(days=20)) == Decimal("0.02")
+
+
+@pytest.mark.parametrize(
+    ("days_after", "due"),
+    [
+        (11, []),
+        (12, [Reminder.DUE_SOON]),  # 3 days before the 15th day
+        (15, [Reminder.DUE_SOON]),  # caught up until the last day to pay
+        (16, [Reminder.LATE_FEES]),  # late fees start
+        (22, [Reminder.LATE_FEES]),  # a week of catching up
+        (23, []),
+    ],
+)
+def test_payment_reminders_are_due_around_the_last_day(days_after, due):
+    assert reminders_due(DECIDED, DECIDED + timedelta(days=days_after)) == due
 
 
 def test_the_last_day_to_pay_is_the_last_day_without_a_late_fee():
