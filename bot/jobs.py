@@ -139,6 +139,12 @@ async def reconcile_payments(ctx: dict[str, Any]) -> None:
     await services.payments.reconcile()
 
 
+async def remind_payments(ctx: dict[str, Any]) -> None:
+    """Hourly through the day: reminders of fines due soon or late (each sent once)."""
+    services: Services = ctx["services"]
+    await services.payments.reminders.send_due()
+
+
 async def sandbox_pay_notify(ctx: dict[str, Any], out_trade_no: str, attempt: int) -> None:
     """Sandbox mode: the simulated Alipay's notify of a paid trade, and its retries."""
     services: Services = ctx["services"]
@@ -180,7 +186,9 @@ CRON_JOBS = [cron(lapse_follows, hour={3}, minute={0}, run_at_startup=False, max
              cron(sweep_processing, minute=set(range(0, 60, 10)), run_at_startup=True,
                   max_tries=3),
              cron(sweep_follow_requests, run_at_startup=True, max_tries=3),
-             cron(reconcile_payments, run_at_startup=True, max_tries=3)]
+             cron(reconcile_payments, run_at_startup=True, max_tries=3),
+             cron(remind_payments, hour=set(range(9, 21)), minute={5}, run_at_startup=False,
+                  max_tries=3)]
 
 
 def build_worker(services: Services, *, burst: bool = False) -> Worker:

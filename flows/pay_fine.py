@@ -7,6 +7,8 @@ processed online, on-site, general procedure); anyone else types the number. The
 confirmation the order is made and the pay link given: an image-text message in Alipay, a
 link in WeChat. The outcome comes by Alipay's notify, later: the payer is told in the
 conversation they paid from (payments.service), so the journey ends with the link.
+Registered users also find the switch of their payment reminders (payments.reminders) in
+the list.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ NAME = "pay_fine"
 TITLE = "罚款缴纳"
 CHOOSE, NUMBER, BREAKDOWN = "choose", "number", "breakdown"
 BY_NUMBER = "按处罚决定书编号缴纳"
+REMINDERS = "reminders"  # the choice that switches payment reminders
 GONE = "未找到该处罚决定，请重新办理。"
 CHOOSE_PROMPT = "请选择要缴纳的罚款（您名下车辆、关注车辆和本人驾驶证的已处理未缴款记录）："
 
@@ -57,15 +60,16 @@ def _closed(ctx: Context) -> str | None:
 
 @exits(CHOOSE, NUMBER)
 async def _start(ctx: Context, _: None) -> Transition:
-    """The maintenance window first; then the list, or straight to the number."""
+    """The maintenance window first; then a registered user's list (with the reminders'
+    switch), or straight to the number."""
     closed = _closed(ctx)
     if closed is not None:
         return Done(closed, menu=True)
-    if await _unpaid(ctx):
-        return CHOOSE
-    if await _me(ctx) is not None:
+    if await _me(ctx) is None:
+        return NUMBER
+    if not await _unpaid(ctx):
         ctx.say("您名下车辆、关注车辆和本人驾驶证暂无待缴纳的罚款。")
-    return NUMBER
+    return CHOOSE
 
 
 def _line(violation: Violation) -> str:
@@ -74,14 +78,34 @@ def _line(violation: Violation) -> str:
 
 
 async def _choices(ctx: Context) -> list[Choice]:
+    user = await _me(ctx)
+    switch = [] if user is None else [Choice(
+        "关闭缴款提醒" if await ctx.deps.payments.reminders.enabled(user) else "开启缴款提醒",
+        value=REMINDERS)]
     return [*(Choice(_line(v), value=v.decision_number) for v in await _unpaid(ctx)),
-            Choice(BY_NUMBER, goto=NUMBER)]
+            Choice(BY_NUMBER, goto=NUMBER), *switch]
 
 
 @exits(BREAKDOWN)
 async def _chosen(ctx: Context, decision: str) -> Transition:
+    if decision == REMINDERS:
+        return await _switch_reminders(ctx)
     ctx.data.decision = decision
     return BREAKDOWN
+
+
+async def _switch_reminders(ctx: Context) -> Transition:
+    """Reminders before the last day to pay and when late fees start: on or off."""
+    user = await _me(ctx)
+    if user is None:
+        return Done(GONE, menu=True)
+    reminders = ctx.deps.payments.reminders
+    on = not await reminders.enabled(user)
+    await reminders.switch(user, on=on)
+    if on:
+        return Done("已开启缴款提醒：缴款期限前3天和开始加收滞纳金时，将在这里提醒您。",
+                    menu=True)
+    return Done("已关闭缴款提醒。可随时在“罚款缴纳”中重新开启。", menu=True)
 
 
 @exits(BREAKDOWN)

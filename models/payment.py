@@ -15,6 +15,10 @@ refunding a payment sets it to NULL, which frees the decision (NULLs never colli
 taken for a decision that another payment (or a window) had paid already keeps no key and
 is ``flagged`` for operators, who refund it by command.
 
+Reminders (``PaymentReminder``, one per decision, user and kind) tell owners and licence
+holders before the last day to pay and when late fees start, unless they opted out
+(``ReminderOptOut``).
+
 A ``PaymentRecord`` keeps each notify (accepted or refused, with its form), each query,
 close and refund answer, and each operator's refund, for good. An accepted notify's
 ``notify_id`` is unique: Alipay's repeats of it are answered without acting twice.
@@ -91,3 +95,31 @@ class PaymentRecord(Model):
     class Meta:
         table = "payment_record"
         indexes = (("payment", "at"),)
+
+
+class PaymentReminder(Model):
+    """A payment reminder sent to a user about a decision, kept: never sent twice."""
+
+    id = fields.IntField(primary_key=True)
+    violation: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Violation", related_name="payment_reminders", on_delete=fields.RESTRICT)
+    user: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.User", related_name="payment_reminders", on_delete=fields.RESTRICT)
+    kind = fields.CharField(max_length=12)  # bot.rules.Reminder
+    sent_at = fields.DatetimeField()
+
+    class Meta:
+        table = "payment_reminder"
+        unique_together = (("violation", "user", "kind"),)
+
+
+class ReminderOptOut(Model):
+    """A user who switched payment reminders off (the row goes when they switch them on)."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.OneToOneRelation = fields.OneToOneField(
+        "models.User", related_name="reminder_opt_out", on_delete=fields.RESTRICT)
+    at = fields.DatetimeField()
+
+    class Meta:
+        table = "payment_reminder_opt_out"

@@ -31,6 +31,7 @@ from tortoise.transactions import in_transaction
 
 from bot.config import PaymentConfig
 from bot.messages import Conversation, Reply
+from bot.processing import yuan
 from bot.rules import BEIJING, days_overdue, late_fee, payment_due, payments_reopen
 from models.enums import ViolationState
 from models.follow import Follow
@@ -39,6 +40,7 @@ from models.user import User
 from models.vehicle import Vehicle
 from models.violation import Violation
 from payments.gateway import PAID_STATUSES, GatewayUnavailable, PayGateway, money
+from payments.reminders import Reminders
 
 log = logging.getLogger(__name__)
 CLOCK_SKEW = timedelta(seconds=60)  # Alipay's clock against ours, before we close an order
@@ -72,11 +74,6 @@ class Order:
     url: str  # the wap-pay link
 
 
-def yuan(amount: Decimal) -> str:
-    """200.00 -> "200", 150.50 -> "150.5"."""
-    return f"{amount.normalize():f}"
-
-
 class Payments:
     """The payment domain (``deps.payments``); built once at the composition root."""
 
@@ -86,6 +83,7 @@ class Payments:
         self.gateway = gateway
         self._push = push
         self.clock = clock  # tests set another
+        self.reminders = Reminders(config, push, lambda: self.clock())
 
     def _now(self) -> datetime:
         """The clock's time in the database's zone (SQLite compares datetimes as text)."""
