@@ -205,8 +205,6 @@ class Payments:
             log.warning("payment notify refused: bad signature")
             return False
         notify_id = form.get("notify_id", "")
-        if notify_id and await PaymentRecord.filter(notify_id=notify_id).exists():
-            return True  # Alipay's repeat of a notify we stored
         payment = await Payment.get_or_none(out_trade_no=form.get("out_trade_no", ""))
         refusal = self.gateway.foreign(form)
         if refusal is None and payment is None:
@@ -222,7 +220,7 @@ class Payments:
         assert payment is not None
         try:
             await self._apply(payment, RecordSource.NOTIFY, form, notify_id)
-        except IntegrityError:  # the same notify, stored meanwhile by another delivery
+        except IntegrityError:  # Alipay's repeat of a notify stored already: acted on once
             return await PaymentRecord.filter(notify_id=notify_id).exists()
         return True
 
@@ -240,11 +238,12 @@ class Payments:
             if status in PAID_STATUSES:
                 outcome = await self._paid(current, body, now, conn)
             elif status == "TRADE_CLOSED" and current.state in OPEN_STATES:
-                await self._close(current, now, conn)
+                await _move(current, conn, state=PaymentState.CLOSED, live_key=None,
+                            closed_at=now)
                 outcome = "交易已关闭"
             elif status == "WAIT_BUYER_PAY" and current.state is PaymentState.CREATED:
-                await Payment.filter(id=current.id).using_db(conn).update(
-                    state=PaymentState.PAYING, trade_no=str(body.get("trade_no", "")))
+                await _move(current, conn, state=PaymentState.PAYING,
+                            trade_no=str(body.get("trade_no", "")))
                 outcome = "等待付款"
             else:
                 outcome = f"无需变更（{current.state.label}）"
@@ -252,7 +251,6 @@ class Payments:
                 payment_id=current.id, source=source, out_trade_no=current.out_trade_no,
                 notify_id=notify_id, trade_status=status, accepted=True, outcome=outcome,
                 body=body, at=now, using_db=conn)
-        await current.refresh_from_db()
         if current.state is PaymentState.PAID and current.told_at is None:
             await self._tell(current)
         return current
@@ -275,19 +273,12 @@ class Payments:
         ).using_db(conn).update(state=ViolationState.PAID, paid_at=now):
             flag = "该决定已缴款，重复付款"
         else:
-            await Payment.filter(id=payment.id).using_db(conn).update(
-                live_key=payment.violation_id, **paid)
+            await _move(payment, conn, live_key=payment.violation_id, **paid)
             log.info("payment %d paid, decision cleared", payment.id)
             return "已支付，违法记录已缴款"
-        await Payment.filter(id=payment.id).using_db(conn).update(
-            live_key=None, flagged=flag, **paid)
+        await _move(payment, conn, live_key=None, flagged=flag, **paid)
         log.warning("payment %d flagged for operators: %s", payment.id, flag)
         return f"已支付，需人工处理：{flag}"
-
-    @staticmethod
-    async def _close(payment: Payment, now: datetime, conn: BaseDBAsyncClient) -> None:
-        await Payment.filter(id=payment.id, state__in=OPEN_STATES).using_db(conn).update(
-            state=PaymentState.CLOSED, live_key=None, closed_at=now)
 
     async def settle(self, payment_id: int) -> Payment:
         """Ask Alipay about an open payment and act on the answer; past its expiry, close it
@@ -319,7 +310,11 @@ class Payments:
                            "交易已关闭" if closed else str(sub_code or code))
         if closed:
             async with in_transaction() as conn:
-                await self._close(payment, self._now(), conn)
+                current = await (Payment.filter(id=payment.id).using_db(conn)
+                                 .select_for_update().get())
+                if current.state in OPEN_STATES:
+                    await _move(current, conn, state=PaymentState.CLOSED, live_key=None,
+                                closed_at=self._now())
             log.info("payment %d closed after its expiry", payment.id)
         else:  # e.g. ACQ.TRADE_STATUS_ERROR: paid meanwhile; the next query settles it
             await Payment.filter(id=payment.id, state__in=OPEN_STATES).update(
@@ -433,6 +428,13 @@ def return_page(payment: Payment, *, paid_back: bool) -> ReturnPage:
     if payment.state is PaymentState.PAID and payment.flagged:
         return FLAGGED
     return RETURN_PAGES.get(payment.state, SETTLING if paid_back else UNPAID)
+
+
+async def _move(payment: Payment, conn: BaseDBAsyncClient, **changes: Any) -> None:
+    """Change a payment row locked in ``conn``, and its instance alike (nothing re-read)."""
+    await Payment.filter(id=payment.id).using_db(conn).update(**changes)
+    for name, value in changes.items():
+        setattr(payment, name, value)
 
 
 def paid_words(payment: Payment) -> str:
