@@ -13,7 +13,16 @@ import pytest
 
 from models.follow import ConsentChannel, ConsentEvidence, Follow, FollowRequest, RequestState
 from models.user import User
-from tests.support.follow_consent import SECRETS, Asked, ask_by_sms, registered_requester, told
+from tests.support.follow_consent import (
+    OWNER_NAME,
+    OWNER_PHONE,
+    SECRETS,
+    Asked,
+    ask_by_sms,
+    registered_requester,
+    told,
+)
+from tests.support.records import make_licence
 
 if TYPE_CHECKING:
     from playwright.async_api import Locator, Page
@@ -70,6 +79,27 @@ async def test_the_owner_types_the_code_and_approves(harness, asked, page, refus
     evidence = await ConsentEvidence.get(request_id=asked.request_id)
     assert evidence.approved and "HeadlessChrome" in evidence.user_agent
     assert any("车主已同意" in text for text in await told(harness))
+    assert refused_content == []
+
+
+async def test_a_licence_holder_types_the_code_and_approves(harness, requester, page,
+                                                           refused_content):
+    licence = await make_licence(holder_name=OWNER_NAME, holder_phone=OWNER_PHONE)
+    asked = await ask_by_sms(harness, requester, target=licence)
+    await page.goto(asked.link)
+    assert await page.inner_text("h1") == "驾驶证关注确认"
+    shown = await page.inner_text("body")
+    assert "王** 请求关注您的驾驶证" in shown
+    assert f"驾驶证{licence.number[:4]}{'*' * 10}{licence.number[-4:]}" in shown
+    for secret in (*SECRETS, licence.number, licence.file_number):
+        assert secret not in await page.content()
+    await page.get_by_label("短信验证码").fill(asked.code)
+
+    await button(page, "同意").click()
+
+    assert await page.inner_text("h1") == "已同意"
+    assert (await Follow.get(request_id=asked.request_id)).licence_id == licence.id
+    assert any("持证人已同意" in text for text in await told(harness))
     assert refused_content == []
 
 
