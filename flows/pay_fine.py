@@ -20,6 +20,7 @@ from bot.engine import Choice, Context, Done, Flow, State, Stay, Transition, exi
 from bot.fields import DecisionNumberField
 from bot.messages import Conversation, Link, Reply
 from bot.rules import BEIJING
+from flows.summaries import offence
 from models.enums import ViolationState
 from models.user import User
 from models.violation import Violation
@@ -74,7 +75,7 @@ async def _start(ctx: Context, _: None) -> Transition:
 
 def _line(violation: Violation) -> str:
     return (f"{violation.plate_number} 决定书{violation.decision_number} "
-            f"{violation.description[:12]} 罚款{yuan(violation.fine)}元")
+            f"{offence(violation.description)} 罚款{yuan(violation.fine)}元")
 
 
 async def _choices(ctx: Context) -> list[Choice]:
