@@ -92,9 +92,9 @@ class PayGateway:
     def foreign(self, form: dict[str, str]) -> str | None:
         """Why a signed notify is not addressed to us, or None."""
         if form.get("app_id") != self.merchant.app_id:
-            return "app_id 不是本应用"
+            return "app_id is not ours"
         if form.get("seller_id") != self.merchant.seller_id:
-            return "seller_id 不是本商户"
+            return "seller_id is not ours"
         return None
 
     async def query(self, out_trade_no: str) -> dict[str, Any]:

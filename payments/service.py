@@ -45,6 +45,7 @@ from payments.reminders import Reminders
 log = logging.getLogger(__name__)
 CLOCK_SKEW = timedelta(seconds=60)  # Alipay's clock against ours, before we close an order
 TOLD_JOB = "payment-paid"
+BAD_SIGNATURE = "signature is not Alipay's"
 
 Clock = Callable[[], datetime]
 Push = Callable[..., Awaitable[None]]
@@ -201,18 +202,18 @@ class Payments:
         """Act on a notify, once per notify_id; True once the result is stored (then, and
         only then, Alipay is answered "success")."""
         if not self.gateway.verified(form):
-            await self._record(None, RecordSource.NOTIFY, form, False, "签名无效")
+            await self._record(None, RecordSource.NOTIFY, form, False, BAD_SIGNATURE)
             log.warning("payment notify refused: bad signature")
             return False
         notify_id = form.get("notify_id", "")
         payment = await Payment.get_or_none(out_trade_no=form.get("out_trade_no", ""))
         refusal = self.gateway.foreign(form)
         if refusal is None and payment is None:
-            refusal = "out_trade_no 不是本系统的订单"
+            refusal = "out_trade_no is not an order of ours"
         if refusal is None and _amount(form.get("total_amount")) != payment.amount:
-            refusal = "total_amount 与订单金额不符"
+            refusal = "total_amount differs from the order's"
         if refusal is None and not notify_id:
-            refusal = "缺少 notify_id"
+            refusal = "no notify_id"
         if refusal is not None:
             await self._record(payment, RecordSource.NOTIFY, form, False, refusal)
             log.warning("payment notify refused: %s", refusal)
@@ -277,7 +278,8 @@ class Payments:
             log.info("payment %d paid, decision cleared", payment.id)
             return "已支付，违法记录已缴款"
         await _move(payment, conn, live_key=None, flagged=flag, **paid)
-        log.warning("payment %d flagged for operators: %s", payment.id, flag)
+        log.warning("payment %d flagged for operators: money taken, its decision not cleared "
+                    "by it (python -m bot payments flagged)", payment.id)
         return f"已支付，需人工处理：{flag}"
 
     async def settle(self, payment_id: int) -> Payment:

@@ -8,6 +8,7 @@ import pytest
 
 from models.payment import PaymentRecord, PaymentState
 from payments.gateway import NOTIFY_PATH, RETURN_PATH
+from payments.service import BAD_SIGNATURE
 from tests.support.payments import (
     daytime_clock,
     decided,
@@ -42,7 +43,7 @@ async def test_odd_notify_bodies_get_a_clear_answer(harness, body, status, answe
         assert (response.status, (await response.text()).strip()) == (status, answer)
     if status == 200:  # read and refused: kept
         record = await PaymentRecord.get()
-        assert not record.accepted and record.outcome == "签名无效"
+        assert not record.accepted and record.outcome == BAD_SIGNATURE
 
 
 async def test_the_return_page_asks_alipay_about_an_open_order(harness, payments):

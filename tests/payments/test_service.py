@@ -98,7 +98,7 @@ async def test_the_amount_is_the_servers_on_the_day_of_the_order(harness, paymen
 @pytest.mark.parametrize(
     ("forgery", "why"),
     [
-        ({"key": "impostor"}, "签名无效"),
+        ({"key": "impostor"}, "signature"),
         ({"total_amount": "0.01"}, "total_amount"),
         ({"app_id": "2021009999999999"}, "app_id"),
         ({"seller_id": "2088999999999999"}, "seller_id"),
