@@ -10,6 +10,7 @@ import contextlib
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -62,9 +63,19 @@ def postgres_server(parent: Path | None = None) -> Iterator[str]:
         _wait_for_port(port, server)
         yield f"postgres://postgres@127.0.0.1:{port}/postgres"
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        _stop_postgres(server, data)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _stop_postgres(server: subprocess.Popen, data: Path) -> None:
+    """Fast shutdown (SIGINT to the postmaster: sessions are ended, not waited for, 2 s less
+    per run). The postmaster's pid comes from its pid file: as root, ``server`` is runuser,
+    which passes on SIGTERM (a smart shutdown) but not SIGINT."""
+    try:
+        os.kill(int((data / "postmaster.pid").read_text().split()[0]), signal.SIGINT)
+    except (OSError, ValueError, IndexError):
+        server.terminate()
+    server.wait(timeout=30)
 
 
 def _wait_for_port(port: int, process: subprocess.Popen) -> None:
