@@ -375,7 +375,7 @@ async def test_one_users_messages_are_handled_in_order_and_users_in_parallel(har
     users = [harness.user(f"openid-{name}") for name in ("alice", "bob", "carol")]
     for user in users:
         await listening(user)
-    probe.delay = 0.05
+    probe.delay = 0.1  # parallel: 0.4 s, serial: 1.2 s; room for a busy machine between
     posts = []
     started = time.monotonic()
     for n in range(4):
@@ -388,7 +388,7 @@ async def test_one_users_messages_are_handled_in_order_and_users_in_parallel(har
         sent = [f"{user.openid}-{n}" for n in range(4)]
         assert [text for text in probe.heard if text.startswith(user.openid + "-")] == sent
     assert [said(r) for r in replies] == [f"收到：{u.openid}-{n}" for n in range(4) for u in users]
-    assert elapsed < 0.5, f"{elapsed:.2f} s: users waited for each other (serial: 0.6 s)"
+    assert elapsed < 1.0, f"{elapsed:.2f} s: users waited for each other (serial: 1.2 s)"
 
 
 # ---- the reply budget -----------------------------------------------------------------------
@@ -456,7 +456,8 @@ class TestSlowBodies:
     """Raw sockets (no client library sends these) against the app served as `serve` serves
     it: web.run_app keeps running a handler whose client went away, where aiohttp's test
     server cancels it, which would hide what the handler does then. The life account's
-    gateway reads its body the same way (handlers/bodies.py) and is held to the same."""
+    gateway and the follow consent page read their bodies the same way (handlers/bodies.py)
+    and are held to the same."""
 
     READ_TIMEOUT = 0.5
 
@@ -464,7 +465,11 @@ class TestSlowBodies:
     def settings(self, settings: Settings) -> Settings:
         return settings.with_overrides(server={"read_timeout": self.READ_TIMEOUT})
 
-    @pytest.fixture(params=["/wechat", "/alipay/gateway"])
+    CONTENT_TYPES = {"/wechat": "text/xml", "/alipay/gateway": "application/x-www-form-urlencoded",
+                     # a page's form (handlers/bodies.py read_form), before its token is read
+                     "/follow/consent/" + "A" * 32: "application/x-www-form-urlencoded"}
+
+    @pytest.fixture(params=list(CONTENT_TYPES))
     async def url(self, request: pytest.FixtureRequest, settings: Settings,
                   redis: Redis) -> AsyncIterator[URL]:
         runner = web.AppRunner(create_app(settings), handler_cancellation=False)
@@ -481,8 +486,9 @@ class TestSlowBodies:
         """Open a connection and send a signed POST's head (a header block) and ``body``."""
         target = url.with_query(signed(settings.wechat.token)).raw_path_qs
         reader, writer = await asyncio.open_connection(url.host, url.port)
+        content_type = TestSlowBodies.CONTENT_TYPES[url.path]
         writer.write(f"POST {target} HTTP/1.1\r\nHost: {url.host}\r\n"
-                     f"Content-Type: text/xml\r\n{head}\r\n".encode() + body)
+                     f"Content-Type: {content_type}\r\n{head}\r\n".encode() + body)
         await writer.drain()
         return reader, writer
 
