@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 
@@ -29,6 +30,26 @@ async def read_body(request: web.Request, limit: int, timeout: float) -> bytes |
         # worth logging, never a traceback.
         log.debug("a client went away before its request body arrived (%s)", request.path)
         return web.Response(status=CLIENT_GONE)
+
+
+FORM_LIMIT = 4096  # our pages' forms hold a token, a code and a button
+
+
+async def read_form(request: web.Request, timeout: float) -> dict[str, str] | web.Response:
+    """A page's urlencoded form, read like a callback's body (``read_body``); anything else
+    (multipart, a broken encoding, too large) is a 400 of its own rather than aiohttp's
+    ``request.post()`` raising mid-parse."""
+    if request.content_type != "application/x-www-form-urlencoded":
+        return web.Response(status=400, text="expected a form")
+    body = await read_body(request, FORM_LIMIT, timeout)
+    if isinstance(body, web.Response):
+        return body
+    if len(body) > FORM_LIMIT:
+        return await answer_and_close(request, web.Response(status=413, text="form too large"))
+    try:
+        return dict(parse_qsl(body.decode("ascii"), errors="strict"))
+    except (UnicodeDecodeError, ValueError):
+        return web.Response(status=400, text="unreadable form")
 
 
 async def answer_and_close(request: web.Request, response: web.Response) -> web.Response:

@@ -40,6 +40,7 @@ from bot.masking import mask_name
 from bot.pages import mobile_page
 from bot.rules import BEIJING
 from bot.services import SERVICES
+from handlers.bodies import read_form
 
 routes = web.RouteTableDef()
 
@@ -186,8 +187,9 @@ def _form_is_ours(request: web.Request, settings: Settings, fields: dict[str, st
 @routes.post(PATH)
 async def consent_answer(request: web.Request) -> web.Response:
     settings: Settings = request.app[SERVICES].settings
-    posted = await request.post()
-    fields = {key: value for key, value in posted.items() if isinstance(value, str)}
+    fields = await read_form(request, settings.server.read_timeout)
+    if isinstance(fields, web.Response):
+        return fields
     if not _form_is_ours(request, settings, fields):
         return _page(*STALE_FORM_PAGE)
     follows = request.app[SERVICES].follows

@@ -27,6 +27,7 @@ from bot.pages import mobile_page
 from bot.processing import Processing, ProcessingRefused, yuan
 from bot.rules import BEIJING
 from bot.services import SERVICES
+from handlers.bodies import read_form
 from models.processing import CaseState, ProcessingCase
 from models.user import User
 from models.violation import Violation
@@ -99,7 +100,10 @@ async def owner_answer(request: web.Request) -> web.Response:
     if isinstance(found, web.Response):
         return found
     processing, case = found
-    decision = (await request.post()).get("decision")
+    posted = await read_form(request, request.app[SERVICES].settings.server.read_timeout)
+    if isinstance(posted, web.Response):
+        return posted
+    decision = posted.get("decision")
     if decision == "refuse":
         await processing.owner_refuses(case)
         return _page("已拒绝", "您已拒绝该申请，对方将收到通知。")

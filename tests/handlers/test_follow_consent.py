@@ -275,6 +275,28 @@ async def test_regression_a_post_from_another_origin_changes_nothing(harness, as
     assert await state_of(asked) is RequestState.PENDING
 
 
+@pytest.mark.parametrize("content_type, body", [
+    ("multipart/form-data", b"--x\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n"),
+    ("multipart/form-data; boundary=x", b"--x\r\nContent-Disposition: form-da"),
+    ("application/x-www-form-urlencoded", b"decision=approve&code=%FF%FE"),
+    ("application/x-www-form-urlencoded", "decision=同意".encode()),
+    ("application/x-www-form-urlencoded", b"code=" + b"1" * 5000),
+    ("text/plain", b"decision=approve"),
+], ids=["multipart without boundary", "broken multipart", "not UTF-8", "raw non-ASCII",
+        "too large", "not a form"])
+async def test_regression_a_malformed_form_gets_a_clear_answer_not_a_500(
+        harness, asked, caplog, content_type, body):
+    """aiohttp's request.post() raised on these (500, an ERROR with a traceback)."""
+    await open_page(harness, asked)  # the browser holds the form cookie, as a real one would
+    async with harness.client.session.post(
+            asked.link, data=body, headers={"Content-Type": content_type,
+                                            "Origin": str(URL(asked.link).origin())}) as response:
+        assert response.status in (400, 413)
+    assert await state_of(asked) is RequestState.PENDING
+    assert not [record for record in caplog.records
+                if record.levelno >= logging.ERROR or record.exc_info]
+
+
 async def test_the_page_is_private(harness, asked):
     response, _ = await open_page(harness, asked)
 

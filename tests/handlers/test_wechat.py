@@ -7,6 +7,7 @@ import hashlib
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
+from typing import ClassVar
 
 import pytest
 from aiohttp import web
@@ -465,9 +466,10 @@ class TestSlowBodies:
     def settings(self, settings: Settings) -> Settings:
         return settings.with_overrides(server={"read_timeout": self.READ_TIMEOUT})
 
-    CONTENT_TYPES = {"/wechat": "text/xml", "/alipay/gateway": "application/x-www-form-urlencoded",
-                     # a page's form (handlers/bodies.py read_form), before its token is read
-                     "/follow/consent/" + "A" * 32: "application/x-www-form-urlencoded"}
+    CONTENT_TYPES: ClassVar[dict[str, str]] = {
+        "/wechat": "text/xml", "/alipay/gateway": "application/x-www-form-urlencoded",
+        # a page's form (handlers/bodies.py read_form), read before its token is looked at
+        "/follow/consent/" + "A" * 32: "application/x-www-form-urlencoded"}
 
     @pytest.fixture(params=list(CONTENT_TYPES))
     async def url(self, request: pytest.FixtureRequest, settings: Settings,
