@@ -48,6 +48,9 @@ TRIES = 3
 USERS = 10
 MESSAGES_PER_USER = 12
 STEP = 0.25  # seconds per probe step: a user's 12 messages take 3 s, within the 4 s budget
+# For the tests of a deferred reply: a 2 s budget and lease (4 and 4 by default), so the reply is
+# deferred 2 s sooner and the recovery job looks 2 * lease = 4 s after the deferral, not 8 s.
+SHORT_LEASE = {"BOT__WECHAT__REPLY_BUDGET": "2", "BOT__SESSION__TURN_LEASE": "2"}
 
 
 class Server:
@@ -254,13 +257,13 @@ async def test_regression_deferred_reply_survives_kill_9(
     """A step slower than the budget: "success" is answered, so WeChat will not try again; the
     process is killed before the step ends. After the restart the recovery job queued at the
     deferral finds the holder dead, runs the message and pushes the reply: once."""
-    await server.start(probe_delay=6)  # wechat.reply_budget is 4 s
+    await server.start(probe_delay=4, config=SHORT_LEASE)  # wechat.reply_budget is 2 s
     alice = await start_probe(http, server, "alice")
 
     assert await post(http, alice, alice.request(alice.text_xml("慢", msg_id=4711))) == ""
     server.kill()  # about 2 s before the step would have finished
     assert await markers(redis, DEFERRED_PREFIX) == 1 and await seen(redis, "alice") == []
-    await server.start(probe_delay=0)
+    await server.start(probe_delay=0, config=SHORT_LEASE)
 
     marker, job = "inbox:wechat:msg:4711", "arq:job:recover:inbox:wechat:msg:4711"
     deadline = time.monotonic() + 30
@@ -398,7 +401,7 @@ async def test_regression_a_pushed_reply_survives_kill_9_around_its_push(
     killed while the push is on its way ("before": it never reached Alipay) or after Alipay
     took it ("after": "handed" not yet written). The recovery job hands the reply to the
     send_reply job: pushed once, or, for "after", at most twice; the step acted on once."""
-    await server.start(probe_delay=0, config=alipay.config())
+    await server.start(probe_delay=0, config=alipay.config() | SHORT_LEASE)
     now = int(time.time() * 1000)
     await alipay.post(http, server, biz_content(APPID, ALIPAY_USER, now, event="click",
                                                 action=PROBE_KEY))
@@ -412,7 +415,7 @@ async def test_regression_a_pushed_reply_survives_kill_9_around_its_push(
     assert (await redis.get(marker) or b"").startswith(LATER_PREFIX.encode())
     server.kill()
     assert await seen(redis, ALIPAY_USER, "alipay") == ["一"]
-    await server.start(probe_delay=0, config=alipay.config())
+    await server.start(probe_delay=0, config=alipay.config() | SHORT_LEASE)
 
     pushed = await alipay.pushes_of("收到：一", 2 if kill == "after" else 1, timeout=30)
 
