@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -55,10 +56,24 @@ def postgres_url(pytestconfig: pytest.Config) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session")
+async def sqlite_schema(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite file with the schema, made once per run: each test gets a copy, which costs
+    a millisecond where making the schema costs 50 to 100."""
+    from bot import db
+
+    path = tmp_path_factory.mktemp("sqlite-schema") / "schema.sqlite3"
+    await db.open_database(f"sqlite://{path}")
+    await db.close_database()
+    return path
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
-        return f"sqlite://{tmp_path / 'test.sqlite3'}"
+        path = tmp_path / "test.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_schema"), path)
+        return f"sqlite://{path}"
     return request.getfixturevalue("postgres_url")
 
 
