@@ -114,6 +114,20 @@ class Decision:
     points_now: int | None  # the processor's points after it (None: no licence on record)
 
 
+@dataclass(frozen=True)
+class OwnerView:
+    """An owner's face page's view of a case, personal data masked."""
+
+    case: ProcessingCase
+    waiting: bool  # still waiting for the owner; else ``words`` say what became of it
+    words: str
+    expired: bool
+    processor: str
+    plate: str
+    what: str  # the violation: day, description, fine and points
+    until: datetime
+
+
 def facts_of(violation: Violation) -> ViolationFacts:
     return ViolationFacts(violation.code, violation.kind, violation.procedure, violation.fine,
                           violation.points, violation.state)
@@ -309,9 +323,23 @@ class Processing:
 
     # -- the owner's side -----------------------------------------------------------------------
 
-    async def by_token(self, token: str) -> ProcessingCase | None:
-        """The case an owner's SMS link names, whatever its state."""
-        return await ProcessingCase.get_or_none(token_hash=link_digest(token))
+    async def owner_view(self, token: str) -> OwnerView | None:
+        """What the owner's page shows of the case its SMS link names; None for no case."""
+        case = await ProcessingCase.get_or_none(token_hash=link_digest(token))
+        if case is None:
+            return None
+        case = await self.refresh(case)
+        await case.fetch_related("violation", "processor")
+        violation: Violation = case.violation
+        expired = case.state is CaseState.EXPIRED or (case.state is CaseState.AWAITING_OWNER
+                                                      and case.expires_at <= self._now())
+        return OwnerView(
+            case, case.state is CaseState.AWAITING_OWNER and not expired,
+            self.owner_words(case), expired, mask_name(case.processor.real_name),
+            mask_plate(violation.plate_number),
+            f"{timezone.localtime(violation.occurred_at):%Y-%m-%d} {violation.description}，"
+            f"罚款{yuan(violation.fine)}元，记{violation.points}分",
+            timezone.localtime(case.expires_at))
 
     async def owned_case(self, owner: User, case_id: int) -> ProcessingCase | None:
         """A case asking this registered owner, up to date."""

@@ -19,18 +19,12 @@ from html import escape
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from tortoise import timezone
 
 from bot.integrations.face import FaceUnavailable
-from bot.masking import mask_name, mask_plate
 from bot.pages import mobile_page
-from bot.processing import Processing, ProcessingRefused, yuan
-from bot.rules import BEIJING
+from bot.processing import OwnerView, Processing, ProcessingRefused
 from bot.services import SERVICES
 from handlers.bodies import read_form
-from models.processing import CaseState, ProcessingCase
-from models.user import User
-from models.violation import Violation
 
 routes = web.RouteTableDef()
 
@@ -49,18 +43,16 @@ def _page(title: str, text: str, status: int = 200) -> web.Response:
                        private=True)
 
 
-async def _waiting(request: web.Request) -> tuple[Processing, ProcessingCase] | web.Response:
+async def _waiting(request: web.Request) -> tuple[Processing, OwnerView] | web.Response:
     """The link's case while it waits for the owner, or the page to show instead."""
     processing: Processing = request.app[SERVICES].processing
     token = request.match_info["token"]
-    case = await processing.by_token(token) if TOKEN.fullmatch(token) else None
-    if case is None:
+    view = await processing.owner_view(token) if TOKEN.fullmatch(token) else None
+    if view is None:
         return _page(*UNKNOWN)
-    case = await processing.refresh(case)
-    if case.state is not CaseState.AWAITING_OWNER or case.expires_at <= timezone.now():
-        status = 410 if case.state in (CaseState.EXPIRED, CaseState.AWAITING_OWNER) else 200
-        return _page("无需操作", processing.owner_words(case) + "。", status)
-    return processing, case
+    if not view.waiting:
+        return _page("无需操作", view.words + "。", 410 if view.expired else 200)
+    return processing, view
 
 
 @routes.get(PATH)
@@ -68,24 +60,18 @@ async def owner_page(request: web.Request) -> web.Response:
     found = await _waiting(request)
     if isinstance(found, web.Response):
         return found
-    _, case = found
-    await case.fetch_related("violation", "processor")
-    violation: Violation = case.violation
-    processor: User = case.processor
-    until = case.expires_at.astimezone(BEIJING)
+    _, view = found
     body = (
-        f"<p>{escape(mask_name(processor.real_name))} 申请在线处理您名下车辆 "
-        f"{escape(mask_plate(violation.plate_number))} 的一条交通违法：</p>"
-        f'<p class="what">{violation.occurred_at.astimezone(BEIJING):%Y-%m-%d} '
-        f"{escape(violation.description)}，罚款{yuan(violation.fine)}元，"
-        f"记{violation.points}分</p>"
+        f"<p>{escape(view.processor)} 申请在线处理您名下车辆 {escape(view.plate)} "
+        "的一条交通违法：</p>"
+        f'<p class="what">{escape(view.what)}</p>'
         '<p class="note">记分将记在对方的驾驶证上，罚款由对方缴纳。同意需要您本人刷脸认证；'
         "如果您不认识对方，请点“拒绝”。</p>"
         '<form method="post">'
         '<button type="submit" name="decision" value="agree">同意并刷脸认证</button>'
         '<button type="submit" name="decision" value="refuse" class="secondary">拒绝</button>'
         "</form>"
-        f'<p class="note">请在 {until:%m月%d日 %H:%M} 前处理，逾期自动失效。</p>'
+        f'<p class="note">请在 {view.until:%m月%d日 %H:%M} 前处理，逾期自动失效。</p>'
     )
     return mobile_page("车主刷脸认证", body, style=STYLE, private=True)
 
@@ -99,18 +85,18 @@ async def owner_answer(request: web.Request) -> web.Response:
     found = await _waiting(request)
     if isinstance(found, web.Response):
         return found
-    processing, case = found
+    processing, view = found
     posted = await read_form(request, request.app[SERVICES].settings.server.read_timeout)
     if isinstance(posted, web.Response):
         return posted
     decision = posted.get("decision")
     if decision == "refuse":
-        await processing.owner_refuses(case)
+        await processing.owner_refuses(view.case)
         return _page("已拒绝", "您已拒绝该申请，对方将收到通知。")
     if decision != "agree":
         return _page(*STALE)
     try:
-        link = await processing.start_owner_check(case)
+        link = await processing.start_owner_check(view.case)
     except ProcessingRefused as refused:
         return _page("无需操作", f"{refused}。")
     except FaceUnavailable:
