@@ -42,13 +42,14 @@ async def test_tidy(tmp_path: Path):
 '''
 
 
-def run_pytest(tmp_path: Path, name: str, source: str) -> subprocess.CompletedProcess[str]:
+def run_pytest(tmp_path: Path, name: str, source: str,
+               *options: str) -> subprocess.CompletedProcess[str]:
     """A pytest run of its own (own base temp dir) with the leak check as its only plugin."""
     test = tmp_path / f"test_{name}.py"
     test.write_text(textwrap.dedent(source))
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-c", str(ROOT / "pyproject.toml"),
-         "-p", "tests.support.leaks", f"--basetemp={tmp_path / 'b'}", str(test)],
+         "-p", "tests.support.leaks", f"--basetemp={tmp_path / 'b'}", *options, str(test)],
         cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
@@ -68,6 +69,17 @@ def test_regression_suite_leaves_no_server_running(tmp_path: Path):
     assert "1 server(s) started by this run are still running (now killed)" in done.stderr
     assert "redis-server pid" in done.stderr
     assert redis_servers_under(tmp_path) == []  # killed, not only reported
+
+
+def test_regression_a_server_left_in_a_test_worker_fails_the_run(tmp_path: Path):
+    """Under pytest-xdist (./dev test) the worker finds and kills the server; its outcome does
+    not reach the run's, so it reports to the run, which failed nothing before."""
+    done = run_pytest(tmp_path, "leaky", LEAKY_TEST, "-n", "1")
+    assert "1 passed" in done.stdout
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "1 server(s) started by this run are still running (now killed)" in done.stderr
+    assert "redis-server pid" in done.stderr
+    assert redis_servers_under(tmp_path) == []
 
 
 def test_a_run_that_stops_its_servers_passes(tmp_path: Path):
