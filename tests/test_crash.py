@@ -6,7 +6,8 @@ gateway played by this test).
 The server is `serve` with the probe journey added (tests/support/probe_server.py): every text
 is appended to the user's session ("seen") and answered "收到：<text>", so the session in Redis
 counts how often each message was acted on. Redis is the test session's (external, as in
-production), the database a SQLite file in the test's directory.
+production), the database a SQLite file in the test's directory, or for the in-flight test
+the run's PostgreSQL too (production's database).
 """
 
 from __future__ import annotations
@@ -59,9 +60,10 @@ class Server:
 
     module = "tests.support.probe_server"  # what runs `serve`
 
-    def __init__(self, data_dir: Path, redis_url: str) -> None:
+    def __init__(self, data_dir: Path, redis_url: str, database_url: str | None = None) -> None:
         self.data_dir = data_dir
         self.redis_url = redis_url
+        self.database_url = database_url  # None: SQLite in the data dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -75,6 +77,8 @@ class Server:
                    BOT__DATABASE__SEED_DEMO_WHEN_EMPTY="false", BOT__JOBS__POLL_DELAY="0.05",
                    BOT__SERVER__LOG_LEVEL="WARNING", PROBE_DELAY=str(probe_delay),
                    **(config or {}))
+        if self.database_url:
+            env["BOT__DATABASE__URL"] = self.database_url
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", self.module], cwd=ROOT, env=env,
@@ -107,7 +111,19 @@ class Server:
 @pytest.fixture
 def server(tmp_path: Path, redis_url: str, redis: Redis) -> Iterator[Server]:
     """The server, its Redis emptied first (the ``redis`` fixture); killed if a test fails."""
-    server = Server(tmp_path, redis_url)
+    yield from _running(Server(tmp_path, redis_url))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def server_on_each_database(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str,
+                            redis: Redis) -> Iterator[Server]:
+    """As ``server``, on SQLite and on the run's PostgreSQL (its migrations applied by
+    `serve`, as in production)."""
+    database_url = None if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    yield from _running(Server(tmp_path, redis_url, database_url))
+
+
+def _running(server: Server) -> Iterator[Server]:
     yield server
     if server.process is not None and server.process.poll() is None:
         server.kill()
@@ -193,7 +209,8 @@ async def running_markers(redis: Redis) -> int:
 
 
 async def test_regression_messages_in_flight_at_kill_9_are_answered_on_retry(
-        server: Server, http: aiohttp.ClientSession, redis: Redis):
+        server_on_each_database: Server, http: aiohttp.ClientSession, redis: Redis):
+    server = server_on_each_database
     await server.start(probe_delay=STEP)
     users = await asyncio.gather(*(start_probe(http, server, f"crash-user-{n}")
                                    for n in range(USERS)))
@@ -250,6 +267,8 @@ async def test_regression_messages_in_flight_at_kill_9_are_answered_on_retry(
     assert wrong == []
     assert doubled == 0 and set(acted) == {m.text for m in messages}
     assert pushed_twice == [] and answered_and_pushed == []
+    # and it ran on the database it was given
+    assert (server.data_dir / "traffic.sqlite3").exists() == (server.database_url is None)
 
 
 async def test_regression_deferred_reply_survives_kill_9(
