@@ -138,15 +138,16 @@ async def _judged(ctx: Context) -> Judged | None:
 
 @exits(FORECAST)
 async def _chosen(ctx: Context, violation_id: int) -> Transition:
-    """The rules' verdict: the reason and the window, or on to the forecast."""
+    """The rules' verdict: on to the forecast, or the reason and the window with the list
+    again (another of the user's violations may well be processable here)."""
     ctx.data.violation = violation_id
     judged = await _judged(ctx)
     if judged is None:
         return Done(GONE, menu=True)
     refusal = judged.eligibility.refusal
     if refusal is not None:
-        return Done(f"该违法不能在线处理：{refusal.reason}。\n办理方式：{refusal.where}。",
-                    menu=True)
+        return Stay(f"该违法不能在线处理：{refusal.reason}。\n办理方式：{refusal.where}。"
+                    "\n您可以选择其他违法，或回复“取消”结束。")
     return FORECAST
 
 

@@ -336,3 +336,23 @@ async def test_an_owners_sms_that_cannot_be_sent_ends_the_wait(harness):
     assert "未能向车主登记的手机号发送短信，本次处理未完成" in told
     case = await ProcessingCase.get(id=case.id)
     assert case.state is CaseState.FAILED and case.open_key is None
+
+
+async def test_regression_a_refused_violation_ended_the_journey(harness):
+    """张伟 chose his general-procedure 500-yuan violation and was told why and where, then
+    dropped at the main menu: he stays in the list and picks another one."""
+    from bot.demo_data import seed_demo
+
+    await seed_demo()
+    licence = await DriverLicence.get(number="500103199003074210")
+    await registered(Person(licence.number, "张伟", licence.holder_phone, VerifiedBy.FACE),
+                     "wechat", "openid-demo")
+    user = ScannedUser(harness.user("openid-demo"))
+    refused = await choose(user, "渝A12345[^\n]*罚款500元")
+    assert "该违法不能在线处理：" in refused and "办理方式：请到违法发生地" in refused
+    assert "请选择要处理的违法" in refused and "请回复数字选择服务" not in refused
+    number = re.search(r"(\d+)\. [^\n]*罚款200元 记3分", refused)
+    assert number, refused
+    assert FORECAST in await user.send(number[1])
+    assert "请选择要处理的违法" in await user.send("返回列表")
+    assert "已取消当前操作" in await user.send("取消")
