@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from bot import synonyms
 from bot.fields import Field, InvalidInput, choice_number
-from bot.messages import Conversation, Inbound, InboundKind, Reply
+from bot.messages import Conversation, Inbound, InboundKind, Link, Reply
 from bot.session import Frame, Session, SessionStore
 
 if TYPE_CHECKING:
@@ -53,6 +53,8 @@ class Turn:
     next prompt, and each state's choices, worked out once per turn."""
 
     notes: list[str] = field(default_factory=list)
+    # The link of a journey that ended over another: the resumed prompt carries it.
+    link: Link | None = None
     choices: dict[tuple[str, str], Sequence[Choice]] = field(default_factory=dict)
     memo: dict[Any, Any] = field(default_factory=dict)
 
@@ -647,11 +649,13 @@ class _Run:
         return await self.after_end(Reply(refusal), menu=True)
 
     async def after_end(self, reply: Reply, *, menu: bool = False) -> Step:
-        """A journey ended with ``reply``: resume the one beneath, if any, after it; else
-        show the menu under it when asked."""
+        """A journey ended with ``reply``: resume the one beneath, if any, after it (its
+        words, choices and hints go before the resumed prompt, its link with it); else show
+        the menu under it when asked."""
         if self.session is None:
             return self.finish(self.engine.menu(reply.text) if menu else reply)
         self.turn.notes.append(reply.as_text())
+        self.turn.link = reply.link or self.turn.link
         return await self.enter(self.context(self.frame), remember=False)
 
     async def enter(self, ctx: Context, remember: bool = True) -> Step:
@@ -660,6 +664,9 @@ class _Run:
         state = self.flow().states[frame.state]
         prompt = state.prompt if isinstance(state.prompt, str) else await state.prompt(ctx)
         reply = prompt if isinstance(prompt, Reply) else Reply(prompt)
+        if self.turn.link is not None:  # an ended journey's last word: the newer link
+            reply = Reply(reply.text, reply.choices, self.turn.link, reply.extra)
+            self.turn.link = None
         choices = await self.choices(ctx, state)
         if choices and not reply.choices:
             reply = Reply(reply.text, tuple(c.label for c in choices), reply.link, reply.extra)

@@ -333,13 +333,12 @@ FLOW = Flow(
 
 # ---- the owner's side --------------------------------------------------------------------------
 
-ASK, LINK = "ask", "link"
+ASK = "ask"
 
 
 @dataclass
 class OwnerData:
     case: int = 0
-    link: str = ""  # the owner's face check
 
 
 async def _owned(ctx: Context) -> ProcessingCase | None:
@@ -382,7 +381,7 @@ async def _ask_prompt(ctx: Context) -> str:
             f"有效期至 {localtime(case.expires_at):%Y-%m-%d %H:%M}。请选择：")
 
 
-@exits(LINK)
+@exits()
 async def _owner_answer(ctx: Context, agree: bool) -> Transition:
     case = await _owned(ctx)
     if case is None:
@@ -393,30 +392,13 @@ async def _owner_answer(ctx: Context, agree: bool) -> Transition:
             return Done("已拒绝该处理申请，对方已收到通知。")
         return Done(processing.owner_words(await processing.refresh(case)) + "。")
     try:
-        ctx.data.link = await processing.start_owner_check(case)
+        link = await processing.start_owner_check(case)
     except ProcessingRefused as refused:
         return Done(f"{refused}。")
     except FaceUnavailable:
         return Done(face_check.UNAVAILABLE)
-    return LINK
-
-
-async def _link_prompt(ctx: Context) -> Reply:
-    """A state, not the journey's last reply: a journey resumed beneath it would drop the
-    link (the engine keeps an ended journey's text only)."""
-    return Reply("请点击下方链接，由您本人完成刷脸认证。认证结果将通知对方。",
-                 link=Link("点击进行刷脸认证", ctx.data.link))
-
-
-@exits(LINK)
-async def _owner_done(ctx: Context, _: str) -> Transition:
-    """The owner says they are done: the case tells whether the check settled."""
-    case = await _owned(ctx)
-    if case is None:
-        return Done(GONE, menu=True)
-    if case.state is CaseState.AWAITING_OWNER:
-        return Stay("尚未收到刷脸认证结果。如已完成认证，请稍候；如未完成，请点击链接进行认证。")
-    return Done(ctx.deps.processing.owner_words(case) + "。")
+    return Done(Reply("请点击下方链接，由您本人完成刷脸认证。认证结果将通知对方。",
+                      link=Link("点击进行刷脸认证", link)))
 
 
 OWNER = Flow(
@@ -429,6 +411,5 @@ OWNER = Flow(
     states={
         ASK: State(prompt=_ask_prompt, then=_owner_answer,
                    choices=(Choice("同意并刷脸认证", value=True), Choice("拒绝", value=False))),
-        LINK: State(prompt=_link_prompt, choices=(Choice("已完成认证"),), then=_owner_done),
     },
 )

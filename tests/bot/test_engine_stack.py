@@ -28,7 +28,7 @@ from bot.engine import (
     exits,
 )
 from bot.events import Event
-from bot.messages import Conversation, Inbound, InboundKind
+from bot.messages import Conversation, Inbound, InboundKind, Link, Reply
 from bot.session import RedisSessionStore
 
 USER = "openid-stack"
@@ -132,6 +132,17 @@ APPROVE = Flow(
 )
 
 
+async def _linked(ctx: Context, _: str) -> Transition:
+    return Done(Reply("请点击下方链接完成认证。", link=Link("点击认证", "https://face.example/1"),
+                      extra=("认证结果将通知对方。",)))
+
+
+LINKED = Flow(
+    name="linked", title="认证", start="ask", in_menu=False,
+    states={"ask": State(prompt="同意吗？", choices=(Choice("同意"),), then=_linked)},
+)
+
+
 async def _closed(ctx: Context) -> str | None:
     return "暂停服务。"
 
@@ -184,7 +195,7 @@ QUICK_ORDER = Flow(
             "confirmed": State(prompt="", then=_confirmed)},
 )
 
-ALL = [ORDER, CONFIRM, WAIT, APPROVE, CLOSED, GUARDED, QUICK, QUICK_ORDER]
+ALL = [ORDER, CONFIRM, WAIT, APPROVE, LINKED, CLOSED, GUARDED, QUICK, QUICK_ORDER]
 
 
 @pytest.fixture
@@ -370,6 +381,20 @@ async def test_begin_puts_a_journey_on_top_and_resumes_the_current_one_after_it(
     assert reply.text == "已同意张*的请求。\n\n买什么？"
     assert reply.choices == ("苹果", "梨")
     assert (await engine.handle(text("梨"))).text == "确认购买梨？"
+
+
+async def test_regression_a_journey_ending_over_another_kept_only_its_text(engine: Engine):
+    """A begun journey's last reply had a link (a face check's): the journey resumed beneath
+    it showed the words without the link. Words and hints go first, the link with the
+    resumed prompt, for this turn only."""
+    await engine.handle(click("ORDER"))
+    step = await engine.begin(ME, await engine.store.load(ME.key), "linked", {})
+    await engine.store.put(ME.key, step.session)
+    reply = await engine.handle(text("同意"))
+    assert reply.text == "请点击下方链接完成认证。\n认证结果将通知对方。\n\n买什么？"
+    assert reply.link == Link("点击认证", "https://face.example/1")
+    assert reply.choices == ("苹果", "梨")
+    assert (await engine.handle(text("返回"))).link is None
 
 
 async def test_begin_for_a_user_in_no_journey_ends_with_the_begun_one(engine: Engine):

@@ -294,12 +294,11 @@ async def test_regression_the_owners_link_survives_a_journey_beneath(harness):
     _user, owner, _violation = await asked_owner(harness, "渝A30012")
     assert "请选择号牌种类" in await owner.click("QUERY_VEHICLE")
     await open_pending(owner, "处理申请")
-    link = link_in(await owner.send("同意并刷脸认证"))
-    assert "尚未收到刷脸认证结果" in await owner.send("已完成认证")
-    await face_check(harness, link, "T")
-    await pushes(harness, REQUESTER_OPENID, 1)
-    finished = await owner.send("已完成认证")
-    assert "您已完成刷脸认证，无需再操作" in finished and "请选择号牌种类" in finished
+    agreed = await owner.send("同意并刷脸认证")
+    assert "由您本人完成刷脸认证" in agreed and "请选择号牌种类" in agreed  # resumed beneath
+    await face_check(harness, link_in(agreed), "T")
+    [told] = await pushes(harness, REQUESTER_OPENID, 1)
+    assert "车主已通过刷脸认证" in told
 
 
 async def test_a_processor_who_left_during_their_own_face_check_finds_it_under_pending(
