@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from models.enums import ViolationState
 from models.payment import PaymentRecord, PaymentState, RecordSource
-from tests.support.payments import daytime_clock, decided, make_order, open_pay_page, paid, press
+from tests.support.payments import daytime_clock, flagged_payment
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -40,14 +39,7 @@ async def bot(harness, *args: str) -> tuple[int, str, str]:
 
 
 async def test_operators_list_and_refund_a_flagged_payment(harness, payments):
-    violation = await decided(payments)
-    payment, url = await make_order(harness, violation)
-    http = harness.client.session
-    await open_pay_page(http, url)
-    violation.state = ViolationState.PAID  # paid at a window meanwhile
-    await violation.save()
-    await press(http, str(harness.client.make_url("")), payment.out_trade_no, "pay")
-    payment = await paid(payment)
+    payment = await flagged_payment(harness, payments)
 
     code, out, _ = await bot(harness, "payments", "flagged")
     assert code == 0 and payment.out_trade_no in out and "重复付款" in out

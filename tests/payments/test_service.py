@@ -22,6 +22,7 @@ from tests.support.payments import (
     biz_of,
     daytime_clock,
     decided,
+    flagged_payment,
     make_order,
     notify_form,
     open_pay_page,
@@ -285,14 +286,7 @@ async def test_regression_money_after_an_order_was_closed_is_flagged_and_refunde
 
 
 async def test_a_flagged_payment_is_refunded_once_through_alipay(harness, payments):
-    violation = await decided(payments)
-    payment, url = await make_order(harness, violation)
-    http = harness.client.session
-    await open_pay_page(http, url)
-    violation.state = ViolationState.PAID  # paid at a window meanwhile
-    await violation.save()
-    await press(http, str(harness.client.make_url("")), payment.out_trade_no, "pay")
-    payment = await paid(payment)
+    payment = await flagged_payment(harness, payments)
     assert "重复付款" in payment.flagged
 
     done = await payments.refund(payment.out_trade_no, operator="op2", reason="paid at window")

@@ -115,5 +115,20 @@ async def make_order(harness, violation: Violation, conversation: str = "wechat:
     return order.payment, order.url
 
 
+async def flagged_payment(harness, payments: Any) -> Payment:
+    """Money taken for a decision already paid (at a window, while the buyer was on the pay
+    page): the payment an operator must refund."""
+    from models.enums import ViolationState
+
+    violation = await decided(payments)
+    payment, url = await make_order(harness, violation)
+    http = harness.client.session
+    await open_pay_page(http, url)
+    violation.state = ViolationState.PAID  # paid at a window meanwhile
+    await violation.save()
+    await press(http, str(harness.client.make_url("")), payment.out_trade_no, "pay")
+    return await paid(payment)
+
+
 def daytime(day: date, hour: int = 10) -> datetime:
     return datetime.combine(day, time(hour), tzinfo=BEIJING)
