@@ -341,6 +341,24 @@ class Processing:
             f"罚款{yuan(violation.fine)}元，记{violation.points}分",
             timezone.localtime(case.expires_at))
 
+    async def owner_channels(self, reference: str) -> list[str] | None:
+        """Where the person whose face check this is came from, for the face return page:
+        None when it is not a vehicle owner's check for someone's processing (the requester
+        goes back to their own chat); else the channels the owner was asked in: none for an
+        owner reached by SMS, who has no chat, or those of a registered owner's chats."""
+        check = await Verification.get_or_none(reference=reference, method=Method.FACE,
+                                               purpose=FLOW)
+        case = None if check is None else await (
+            ProcessingCase.filter(conversation=check.requester,
+                                  owner_id_number=check.subject_id_number)
+            .exclude(owner_asked=OwnerAsked.NOT_NEEDED).order_by("-id").first())
+        if case is None:
+            return None
+        owner = await registered(case.owner_id_number)
+        if case.owner_asked is OwnerAsked.SMS or owner is None:
+            return []
+        return list(dict.fromkeys(c.channel for c in await conversations_of(owner.id)))
+
     async def owned_case(self, owner: User, case_id: int) -> ProcessingCase | None:
         """A case asking this registered owner, up to date."""
         case = await ProcessingCase.get_or_none(id=case_id, owner_id_number=owner.id_number)

@@ -135,7 +135,7 @@ async def test_another_persons_point_violation_waits_for_the_owners_face(harness
     asked = await open_pending(owner, "处理申请")
     assert "王** 申请在线处理您名下车辆 渝A30003（小型汽车）" in asked and "同意并刷脸认证" in asked
     link = link_in(await owner.send("同意并刷脸认证"))
-    assert "请返回" in await face_check(harness, link, "T")
+    assert "返回支付宝" in await face_check(harness, link, "T")
 
     [told] = await pushes(harness, REQUESTER_OPENID, 1)
     assert "车主已通过刷脸认证" in told and "请您本人刷脸认证" in told
@@ -265,7 +265,7 @@ async def test_an_alipay_user_processes_their_own_car(harness):
     assert "处理后您的记分将为 11/12" in shown
     link = link_in(await user.send("确认处理"))
     await user.user.pushes(0)
-    await face_check(harness, link, "T")
+    assert "认证完成，请返回支付宝继续" in await face_check(harness, link, "T")
     pushed = await user.user.pushes(1)
     assert PROCESSED in pushed[-1].text and "累积记分：11/12" in pushed[-1].text
 
@@ -355,3 +355,27 @@ async def test_regression_a_refused_violation_ended_the_journey(harness):
     assert FORECAST in await user.send(number[1])
     assert "请选择要处理的违法" in await user.send("返回列表")
     assert "已取消当前操作" in await user.send("取消")
+
+
+async def test_regression_the_face_return_page_named_the_processors_channel(harness):
+    """The owner's face check is asked for the processor (its result goes to them), so the
+    return page sent an owner in Alipay, or one reached by SMS with no chat at all, back to
+    微信: the processor's channel. Each person's check names their own way on."""
+    _user, owner, _violation = await asked_owner(harness, "渝A30013")
+    await open_pending(owner, "处理申请")
+    page = await face_check(harness, link_in(await owner.send("同意并刷脸认证")), "T")
+    assert "认证完成，结果将通知申请人。您可以关闭本页面，返回支付宝。" in page
+    assert "微信" not in page
+    [told] = await pushes(harness, REQUESTER_OPENID, 1)
+    assert "认证完成，请返回微信继续" in await face_check(harness, link_in(told), "T")
+
+
+async def test_regression_the_face_return_page_sent_an_owner_reached_by_sms_to_a_chat(harness):
+    """An owner who is not a user has no chat: the page says the result goes to the
+    requester and the page may be closed."""
+    _user, _violation, link = await sms_owner_asked(harness, "渝A30014")
+    async with harness.client.session.post(link, data={"decision": "agree"}) as response:
+        certify = html.unescape(re.search(r'<a href="([^"]+)"', await response.text())[1])
+    page = await face_check(harness, certify, "F")
+    assert "刷脸认证未通过，本次申请已结束，结果将通知申请人。您可以关闭本页面。" in page
+    assert "返回" not in page

@@ -39,6 +39,8 @@ async def test_the_owner_agrees_and_passes_on_the_phone(harness, page: Page):
     assert OWNER.id_number not in await page.content()
     await page.get_by_role("button", name="通过", exact=True).click()
     await page.wait_for_url("**/face/return?**")
+    back = await page.inner_text("body")  # no chat to go back to: the processor is told
+    assert "认证完成，结果将通知申请人。您可以关闭本页面。" in back and "微信" not in back
 
     [told] = await pushes(harness, REQUESTER_OPENID, 1)
     assert "车主已通过刷脸认证，请您本人刷脸认证" in told
