@@ -26,13 +26,15 @@ if TYPE_CHECKING:
 
 
 class QueryLockout(Protocol):
-    """Failed matches of the query journeys: who and which target is paused until when."""
+    """Failed matches of the query journeys and of typed decision numbers: who (a
+    conversation, a registered person) and which target is paused until when."""
 
-    async def paused_until(self, who: str) -> datetime | None: ...
+    async def paused_until(self, who: str, *, person: str | None = None) -> datetime | None: ...
 
     async def target_paused_until(self, target: Target) -> datetime | None: ...
 
-    async def record(self, who: str, target: Target) -> datetime | None: ...
+    async def record(self, who: str, target: Target | None, *,
+                     person: str | None = None) -> datetime | None: ...
 
 
 class SmsCodeService(Protocol):

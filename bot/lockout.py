@@ -6,12 +6,15 @@ misses look like guessing. Two counts run side by side over the same ``window``:
 - per target (a plate number, a licence number), from anyone: ``target_limit`` misses pause
   queries of that target for everyone but its registered owner. A new openid resets the
   first count but not the second, so guessing spread over many openids still stops.
+A journey whose input names no target (a typed decision number, flows/pay_fine.py) counts a
+registered user's misses per person as well (their ID number, ``limit`` misses): the same
+person in the other channel, or under a newly registered openid, goes on from the same count.
 Misses of plates and licences that do not exist count the same way, and the paused answer
 reads the same, so a pause never tells whether a target exists.
 
 The decision and the notices are pure functions; Redis keeps the failure times (a sorted set
-per user and per target) and the end of each pause (a key with a TTL). Targets appear in key
-names only as an HMAC with a server key: licence numbers are ID numbers.
+per user, person and target) and the end of each pause (a key with a TTL). Targets and
+persons appear in key names only as an HMAC with a server key: licence numbers are ID numbers.
 """
 
 from __future__ import annotations
@@ -99,19 +102,30 @@ class FailedMatches:
         self._key = key  # HMAC key for target names
         self._prefix = prefix
 
-    async def paused_until(self, who: str) -> datetime | None:
-        return await self._pause_of(who)
+    async def paused_until(self, who: str, *, person: str | None = None) -> datetime | None:
+        """The end of the user's pause, or of the person's (their ID number) if later."""
+        if person is None:
+            return await self._pause_of(who)
+        raws = await self._reads.execute("MGET", self._prefix + "pause:" + who,
+                                         self._prefix + "pause:" + self._person_name(person))
+        ends = [float(raw) for raw in raws if raw is not None]
+        return datetime.fromtimestamp(max(ends), UTC) if ends else None
 
     async def target_paused_until(self, target: Target) -> datetime | None:
         return await self._pause_of(self._target_name(target))
 
-    async def record(self, who: str, target: Target) -> datetime | None:
-        """Count one failed match for the user and for the target; returns the end of the
-        user's pause if this failure starts one (a target's pause shows on its next query)."""
+    async def record(self, who: str, target: Target | None, *,
+                     person: str | None = None) -> datetime | None:
+        """Count one failed match for the user, the target and the person (a registered
+        user's ID number), those given; returns the end of the pause this failure starts for
+        the user or the person, if it starts one (a target's pause shows on its next query)."""
         now, policy, member = time.time(), self._policy, uuid.uuid4().hex
-        names = (who, self._target_name(target))
+        own = [who] if person is None else [who, self._person_name(person)]
+        limits = dict.fromkeys(own, policy.limit)
+        if target is not None:
+            limits[self._target_name(target)] = policy.target_limit
         async with self._redis.pipeline(transaction=True) as pipe:
-            for name in names:
+            for name in limits:
                 failures = self._prefix + "failures:" + name
                 pipe.zadd(failures, {member: now})
                 pipe.zremrangebyscore(failures, "-inf", now - policy.window)
@@ -119,8 +133,7 @@ class FailedMatches:
                 pipe.expire(failures, policy.window)
             counts = (await pipe.execute())[2::4]
         ends = {name: pause_end(count, limit, now, policy.pause)
-                for name, count, limit in zip(names, counts, (policy.limit, policy.target_limit),
-                                              strict=True)}
+                for (name, limit), count in zip(limits.items(), counts, strict=True)}
         pausing = {name: until for name, until in ends.items() if until is not None}
         if pausing:
             async with self._redis.pipeline(transaction=True) as pipe:
@@ -128,8 +141,8 @@ class FailedMatches:
                     pipe.set(self._prefix + "pause:" + name, until, ex=policy.pause)
                     pipe.delete(self._prefix + "failures:" + name)  # afterwards counts start afresh
                 await pipe.execute()
-        user_until = ends[who]
-        return None if user_until is None else datetime.fromtimestamp(user_until, UTC)
+        ends_own = [pausing[name] for name in own if name in pausing]
+        return datetime.fromtimestamp(max(ends_own), UTC) if ends_own else None
 
     async def _pause_of(self, name: str) -> datetime | None:
         raw = await self._reads.execute("GET", self._prefix + "pause:" + name)
@@ -137,5 +150,12 @@ class FailedMatches:
 
     def _target_name(self, target: Target) -> str:
         """"target:<digest>": no user key starts so (they start with the channel)."""
-        message = f"query-lockout\n{target.kind}\n{target.value}".encode()
-        return "target:" + hmac.new(self._key, message, hashlib.sha256).hexdigest()[:32]
+        return "target:" + self._digest(f"{target.kind}\n{target.value}")
+
+    def _person_name(self, id_number: str) -> str:
+        """"person:<digest>", apart from a licence target of the same number."""
+        return "person:" + self._digest(f"person\n{id_number}")
+
+    def _digest(self, what: str) -> str:
+        message = f"query-lockout\n{what}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()[:32]

@@ -9,15 +9,27 @@ link in WeChat. The outcome comes by Alipay's notify, later: the payer is told i
 conversation they paid from (payments.service), so the journey ends with the link.
 Registered users also find the switch of their payment reminders (payments.reminders) in
 the list.
+
+Typed numbers are guesses to be limited like the queries' proofs (bot/lockout.py): decision
+numbers are sequential, so a number not found counts as a failed match of the conversation
+and, for a registered user, of the person (another channel or a new openid goes on from the
+same count), with the queries' pause. A number found but not payable (paid, handled
+elsewhere) says only that. The breakdown of a record not in the user's own list (their own
+and followed vehicles, their licence) masks the plate and leaves out the time and place:
+the number, the offence, the dates and the amounts are enough to recognise a fine.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tortoise.timezone import localtime
+
 from bot import accounts
 from bot.engine import Choice, Context, Done, Flow, State, Stay, Transition, exits
 from bot.fields import DecisionNumberField
+from bot.lockout import pause_notice
+from bot.masking import mask_plate
 from bot.messages import Conversation, Link, Reply
 from bot.rules import BEIJING
 from flows.summaries import offence
@@ -31,6 +43,8 @@ TITLE = "罚款缴纳"
 CHOOSE, NUMBER, BREAKDOWN = "choose", "number", "breakdown"
 BY_NUMBER = "按处罚决定书编号缴纳"
 REMINDERS = "reminders"  # the choice that switches payment reminders
+BACK = "back"  # the breakdown's 返回
+NOT_FOUND = "未找到该处罚决定书编号，请核对后重新输入（回复“菜单”返回）。"
 GONE = "未找到该处罚决定，请重新办理。"
 CHOOSE_PROMPT = "请选择要缴纳的罚款（您名下车辆、关注车辆和本人驾驶证的已处理未缴款记录）："
 
@@ -59,15 +73,25 @@ def _closed(ctx: Context) -> str | None:
             f"暂停缴款，请于 {reopens:%H:%M} 后再来缴纳。")
 
 
+async def _paused(ctx: Context) -> str | None:
+    """The pause notice while this conversation, or the registered person in any of their
+    accounts, is paused after too many failed matches."""
+    user = await _me(ctx)
+    until = await ctx.deps.failed_matches.paused_until(
+        ctx.conversation, person=None if user is None else user.id_number)
+    return None if until is None else pause_notice(localtime(until), localtime())
+
+
 @exits(CHOOSE, NUMBER)
 async def _start(ctx: Context, _: None) -> Transition:
     """The maintenance window first; then a registered user's list (with the reminders'
-    switch), or straight to the number."""
+    switch), or straight to the number unless paused."""
     closed = _closed(ctx)
     if closed is not None:
         return Done(closed, menu=True)
     if await _me(ctx) is None:
-        return NUMBER
+        paused = await _paused(ctx)
+        return NUMBER if paused is None else Done(paused, menu=True)
     if not await _unpaid(ctx):
         ctx.say("您名下车辆、关注车辆和本人驾驶证暂无待缴纳的罚款。")
     return CHOOSE
@@ -84,13 +108,16 @@ async def _choices(ctx: Context) -> list[Choice]:
         "关闭缴款提醒" if await ctx.deps.payments.reminders.enabled(user) else "开启缴款提醒",
         value=REMINDERS)]
     return [*(Choice(_line(v), value=v.decision_number) for v in await _unpaid(ctx)),
-            Choice(BY_NUMBER, goto=NUMBER), *switch]
+            Choice(BY_NUMBER), *switch]
 
 
-@exits(BREAKDOWN)
+@exits(BREAKDOWN, NUMBER)
 async def _chosen(ctx: Context, decision: str) -> Transition:
     if decision == REMINDERS:
         return await _switch_reminders(ctx)
+    if decision == BY_NUMBER:
+        paused = await _paused(ctx)
+        return NUMBER if paused is None else Stay(paused)  # the own list stays payable
     ctx.data.decision = decision
     return BREAKDOWN
 
@@ -111,16 +138,31 @@ async def _switch_reminders(ctx: Context) -> Transition:
 
 @exits(BREAKDOWN)
 async def _typed(ctx: Context, decision: str) -> Transition:
-    """A typed number must name an adjudicated record that is still to be paid."""
-    violation = await ctx.deps.payments.decision(decision)
+    """A typed number must name an adjudicated record that is still to be paid; one that
+    names none is a failed match."""
+    paused = await _paused(ctx)  # perhaps since the prompt, in the person's other account
+    if paused is not None:
+        return Done(paused, menu=True)
+    ctx.data.decision = decision
+    violation = await _decision(ctx)  # the breakdown's prompt, next, shares the lookup
     if violation is None:
-        return Stay("未找到该处罚决定书编号，请核对后重新输入（回复“菜单”返回）。")
+        return await _missed(ctx)
     if violation.state is ViolationState.PAID:
         return Done("该处罚决定的罚款已缴纳，无需重复缴纳。", menu=True)
     if violation.state is not ViolationState.PROCESSED_UNPAID:
         return Done(f"该记录状态为“{violation.state.label}”，不能缴款。", menu=True)
-    ctx.data.decision = decision
     return BREAKDOWN
+
+
+async def _missed(ctx: Context) -> Transition:
+    """Count the miss for the conversation and the person; the pause it may start ends the
+    journey as the queries' does."""
+    user = await _me(ctx)
+    until = await ctx.deps.failed_matches.record(
+        ctx.conversation, None, person=None if user is None else user.id_number)
+    if until is not None:
+        return Done(pause_notice(localtime(until), localtime()), menu=True)
+    return Stay(NOT_FOUND)
 
 
 async def _decision(ctx: Context) -> Violation | None:
@@ -133,11 +175,18 @@ async def _breakdown_prompt(ctx: Context) -> str:
     if violation is None or violation.decided_on is None:
         return GONE
     quote = ctx.deps.payments.quote(violation)
+    occurred = localtime(violation.occurred_at)
+    if any(own.id == violation.id for own in await _unpaid(ctx)):
+        plate, when = violation.plate_number, [f"违法时间：{occurred:%Y-%m-%d %H:%M}",
+                                               f"违法地点：{violation.place}"]
+    else:  # reached by a typed number: someone else's, perhaps guessed
+        plate, when = mask_plate(violation.plate_number), [f"违法日期：{occurred:%Y-%m-%d}"]
     lines = [
         "缴款信息",
         f"处罚决定书编号：{violation.decision_number}",
-        f"车辆：{violation.plate_number}（{violation.plate_type.label}）",
+        f"车辆：{plate}（{violation.plate_type.label}）",
         f"违法行为：{violation.code} {violation.description}",
+        *when,
         f"决定日期：{violation.decided_on:%Y-%m-%d}，缴款期限：{quote.pay_by:%Y-%m-%d}",
         f"罚款：{yuan(quote.principal)}元",
     ]
@@ -150,9 +199,12 @@ async def _breakdown_prompt(ctx: Context) -> str:
     return "\n".join(lines)
 
 
-@exits()
-async def _confirmed(ctx: Context, _: str) -> Transition:
-    """The order, priced again by the server now; its link."""
+@exits(CHOOSE, NUMBER)
+async def _confirmed(ctx: Context, answer: str) -> Transition:
+    """The order, priced again by the server now; its link. 返回 goes to the list, or to
+    the number for someone who has no list."""
+    if answer == BACK:
+        return NUMBER if await _me(ctx) is None else CHOOSE
     try:
         order = await ctx.deps.payments.order(ctx.data.decision, await _me(ctx),
                                               Conversation(ctx.channel, ctx.user_id))
@@ -179,7 +231,7 @@ FLOW = Flow(
                       field=DecisionNumberField(), then=_typed),
         BREAKDOWN: State(prompt=_breakdown_prompt,
                          choices=(Choice("确认缴纳", value="confirm"),
-                                  Choice("返回", goto=CHOOSE)),
+                                  Choice("返回", value=BACK)),
                          then=_confirmed),
     },
 )
