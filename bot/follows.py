@@ -414,6 +414,7 @@ class Follows:
             raise RuntimeError(f"follow request {request_id}: slots kept changing")
         if decided.done:
             log.info("follow request %d %s (%s)", request_id, decided.state, channel.value)
+            await self._conversations.pending.close(REQUESTED, str(request_id))
             # A code relayed in the requester's own chat is answered there, in the reply.
             if channel is not ConsentChannel.CODE or decided.state != RequestState.APPROVED:
                 await self._events.publish(Event(DECIDED, str(request_id)))
@@ -537,6 +538,8 @@ class Follows:
         """Move a pending request to an end without a follow; tell the requester."""
         moved = await FollowRequest.filter(id=request_id, state=RequestState.PENDING).update(
             state=state, reason=reason[:64], pending_key=None, decided_at=self._now())
+        if moved:
+            await self._conversations.pending.close(REQUESTED, str(request_id))
         if moved and tell:
             await self._events.publish(Event(DECIDED, str(request_id)))
         return bool(moved)
@@ -697,7 +700,8 @@ async def follow_requested(event: Event, conversations: Conversations) -> None:
         return
     offer = Offer(REQUESTED, str(request.id),
                   f"关注请求：{mask_name(request.requester.real_name)} 请求关注 "
-                  f"{target_of(request).masked}", CONSENT_FLOW, {"request": request.id})
+                  f"{target_of(request).masked}", CONSENT_FLOW, {"request": request.id},
+                  until=request.expires_at)
     for conversation in await conversations_of(owner.id):
         await conversations.offer(conversation, offer)
 

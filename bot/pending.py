@@ -1,14 +1,19 @@
 """Pending items of a user: stored in the database, counted in Redis for the hot path.
 
 Every reply to a user with open items ends with the footer; 待处理 (a built-in journey, added
-at the composition root) lists them, and picking one starts its journey. The Redis counter
-is a mirror: it is recomputed from the database whenever an item is offered, opened or
-expires (a job at each item's expiry), never trusted to count by itself.
+at the composition root) lists them, and picking one starts its journey. News is done with
+once opened. A request for the user's answer (a kind in ``asking``: approve a follow, verify
+for someone's processing) stays listed after it is opened, since a user who leaves it
+unanswered must be able to come back to it, until the domain ``close``s it (answered, in any
+of the user's conversations, or ended) or it expires. The Redis counter is a mirror: it is
+recomputed from the database whenever an item is offered, opened, closed or expires (a job
+at each item's expiry), never trusted to count by itself.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,13 +32,15 @@ COUNTER_PREFIX = "pending:"  # + Conversation.key: how many open items
 @dataclass(frozen=True)
 class Offer:
     """What a domain handler puts in front of a user: news (``kind``, ``reference``) shown
-    as ``title``, opened by starting ``flow`` with ``data``."""
+    as ``title``, opened by starting ``flow`` with ``data``; listed until ``until`` (the
+    request's own deadline), else for the items' lifetime."""
 
     kind: str
     reference: str
     title: str
     flow: str
     data: dict[str, Any] = field(default_factory=dict)
+    until: dt.datetime | None = None
 
 
 def footer(count: int) -> str:
@@ -48,9 +55,10 @@ def with_footer(reply: Reply, count: int) -> Reply:
 
 
 class PendingItems:
-    def __init__(self, redis: ArqRedis, lifetime: int) -> None:
+    def __init__(self, redis: ArqRedis, lifetime: int, asking: Iterable[str] = ()) -> None:
         self._redis = redis
         self._lifetime = lifetime
+        self._asking = frozenset(asking)  # kinds that ask for an answer: listed until closed
 
     @staticmethod
     def counter_key(conversation: Conversation) -> str:
@@ -58,7 +66,7 @@ class PendingItems:
 
     async def add(self, conversation: Conversation, offer: Offer) -> bool:
         """Store the offer (once per kind and reference); False if it was there already."""
-        expires_at = timezone.now() + dt.timedelta(seconds=self._lifetime)
+        expires_at = offer.until or timezone.now() + dt.timedelta(seconds=self._lifetime)
         try:
             await PendingItem.create(conversation=conversation.key, kind=offer.kind,
                                      reference=offer.reference, title=offer.title,
@@ -95,11 +103,25 @@ class PendingItems:
         return count
 
     async def take(self, conversation: Conversation, item_id: int) -> PendingItem | None:
-        """Mark the item opened (once: a conditional update) and return it."""
+        """The item to open, or None if it is no longer open. News is marked opened (once: a
+        conditional update); a request for an answer stays open until ``close``."""
+        item = await self._open(conversation).filter(id=item_id).first()
+        if item is None or item.kind in self._asking:
+            return item
         moved = await self._open(conversation).filter(id=item_id).update(
             opened_at=timezone.now())
         await self.recount(conversation)
-        return await PendingItem.get(id=item_id) if moved else None
+        return item if moved else None
+
+    async def close(self, kind: str, reference: str) -> None:
+        """The request these items ask about was answered or ended: off the list of every
+        conversation it was offered in (a person's WeChat and Alipay)."""
+        items = PendingItem.filter(kind=kind, reference=reference, opened_at=None)
+        keys = set(await items.values_list("conversation", flat=True))
+        if keys:
+            await items.update(opened_at=timezone.now())
+        for key in sorted(keys):
+            await self.recount(Conversation.parse(key))
 
 
 def pending_flow(items: PendingItems) -> Flow:

@@ -43,7 +43,7 @@ from bot.follows import conversations_of
 from bot.integrations.sms import OutgoingSms, SmsError
 from bot.masking import mask_name, mask_plate
 from bot.messages import Conversation, Reply
-from bot.pending import Offer
+from bot.pending import Offer, PendingItems
 from bot.rules import (
     Eligibility,
     LicenceFacts,
@@ -152,7 +152,8 @@ class Processing:
     """The processing domain (``deps.processing``); built once at the composition root."""
 
     def __init__(self, config: ProcessingConfig, *, redis: ArqRedis, events: EventBus,
-                 face: FaceChecks, push: Push, base_url: str, sandbox: bool,
+                 face: FaceChecks, pending: PendingItems, push: Push, base_url: str,
+                 sandbox: bool,
                  points_from_binding: bool = False, clock: Clock = timezone.now,
                  rng: random.Random | None = None) -> None:
         self.config = config
@@ -162,6 +163,7 @@ class Processing:
         self._redis = redis
         self._events = events
         self._face = face
+        self._pending = pending
         self._push = push
         self._base_url = base_url
         self._sandbox = sandbox
@@ -307,19 +309,26 @@ class Processing:
             return case
         waiting = ProcessingCase.filter(id=case.id, state=CaseState.AWAITING_OWNER,
                                         owner_check=case.owner_check)
-        if check.outcome is Outcome.PASSED:
-            await waiting.update(state=CaseState.AWAITING_PROCESSOR)
-        elif check.outcome is Outcome.FAILED:
-            await waiting.update(state=CaseState.FAILED, open_key=None, ended_at=self._now())
-        else:
+        if check.outcome in (Outcome.PASSED, Outcome.FAILED):
+            moved = await waiting.update(**(
+                {"state": CaseState.AWAITING_PROCESSOR} if check.outcome is Outcome.PASSED
+                else {"state": CaseState.FAILED, "open_key": None, "ended_at": self._now()}))
+            if moved:
+                await self._owner_asked_no_more(case.id)
+        else:  # a check nobody finished: the owner is still asked, under a new reference
             await waiting.update(owner_check=new_reference())
         await case.refresh_from_db()
         return case
 
+    async def _owner_asked_no_more(self, case_id: int) -> None:
+        """The case stopped waiting for the owner: their 处理申请 leaves 待处理."""
+        await self._pending.close(REQUESTED, case_reference(case_id))
+
     async def cancel(self, case: ProcessingCase) -> None:
         """The processor gave up (cancelled their own face check, or left for good)."""
-        await ProcessingCase.filter(id=case.id, state__in=OPEN_STATES).update(
-            state=CaseState.CANCELLED, open_key=None, ended_at=self._now())
+        if await ProcessingCase.filter(id=case.id, state__in=OPEN_STATES).update(
+                state=CaseState.CANCELLED, open_key=None, ended_at=self._now()):
+            await self._owner_asked_no_more(case.id)
 
     # -- the owner's side -----------------------------------------------------------------------
 
@@ -386,6 +395,7 @@ class Processing:
         moved = await ProcessingCase.filter(id=case.id, state=CaseState.AWAITING_OWNER).update(
             state=CaseState.REFUSED, open_key=None, ended_at=self._now())
         if moved:
+            await self._owner_asked_no_more(case.id)
             await self._events.publish(Event(OWNER, case_reference(case.id)))
         return bool(moved)
 
@@ -571,7 +581,7 @@ async def processing_requested(event: Event, conversations: Conversations) -> No
     offer = Offer(REQUESTED, event.reference,
                   f"处理申请：{mask_name(case.processor.real_name)} 申请处理 "
                   f"{mask_plate(case.violation.plate_number)} 的违法，需您刷脸认证",
-                  OWNER_FLOW, {"case": case.id})
+                  OWNER_FLOW, {"case": case.id}, until=case.expires_at)
     for conversation in await conversations_of(owner.id):
         await conversations.offer(conversation, offer)
 

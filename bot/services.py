@@ -26,6 +26,7 @@ from bot.deps import Deps, JourneyLimits
 from bot.engine import Engine, Flow
 from bot.events import EventBus
 from bot.face_checks import FaceChecks
+from bot.follows import REQUESTED as FOLLOW_REQUESTED
 from bot.follows import Follows
 from bot.identity_attempts import IdentityAttempts
 from bot.inbox import Inbox
@@ -37,6 +38,7 @@ from bot.lockout import FailedMatches, LockoutPolicy
 from bot.messages import Conversation, Inbound, Reply
 from bot.pending import PendingItems, pending_flow
 from bot.pipelined_redis import PipelinedRedis
+from bot.processing import REQUESTED as PROCESSING_REQUESTED
 from bot.processing import Processing
 from bot.redis_server import EmbeddedRedis
 from bot.session import RedisSessionStore
@@ -90,7 +92,8 @@ class Services:
         self.channels = Channels([WeChat(self.wechat_api, wechat.reply_budget),
                                   AlipayLife(self.alipay_life_api)])
         self.events = EventBus(self.redis)
-        self.pending = PendingItems(self.redis, settings.session.pending_lifetime)
+        self.pending = PendingItems(self.redis, settings.session.pending_lifetime,
+                                    asking=(FOLLOW_REQUESTED, PROCESSING_REQUESTED))
         journeys = ALL_FLOWS if self.flows is None else self.flows
         self.engine = Engine([*journeys, pending_flow(self.pending)],
                              RedisSessionStore(self.redis, settings.session.ttl))
@@ -112,8 +115,8 @@ class Services:
                                conversations=self.conversations, push=self.push_later,
                                base_url=settings.server.base_url, pepper=settings.sms.pepper)
         self.processing = Processing(settings.processing, redis=self.redis, events=self.events,
-                                     face=self.face, push=self.push_later,
-                                     base_url=settings.server.base_url,
+                                     face=self.face, pending=self.pending,
+                                     push=self.push_later, base_url=settings.server.base_url,
                                      sandbox=settings.sandbox,
                                      points_from_binding=self.follows.policy.points_from_binding)
         self.payments = Payments(settings.payment, _pay_gateway(settings), push=self.push_later)

@@ -19,7 +19,7 @@ class PendingItem(Model):
     flow = fields.CharField(max_length=32)  # the journey that opens it
     data = fields.JSONField(default=dict)  # that journey's seed data
     created_at = fields.DatetimeField(auto_now_add=True)
-    opened_at = fields.DatetimeField(null=True)
+    opened_at = fields.DatetimeField(null=True)  # off the list: news opened, a request closed
     expires_at = fields.DatetimeField()
 
     class Meta:

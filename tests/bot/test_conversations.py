@@ -187,7 +187,7 @@ async def test_a_journey_begun_for_another_user_keeps_theirs_beneath(harness):
 async def test_an_offer_is_pushed_and_opened_from_the_list(harness):
     bob = harness.user(BOB)
     conversation = Conversation("wechat", BOB)
-    offer = Offer("follow.requested", "req-1", "好友请求查看车辆", "approve",
+    offer = Offer("probe.offered", "req-1", "好友请求查看车辆", "approve",  # done once opened
                   {"requester": "小李"})
 
     assert await harness.services.conversations.offer(conversation, offer)

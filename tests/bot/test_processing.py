@@ -52,7 +52,8 @@ def processing(harness, clock: Clock) -> Processing:
     24 hours)."""
     services = harness.services
     return Processing(services.settings.processing, redis=services.redis,
-                      events=services.events, face=services.face, push=services.push_later,
+                      events=services.events, face=services.face,
+                      pending=services.pending, push=services.push_later,
                       base_url=services.settings.server.base_url, sandbox=False, clock=clock,
                       rng=random.Random(7))
 
@@ -188,7 +189,8 @@ async def test_under_the_12123_profile_point_violations_before_the_follow_are_no
     services = harness.services
     processing = Processing(services.settings.processing, redis=services.redis,
                             events=services.events, face=services.face,
-                            push=services.push_later, base_url="http://127.0.0.1",
+                            pending=services.pending, push=services.push_later,
+                            base_url="http://127.0.0.1",
                             sandbox=False, points_from_binding=True, clock=clock)
     follower, _ = await person()
     car = await make_vehicle()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from bot.follows import Evidence
 from bot.messages import Conversation
+from bot.pending import footer
 from models.follow import Follow, FollowRequest, RequestState
 from tests.support.follows import (
     OWNER,
@@ -104,3 +105,27 @@ async def test_back_from_the_pending_list_returns_to_the_journey_beneath(harness
     assert "1. 关注请求" in await owner.send("待处理")
 
     assert "请输入号牌号码" in await owner.send("返回")
+
+
+async def test_regression_a_request_left_unanswered_could_not_be_opened_again(harness):
+    """An owner who opened a follow request from 待处理 and left it for the menu found it gone,
+    though it still waited for their answer: it stays until answered, then leaves the list
+    in each of the owner's chats."""
+    await registered(OWNER, "wechat", "openid-owner")  # the owner in both channels
+    owner, request = await owner_asked(harness, plate_number="渝A30007")
+    await owner.user.pushes(1)
+    await owner.send("待处理")
+    assert "请求关注您名下的车辆 渝A30007" in await owner.send("1")
+    assert footer(1) in await owner.send("菜单")
+    assert "1. 关注请求：王** 请求关注 渝A***07" in await owner.send("待处理")
+    assert "请求关注您名下的车辆 渝A30007" in await owner.send("1")
+    in_wechat = ScannedUser(harness.user("openid-owner"), secrets=(REQUESTER.real_name,))
+    assert "1. 关注请求：王** 请求关注 渝A***07" in await in_wechat.send("待处理")
+    await in_wechat.send("菜单")
+
+    await owner.send("同意")
+    agreed = await owner.send("确认同意")
+    assert "已同意 王** 关注 渝A30007" in agreed and footer(1) not in agreed
+    assert (await FollowRequest.get(id=request.id)).state is RequestState.APPROVED
+    assert "您目前没有待处理事项" in await owner.send("待处理")
+    assert "您目前没有待处理事项" in await in_wechat.send("待处理")

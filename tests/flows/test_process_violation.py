@@ -29,6 +29,7 @@ from models.processing import CaseState, ProcessingCase, ProcessingNotice
 from models.user import VerifiedBy
 from models.verification import Verification
 from models.violation import Violation
+from tests.support.face import certify_id_of
 from tests.support.follows import (
     OWNER,
     OWNER_ALIPAY,
@@ -379,3 +380,23 @@ async def test_regression_the_face_return_page_sent_an_owner_reached_by_sms_to_a
     page = await face_check(harness, certify, "F")
     assert "刷脸认证未通过，本次申请已结束，结果将通知申请人。您可以关闭本页面。" in page
     assert "返回" not in page
+
+
+async def test_regression_a_processing_request_left_unanswered_could_not_be_opened_again(
+        harness):
+    """An owner who opened 处理申请 from 待处理 and cancelled it (or got the face link and
+    left) found it gone, though the case still waited for their face: it stays in 待处理
+    until the case moves on."""
+    _user, owner, _violation = await asked_owner(harness, "渝A30015")
+    assert "同意并刷脸认证" in await open_pending(owner, "处理申请")
+    assert "条待处理事项" in await owner.send("取消")  # (the follow request's news may be one)
+    assert "同意并刷脸认证" in await open_pending(owner, "处理申请")
+    first = link_in(await owner.send("同意并刷脸认证"))
+    assert "请选择号牌种类" in await owner.click("QUERY_VEHICLE")  # another journey
+    await open_pending(owner, "处理申请")
+    link = link_in(await owner.send("同意并刷脸认证"))
+    assert certify_id_of(link) == certify_id_of(first)  # the same check, under way
+
+    await face_check(harness, link, "T")
+    await pushes(harness, REQUESTER_OPENID, 1)  # the processor's journey moved the case
+    assert "处理申请" not in await owner.send("待处理")
