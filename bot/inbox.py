@@ -226,6 +226,13 @@ return {1, current}
 """.replace("LATER", f"'{LATER_PREFIX}'")
 # Leave the queue without a message's bookkeeping (an outside event, or a cancelled turn).
 _LEAVE = "redis.call('LREM', KEYS[1], 1, ARGV[1]) redis.call('DEL', KEYS[2])"
+# Is anyone in the conversation's queue alive (KEYS: queue; ARGV: lease prefix)? 1 or 0.
+_BUSY = """
+for _, ticket in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
+  if redis.call('EXISTS', ARGV[1] .. ticket) == 1 then return 1 end
+end
+return 0
+"""
 
 PushNow = Callable[[Conversation, Reply], Awaitable[bool]]  # False: try again later
 DeliverLater = Callable[[Inbound, Reply], Awaitable[None]]  # the send_reply job, which retries
@@ -291,6 +298,7 @@ class Inbox:
         self._leave_queue = redis.script(_LEAVE)
         self._defer = redis.script(_DEFER)
         self._recover = redis.script(_RECOVER)
+        self._busy = redis.script(_BUSY)
         self._running: set[asyncio.Task[Reply | None]] = set()
 
     async def deliver(self, inbound: Inbound) -> Reply | None:
@@ -348,6 +356,12 @@ class Inbox:
         log.warning("taking over a deferred message whose process died")
         await self._process(_Delivery(inbound, turn, answered=True), taken)
         return True
+
+    async def busy(self, conversation: str) -> bool:
+        """Whether a message, push or event holds or awaits the conversation's turn (a
+        deferred reply keeps the turn until it is pushed): the sandbox's simulated users ask
+        it to know when their turn is over."""
+        return bool(await self._busy(keys=[f"turns:{conversation}"], args=[LEASE_PREFIX]))
 
     @contextlib.asynccontextmanager
     async def hold(self, conversation: str) -> AsyncIterator[None]:

@@ -11,7 +11,9 @@ text and the form alike; ``codec="gb18030"`` plays a platform that writes GBK's 
 under the GBK label instead.
 
 Replies are pushed, not returned: ``send`` and ``click`` wait for what arrives in the sandbox
-outbox for the user after the message (``GET /sandbox/outbox``) and return it as text. The
+outbox for the user after the message (``GET /sandbox/outbox``) until the user's turn is over
+(``GET /sandbox/turns``: nothing of the user's in flight or queued to push), and return it as
+text. The
 platform's record of followers lives with the simulated push API (bot/sandbox/alipay.py):
 ``follow`` and ``unfollow`` tell it first, as Alipay knows before it notifies us.
 
@@ -40,11 +42,12 @@ from bot.sandbox.alipay import FOLLOW_PATH
 
 GATEWAY_PATH = "/alipay/gateway"
 OUTBOX_PATH = "/sandbox/outbox"
+TURNS_PATH = "/sandbox/turns"
+CHANNEL = "alipay"  # the conversation's channel (bot/channels/alipay_life.py)
 NOTIFY = "alipay.mobile.public.message.notify"
 CHECK = "alipay.service.check"
 PUSH_KINDS = ("alipay.text", "alipay.image_text", "alipay.template")
 POLL_INTERVAL = 0.03  # seconds between looks at the outbox
-SETTLE = 0.15  # after the awaited pushes, how long to wait for more of the same reply
 # MsgIds unique across processes too (a chat beside a test run): milliseconds, then a random
 # three-digit start, counting up.
 _msg_ids = itertools.count(int(time.time() * 1000) * 1000 + secrets.randbelow(1000))
@@ -244,21 +247,20 @@ class AlipayLifeUser:
         return response[1]
 
     # Pushed replies
-    async def pushes(self, count: int = 1, *, timeout: float = 15,
-                     settle: float = SETTLE) -> list[Pushed]:
+    async def pushes(self, count: int = 1, *, timeout: float = 15) -> list[Pushed]:
         """The next ``count`` or more messages pushed to this user (templates included), in
-        order; after the ``count``-th, more that arrive within ``settle`` s come along (so
-        ``pushes(0)`` is what arrives within ``settle``)."""
+        order: once ``count`` have come, the rest of the user's turn too (so ``pushes(0)``
+        is whatever the turn in flight still pushes)."""
         await self._start_cursor()
         found: list[Pushed] = []
         async with asyncio.timeout(timeout):
-            while len(found) < count:
+            while True:
+                # Idle first: every push made before the turn was over is in the outbox then.
+                idle = len(found) >= count and await self._idle()
                 found += await self._new_pushes()
-                if len(found) < count:
-                    await asyncio.sleep(POLL_INTERVAL)
-            await asyncio.sleep(settle)
-            found += await self._new_pushes()
-        return found
+                if idle and len(found) >= count:
+                    return found
+                await asyncio.sleep(POLL_INTERVAL)
 
     async def _and_replies(self, biz_content: str, replies: int) -> str:
         await self.notify(biz_content)
@@ -270,6 +272,13 @@ class AlipayLifeUser:
             self._seen = 0
             while await self._fetch():  # the outbox answers a page at a time
                 pass
+
+    async def _idle(self) -> bool:
+        """Whether nothing of this user's is in flight or queued to push (the sandbox's word)."""
+        params = {"conversation": f"{CHANNEL}:{self.user_id}"}
+        async with self.http.get(self.base_url + TURNS_PATH, params=params) as response:
+            response.raise_for_status()
+            return (await response.json())["idle"]
 
     async def _new_pushes(self) -> list[Pushed]:
         return [Pushed(message["kind"], message["body"], message["id"])

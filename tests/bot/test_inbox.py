@@ -673,8 +673,27 @@ class TestAlipayPushedInTurn:
             await user.notify(user.text_xml(word))  # no waiting for pushes in between
 
         pushed = [p.text.removesuffix("\n" + UNIVERSAL_HINT)
-                  for p in await user.pushes(len(words), settle=0.5)]
+                  for p in await user.pushes(len(words))]
         assert pushed == [f"收到：{w}" for w in words]
+
+    async def test_regression_a_reply_pushed_later_than_a_guessed_pause_is_waited_for(
+            self, harness: Harness):
+        """The simulated user took what arrived within 0.15 s of the awaited push as the
+        whole answer, and missed a second push that came later on a busy machine: it now
+        waits until the sandbox says the user's turn is over (GET /sandbox/turns)."""
+        user = harness.alipay_user()
+        assert (await user.click(PROBE_KEY)).startswith("请说话")
+        harness.fake_alipay.slow(2, 0.5)  # each push takes longer than the old pause
+
+        for word in ("一", "二"):
+            await user.notify(user.text_xml(word))
+        turns = f"/sandbox/turns?conversation=alipay:{user.user_id}"
+        assert (await (await harness.client.get(turns)).json()) == {"idle": False}
+
+        pushed = [p.text.removesuffix("\n" + UNIVERSAL_HINT) for p in await user.pushes(1)]
+        assert pushed == ["收到：一", "收到：二"]
+        assert (await (await harness.client.get(turns)).json()) == {"idle": True}
+        assert (await harness.client.get("/sandbox/turns?conversation=alipay")).status == 400
 
     async def test_a_push_that_fails_in_its_turn_lands_once_through_the_job(
             self, harness: Harness, redis: Redis):
@@ -686,7 +705,7 @@ class TestAlipayPushedInTurn:
 
         await user.notify(user.text_xml("一", msg_id="busy-1"))
 
-        pushed = await user.pushes(1, settle=0.6)
+        pushed = await user.pushes(1)
         assert [p.text.removesuffix("\n" + UNIVERSAL_HINT) for p in pushed] == ["收到：一"]
         assert await redis.get("inbox:alipay:msg:busy-1") == HANDED.encode()
         assert await redis.exists("arq:result:send_reply:alipay:msg:busy-1")  # the job's

@@ -168,13 +168,13 @@ async def test_a_duplicate_delivery_is_acted_on_once(harness, alice):
 
     for ack in acks:
         platform.check_ack(ack)  # each delivery is acknowledged
-    replies = await platform.pushes(1, settle=0.5)
+    replies = await platform.pushes(1)
     assert [pushed.text for pushed in replies] == [replies[0].text]
     assert "请输入号牌号码" in replies[0].text
     assert "请输入车架号" in await alice.send("渝A10001")  # one step on, not two
     again = await platform.post(form)  # later still: acknowledged, not acted on
     platform.check_ack(again)
-    assert await platform.pushes(0, settle=0.5) == []
+    assert await platform.pushes(0) == []
 
 
 async def test_a_face_result_for_a_user_who_unfollowed_is_not_delivered_nor_an_error(

@@ -117,7 +117,7 @@ async def asked_owner(harness, plate: str) -> tuple[ScannedUser, ScannedUser, Vi
     violation = await make_violation(car, points=3)
     user = await processor(harness, car)
     owner = await owner_in_alipay(harness)
-    await owner.user.pushes(0, settle=0)  # from here on its pushes count
+    await owner.user.pushes(0)  # from here on its pushes count
     await follow_directly(harness, await requester(), car)
     shown = await choose(user, plate)
     assert "需先由车主本人刷脸认证同意，再由您本人刷脸认证" in shown

@@ -15,7 +15,6 @@ from tests.support.alipay_life import biz_content, signed_form
 from tests.support.harness import Harness
 
 USER = "2088000000000101"
-QUIET = 0.6  # seconds in which nothing more may be pushed
 
 
 def our_public_key_base64(harness: Harness) -> str:
@@ -71,7 +70,7 @@ async def test_regression_duplicate_delivery_is_acted_on_once_also_concurrently(
     acks = [first, *await asyncio.gather(*(user.post(form) for _ in range(5)))]
     for ack in acks:
         user.check_ack(ack)  # every delivery acknowledged, signed
-    pushed = await user.pushes(1, settle=QUIET)
+    pushed = await user.pushes(1)
     assert len(pushed) == 1
 
 
@@ -80,7 +79,7 @@ async def test_regression_a_users_messages_are_answered_in_order(harness: Harnes
     await user.follow()
     for text in ("菜单", "1", "取消"):
         await user.notify(user.text_xml(text))  # no waiting for the pushes in between
-    pushed = [p.text for p in await user.pushes(3, settle=QUIET)]
+    pushed = [p.text for p in await user.pushes(3)]
     assert len(pushed) == 3
     assert "请回复数字选择服务" in pushed[0] and "号牌" not in pushed[0]
     assert "号牌" in pushed[1]  # "1" read in the menu's state: the vehicle journey
@@ -101,7 +100,7 @@ async def test_forged_form_is_refused_and_nothing_processed(harness: Harness):
     assert (await user.post(tampered)).status == 403
     unsigned = {k: v for k, v in user.form(user.text_xml("菜单")).items() if k != "sign"}
     assert (await user.post(unsigned)).status == 403
-    assert await user.pushes(0, settle=QUIET) == []
+    assert await user.pushes(0) == []
     assert await inbox_keys(harness) == before
 
 
@@ -124,7 +123,7 @@ async def test_unfollow_and_enter_are_acknowledged_without_a_push(harness: Harne
     await user.follow()
     assert await user.enter() == ""
     await user.unfollow()
-    assert await user.pushes(0, settle=QUIET) == []
+    assert await user.pushes(0) == []
 
 
 async def test_a_menu_click_starts_its_journey(harness: Harness):
@@ -140,7 +139,7 @@ async def test_an_image_is_answered_with_one_hint_even_when_delivered_twice(harn
     form = user.form(user._xml("image", "<MsgId><![CDATA[img-1]]></MsgId>"))
     user.check_ack(await user.post(form))
     user.check_ack(await user.post(form))
-    pushed = await user.pushes(1, settle=QUIET)
+    pushed = await user.pushes(1)
     assert [p.text for p in pushed] == ["暂时只能处理文字消息，请发送文字或点击下方菜单。"]
 
 
