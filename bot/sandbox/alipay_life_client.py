@@ -11,10 +11,9 @@ text and the form alike; ``codec="gb18030"`` plays a platform that writes GBK's 
 under the GBK label instead.
 
 Replies are pushed, not returned: ``send`` and ``click`` wait for what arrives in the sandbox
-outbox for the user after the message (``GET /sandbox/outbox``) until the user's turn is over
+outbox for the user since its last look (``GET /sandbox/outbox``) until the user's turn is over
 (``GET /sandbox/turns``: nothing of the user's in flight or queued to push), and return it as
-text. The
-platform's record of followers lives with the simulated push API (bot/sandbox/alipay.py):
+text. The platform's record of followers lives with the simulated push API (bot/sandbox/alipay.py):
 ``follow`` and ``unfollow`` tell it first, as Alipay knows before it notifies us.
 
 This is deliberately separate code from the gateway's verifier (bot/channels/alipay_life.py):
@@ -127,7 +126,11 @@ class AlipayLifeUser:
         self.codec = codec or charset  # the bytes written under the declared charset
         self._key = serialization.load_pem_private_key(platform_key.encode(), password=None)
         self._service_key = serialization.load_pem_public_key(service_public_key.encode())
-        self._seen: int | None = None  # the newest outbox id already returned
+        # The newest outbox id already returned. Every push to the user counts, from the
+        # first: one that lands before the user first looks is theirs too (a cursor started
+        # at the first look skipped it, and the test waited for a push that had come).
+        # ``pushes(0)`` takes what came so far, to count only later ones.
+        self._seen = 0
         self._last_event = 0
 
     @property
@@ -217,7 +220,6 @@ class AlipayLifeUser:
     async def notify(self, biz_content: str, *, service: str = NOTIFY) -> Ack:
         """Deliver a message and check the acknowledgement as Alipay would: HTTP 200, signed
         by our key over the text inside <response>, and for a message, an ack to this user."""
-        await self._start_cursor()
         ack = await self.post(self.form(biz_content, service=service))
         ack.response = self.check_ack(ack)
         if service == NOTIFY and not (
@@ -251,7 +253,6 @@ class AlipayLifeUser:
         """The next ``count`` or more messages pushed to this user (templates included), in
         order: once ``count`` have come, the rest of the user's turn too (so ``pushes(0)``
         is whatever the turn in flight still pushes)."""
-        await self._start_cursor()
         found: list[Pushed] = []
         async with asyncio.timeout(timeout):
             while True:
@@ -266,13 +267,6 @@ class AlipayLifeUser:
         await self.notify(biz_content)
         return "\n".join(pushed.text for pushed in await self.pushes(replies)) if replies else ""
 
-    async def _start_cursor(self) -> None:
-        """From the first message on, only pushes after it count as replies."""
-        if self._seen is None:
-            self._seen = 0
-            while await self._fetch():  # the outbox answers a page at a time
-                pass
-
     async def _idle(self) -> bool:
         """Whether nothing of this user's is in flight or queued to push (the sandbox's word)."""
         params = {"conversation": f"{CHANNEL}:{self.user_id}"}
@@ -286,7 +280,7 @@ class AlipayLifeUser:
 
     async def _fetch(self) -> list[dict[str, Any]]:
         """The user's outbox entries after the cursor, which moves past them."""
-        params = {"recipient": self.user_id, "after": str(self._seen or 0)}
+        params = {"recipient": self.user_id, "after": str(self._seen)}
         async with self.http.get(self.base_url + OUTBOX_PATH, params=params) as response:
             response.raise_for_status()
             messages = (await response.json())["messages"]

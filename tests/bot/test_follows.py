@@ -488,8 +488,9 @@ async def test_nothing_of_the_owner_reaches_the_requester_unmasked(follows, harn
     seen.append((await follows.enter_code(third.request_id, "123456", evidence=CODE)).message)
     seen.append(await refusal(follows, alice, targets[1]))
 
-    async def told() -> bool:
-        return await PendingItem.exists(conversation=chat.key, kind="follow.decided")
+    async def told() -> bool:  # the refusal's item, and its news pushed: both counted below
+        return (await PendingItem.exists(conversation=chat.key, kind="follow.decided")
+                and await OutboxMessage.exists(recipient=chat.user_id))
 
     await eventually(told)
     seen += [item.title for item in await PendingItem.filter(conversation=chat.key)]

@@ -4,6 +4,8 @@ opened by someone who does not own the vehicle. SQLite and PostgreSQL, real Redi
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.follows import Evidence
 from bot.messages import Conversation
 from bot.pending import footer
@@ -105,6 +107,20 @@ async def test_back_from_the_pending_list_returns_to_the_journey_beneath(harness
     assert "1. 关注请求" in await owner.send("待处理")
 
     assert "请输入号牌号码" in await owner.send("返回")
+
+
+async def test_regression_an_offer_pushed_before_the_owner_first_looked_was_missed(harness):
+    """The simulated user counted only pushes after its first look at the outbox: an offer
+    pushed before that (the job was quicker than the test, under load) was skipped, and the
+    test waited 15 s for a push that had come."""
+    owner, _ = await owner_asked(harness, plate_number="渝A30008")
+    async with asyncio.timeout(10):  # the offer lands before the owner's first look
+        while not await harness.outbox(OWNER_ALIPAY):
+            await asyncio.sleep(0.02)
+
+    [offered] = await owner.user.pushes(1)
+
+    assert "新的待处理事项：关注请求：王** 请求关注 渝A***08" in offered.text
 
 
 async def test_regression_a_request_left_unanswered_could_not_be_opened_again(harness):
