@@ -73,12 +73,17 @@ def _closed(ctx: Context) -> str | None:
             f"暂停缴款，请于 {reopens:%H:%M} 后再来缴纳。")
 
 
+async def _person(ctx: Context) -> str | None:
+    """Whom failed matches count for beside the conversation: a registered user's ID number."""
+    user = await _me(ctx)
+    return None if user is None else user.id_number
+
+
 async def _paused(ctx: Context) -> str | None:
     """The pause notice while this conversation, or the registered person in any of their
     accounts, is paused after too many failed matches."""
-    user = await _me(ctx)
-    until = await ctx.deps.failed_matches.paused_until(
-        ctx.conversation, person=None if user is None else user.id_number)
+    until = await ctx.deps.failed_matches.paused_until(ctx.conversation,
+                                                       person=await _person(ctx))
     return None if until is None else pause_notice(localtime(until), localtime())
 
 
@@ -157,9 +162,8 @@ async def _typed(ctx: Context, decision: str) -> Transition:
 async def _missed(ctx: Context) -> Transition:
     """Count the miss for the conversation and the person; the pause it may start ends the
     journey as the queries' does."""
-    user = await _me(ctx)
-    until = await ctx.deps.failed_matches.record(
-        ctx.conversation, None, person=None if user is None else user.id_number)
+    until = await ctx.deps.failed_matches.record(ctx.conversation, None,
+                                                 person=await _person(ctx))
     if until is not None:
         return Done(pause_notice(localtime(until), localtime()), menu=True)
     return Stay(NOT_FOUND)
