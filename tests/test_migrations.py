@@ -16,7 +16,7 @@ import pytest
 from aerich import Command
 from tortoise import Tortoise
 
-from bot.db import MIGRATIONS, tortoise_config
+from bot.db import MIGRATIONS, close_database, tortoise_config
 
 
 @pytest.fixture
@@ -25,10 +25,14 @@ async def fresh_database(postgres_url: str) -> AsyncIterator[str]:
     name = f"migrations_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(postgres_url)
     await admin.execute(f'CREATE DATABASE "{name}"')
+    url = postgres_url.rsplit("/", 1)[0] + "/" + name
+    # Connected first, as bot.db.open_database does: aerich initialises Tortoise itself only
+    # in a process where nothing has yet (an earlier test of this worker has).
+    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
     try:
-        yield postgres_url.rsplit("/", 1)[0] + "/" + name
+        yield url
     finally:
-        await Tortoise.close_connections()
+        await close_database()
         await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
         await admin.close()
 
