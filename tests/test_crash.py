@@ -193,6 +193,28 @@ async def pushed_texts(http: aiohttp.ClientSession, server: Server, openid: str)
     return [said(m["body"]["text"]) for m in messages if m["kind"] == "wechat.text"]
 
 
+async def turn_over(http: aiohttp.ClientSession, server: Server, conversation: str) -> None:
+    """Wait until the server says nothing of the conversation is in flight or queued to push
+    (GET /sandbox/turns): a push that has not come by then is not coming."""
+    async with asyncio.timeout(15):
+        while True:
+            async with http.get(server.url + "/sandbox/turns",
+                                params={"conversation": conversation}) as response:
+                if (await response.json())["idle"]:
+                    return
+            await asyncio.sleep(0.05)
+
+
+async def listening(port: int) -> bool:
+    """Whether a TCP connection to the port is accepted."""
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return False
+    writer.close()
+    return True
+
+
 async def seen(redis: Redis, openid: str, channel: str = "wechat") -> list[str]:
     """The texts the user's session says were acted on, in order."""
     session = await RedisSessionStore(redis, 1800).load(f"{channel}:{openid}")
@@ -289,7 +311,7 @@ async def test_regression_deferred_reply_survives_kill_9(
     while (await redis.exists(job) or not await pushed_texts(http, server, "alice")) \
             and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
-    await asyncio.sleep(0.5)  # ten polls of the worker: room for a second push, if any
+    await turn_over(http, server, "wechat:alice")  # room for a second push, if any
 
     assert await pushed_texts(http, server, "alice") == ["收到：慢"], server.output()
     assert await seen(redis, "alice") == ["慢"]
@@ -327,7 +349,9 @@ async def test_sigterm_stops_taking_connections_and_finishes_turns_in_progress(
     assert server.process is not None
     server.process.send_signal(signal.SIGTERM)
     stopped = time.monotonic()
-    await asyncio.sleep(0.3)
+    async with asyncio.timeout(5):  # the listener closes at once; a loaded machine is slower
+        while await listening(server.port):
+            await asyncio.sleep(0.02)
 
     with pytest.raises(aiohttp.ClientConnectionError):
         await alice.send("新消息")  # a new connection

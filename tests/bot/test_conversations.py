@@ -22,6 +22,7 @@ from models.pending import PendingItem
 from models.verification import Method, Verification
 from models.verification import Outcome as CheckOutcome
 from tests.support.registration import pushes
+from tests.support.turns import turn_over
 
 ALICE, BOB = "openid-alice", "openid-bob"
 SETTLED = "face.settled"
@@ -148,7 +149,7 @@ async def test_a_duplicate_event_is_dropped_and_a_second_delivery_does_nothing(h
     await events.handle(Event(SETTLED, check.reference, {"outcome": "failed"}),
                         services.conversations)
 
-    await asyncio.sleep(0.3)
+    await turn_over(harness, Conversation("wechat", ALICE))
     assert await pushes(harness, ALICE, 1) == ["结果：passed"]
     assert (await settled(check)).outcome is CheckOutcome.PASSED
     assert not await PendingItem.exists()
@@ -163,7 +164,7 @@ async def test_two_workers_handling_one_event_act_once(harness):
 
     await asyncio.gather(*(events.handle(event, services.conversations) for _ in range(4)))
 
-    await asyncio.sleep(0.3)
+    await turn_over(harness, Conversation("wechat", ALICE))
     assert await pushes(harness, ALICE, 1) == ["结果：passed"]
     assert await Verification.filter(outcome=CheckOutcome.PASSED).count() == 1
     assert not await PendingItem.exists()

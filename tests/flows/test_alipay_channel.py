@@ -56,8 +56,7 @@ async def test_follow_pushes_the_welcome_with_the_menu_and_unfollow_nothing(harn
 
     assert "欢迎关注" in welcome and MENU_PROMPT in welcome
     await alice.user.unfollow()
-    await asyncio.sleep(0.3)
-    assert await alice.user.pushes(0) == []
+    assert await alice.user.pushes(0) == []  # the unfollow's turn is over: nothing pushed
     assert await kinds_sent() == {("alipay.text", ALICE)}
 
 
@@ -184,7 +183,7 @@ async def test_a_face_result_for_a_user_who_unfollowed_is_not_delivered_nor_an_e
     await alice.user.unfollow()
 
     assert "认证完成" in await face_check(harness, link, "T")
-    await asyncio.sleep(1.0)  # the result's push is answered PUB.MSG_SD_NOFOLLOW
+    # Once the user's turn is over, the result's push was answered PUB.MSG_SD_NOFOLLOW.
     assert await alice.user.pushes(0) == []
     assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
     welcome = await alice.user.follow()  # back again: the journey carries on

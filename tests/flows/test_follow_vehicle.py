@@ -4,12 +4,11 @@ and nothing of the owner unmasked to the requester. SQLite and PostgreSQL, real 
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from bot.accounts import Person
 from bot.follows import Evidence
+from bot.messages import Conversation
 from bot.pending import footer
 from models.follow import Follow, FollowRequest, RequestState
 from models.outbox import OutboxMessage
@@ -36,6 +35,7 @@ from tests.support.privacy import ScannedUser, assert_masked
 from tests.support.queries import query_vehicle
 from tests.support.records import id_number, make_vehicle, make_violations
 from tests.support.registration import pushes
+from tests.support.turns import turn_over
 
 APPROVED = "车主已同意，您已关注"
 
@@ -133,7 +133,8 @@ async def test_the_fifth_wrong_relayed_code_ends_the_request(harness):
     assert (await FollowRequest.get(vehicle_id=vehicle.id)).state is RequestState.FAILED
     assert "请回复数字选择服务" in await requester.send(code)  # no longer taken as a code
     assert not await Follow.exists()
-    await asyncio.sleep(0.5)  # an outcome event, had one been published, is handled by now
+    # An outcome event, had one been published, is handled by the time the turn is over.
+    await turn_over(harness, Conversation("wechat", REQUESTER_OPENID))
     assert not await PendingItem.exists(kind="follow.decided")  # told once, in the reply
 
 

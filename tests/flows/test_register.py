@@ -36,6 +36,7 @@ from tests.support.registration import (
     sms_code,
     start,
 )
+from tests.support.turns import turn_over
 
 NAME = "张三丰"
 ID = id_number(501)
@@ -98,7 +99,7 @@ async def test_a_message_typed_on_coming_back_before_the_push_continues_the_jour
 
     assert PHONE_CODE_PROMPT in await typed
     assert "认证完成" in await came_back
-    await asyncio.sleep(0.3)
+    await turn_over(harness, Conversation("wechat", "openid-alice"))
     assert await pushes(harness, "openid-alice", 0) == []  # nothing left to push
     assert REGISTERED in await prove_phone(harness, alice, TYPED_PHONE, 0)
     assert (await User.get(id_number=ID)).verified_by is VerifiedBy.FACE
@@ -114,7 +115,7 @@ async def test_a_message_typed_after_passing_with_the_browser_closed_registers_a
     reply = await alice.send("好了吗")
 
     assert FACE_PASSED in reply and PHONE_CODE_PROMPT in reply
-    await asyncio.sleep(0.3)  # a push from the settlement would have arrived by now
+    await turn_over(harness, Conversation("wechat", "openid-alice"))  # the settlement's push too
     assert await pushes(harness, "openid-alice", 0) == []
 
 
@@ -233,7 +234,7 @@ async def test_opening_the_face_link_twice_registers_once(harness, licence, alic
     async with harness.client.session.get(link_on_page(again)) as response:  # its 返回 link
         assert "认证完成" in await response.text()
 
-    await asyncio.sleep(0.3)
+    await turn_over(harness, Conversation("wechat", "openid-alice"))
     assert len(await pushes(harness, "openid-alice", 1)) == 1
     assert await User.all().count() == 1 and await ChannelIdentity.all().count() == 1
 
@@ -296,7 +297,7 @@ async def test_a_second_binding_within_the_limit_tells_nobody(harness, licence, 
 
     assert "已解除" not in done
     assert await ChannelIdentity.all().count() == 2
-    await asyncio.sleep(0.3)
+    await turn_over(harness, Conversation("wechat", "openid-alice"))
     assert len(await pushes(harness, "openid-alice", 1)) == 1  # only its own face result
 
 

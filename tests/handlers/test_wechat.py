@@ -18,10 +18,12 @@ from bot.app import create_app
 from bot.channels.wechat import UNSUPPORTED
 from bot.config import Settings
 from bot.engine import UNIVERSAL_HINT, Flow
+from bot.messages import Conversation
 from bot.sandbox.wechat_client import WeChatUser, signature
 from flows import ALL_FLOWS, guide
 from tests.support.harness import Harness, running_harness
 from tests.support.probe import PROBE_KEY, Probe
+from tests.support.turns import turn_over
 from tests.support.wechat_requests import AES_KEY, message, signed
 
 MENU_PROMPT = "请回复数字选择服务"
@@ -414,7 +416,7 @@ class TestReplyBudget:
         late_retry = await alice.post(xml)
         assert late_retry.body == b"success"
         assert probe.heard == ["慢"]
-        await asyncio.sleep(0.1)  # a second push would have been picked up by now
+        await turn_over(harness, Conversation("wechat", alice.openid))  # a second push too
         assert len(await outbox_texts(harness, alice.openid, count=1)) == 1
 
 

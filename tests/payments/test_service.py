@@ -30,6 +30,7 @@ from tests.support.payments import (
     post_notify,
     press,
 )
+from tests.support.turns import turn_over
 
 ALICE = "wechat:openid-alice"
 
@@ -141,7 +142,7 @@ async def test_duplicate_notifies_act_once(harness, payments):
     assert await notify(harness, form) == "success"  # a late repeat too
     await paid(payment)
     assert await PaymentRecord.filter(payment_id=payment.id, accepted=True).count() == 1
-    await asyncio.sleep(0.5)  # a second message would have been pushed by now
+    await turn_over(harness, Conversation.parse(ALICE))  # a second message would be here
     assert len(await told(harness)) == 1
 
 

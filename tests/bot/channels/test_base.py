@@ -12,6 +12,7 @@ from pathlib import Path
 from bot.channels.base import Pushed, PushResult, UnknownChannel, Unreachable
 from bot.jobs import send_reply
 from bot.messages import Conversation, Inbound, InboundKind, Reply
+from tests.support.turns import turn_over
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -64,7 +65,7 @@ async def test_an_asynchronous_channel_is_acknowledged_at_once_and_pushed(harnes
     [(user_id, text)] = loop.pushed
     assert user_id == "user-1" and "请回复数字选择服务" in text
     assert await services.inbox.deliver(inbound) is None  # a retry is not run again
-    await asyncio.sleep(0.3)
+    await turn_over(harness, inbound.conversation)
     assert len(loop.pushed) == 1
 
 
