@@ -25,4 +25,5 @@ class PendingItem(Model):
     class Meta:
         table = "pending_item"
         unique_together = (("conversation", "kind", "reference"),)
-        indexes = (("conversation", "opened_at", "expires_at"),)
+        # The second: a request answered is closed in every conversation it was offered in.
+        indexes = (("conversation", "opened_at", "expires_at"), ("kind", "reference"))
