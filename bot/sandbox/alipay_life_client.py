@@ -11,10 +11,11 @@ text and the form alike; ``codec="gb18030"`` plays a platform that writes GBK's 
 under the GBK label instead.
 
 Replies are pushed, not returned: ``send`` and ``click`` wait for what arrives in the sandbox
-outbox for the user since its last look (``GET /sandbox/outbox``) until the user's turn is over
-(``GET /sandbox/turns``: nothing of the user's in flight or queued to push), and return it as
-text. The platform's record of followers lives with the simulated push API (bot/sandbox/alipay.py):
-``follow`` and ``unfollow`` tell it first, as Alipay knows before it notifies us.
+outbox for the user since its last look (``GET /sandbox/outbox``) until the user's turn is
+over (``GET /sandbox/turns``: nothing of the user's in flight or queued to push), and return
+it as text. The platform's record of followers lives with the simulated push API
+(bot/sandbox/alipay.py): ``follow`` and ``unfollow`` tell it first, as Alipay knows before it
+notifies us.
 
 This is deliberately separate code from the gateway's verifier (bot/channels/alipay_life.py):
 a shared bug in signing and checking would otherwise hide itself.
@@ -37,12 +38,12 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
+from bot.channels.alipay_life import CHANNEL
 from bot.sandbox.alipay import FOLLOW_PATH
 
 GATEWAY_PATH = "/alipay/gateway"
 OUTBOX_PATH = "/sandbox/outbox"
 TURNS_PATH = "/sandbox/turns"
-CHANNEL = "alipay"  # the conversation's channel (bot/channels/alipay_life.py)
 NOTIFY = "alipay.mobile.public.message.notify"
 CHECK = "alipay.service.check"
 PUSH_KINDS = ("alipay.text", "alipay.image_text", "alipay.template")

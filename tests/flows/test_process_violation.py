@@ -78,7 +78,9 @@ async def test_own_vehicle_processed_after_the_processors_face(harness):
     assert violation.licence_number == REQUESTER.id_number
     assert (await DriverLicence.get(number=REQUESTER.id_number)).points == 6
     notice = await ProcessingNotice.get(violation_id=violation.id)
-    assert notice.decision_number == violation.decision_number and notice.ready_at is None
+    assert notice.decision_number == violation.decision_number
+    # Made when due, at random within seconds in sandbox mode: maybe already (seen under load).
+    assert notice.ready_at is None or notice.ready_at >= notice.due_at
     paying = await user.send("立即缴纳罚款")  # on to 罚款缴纳, the decision among its own
     assert violation.decision_number in paying or "暂停缴款" in paying  # or its nightly pause
     assert "暂无未处理的违法记录" in await user.click("PROCESS_VIOLATION")  # nothing left

@@ -364,7 +364,8 @@ async def test_a_retried_event_is_processed_once(harness: Harness, probe: Probe)
     alice = harness.user()
     click = alice.event_xml("CLICK", PROBE_KEY, create_time=1700000000)
     first, retry = await alice.post(click), await alice.post(click)
-    assert first.body == retry.body
+    # The same reply, rendered again: its CreateTime may be a second on (seen under load).
+    assert first.text == retry.text and first.status == retry.status == 200
     assert said(first.text) == "请说话"
     assert probe.starts == 1
     await alice.post(alice.event_xml("CLICK", PROBE_KEY, create_time=1700000001))
