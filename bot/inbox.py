@@ -59,10 +59,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,10 +136,22 @@ local function ours(marker, queue, session, ticket, lease_prefix, lease_ms)
   return {1, redis.call('GET', session), redis.call('GET', KEYS[4])}
 end
 """.replace("RUNNING", f"'{RUNNING_PREFIX}'").replace("DEFERRED", f"'{DEFERRED_PREFIX}'")
-# A delivery arrives: {-1, marker} for a message already answered (or deferred); else it
-# joins the user's queue, claiming the message if nobody runs it: {0} to wait for the turn,
-# or what ``ours`` says when the turn is ours at once.
-_CLAIM = _TAKE_TURN + _OURS + """
+# A request's seal (KEYS: seal; ARGV: digest, seconds): remembered with the digest of what
+# it carried while its signature is fresh. True when first seen, or seen with this very digest
+# (the sender's own retry); false when seen with another (a signed request reused).
+_SEALED = """
+local function first_or_retry(seal, digest, seconds)
+  if redis.call('SET', seal, digest, 'NX', 'EX', seconds) then return true end
+  return redis.call('GET', seal) == digest
+end
+"""
+_FIRST_OR_RETRY = _SEALED + "return first_or_retry(KEYS[1], ARGV[1], ARGV[2]) and 1 or 0"
+# A delivery arrives: {-2} for a sealed request reused with another digest (KEYS[5], ARGV[4]
+# and ARGV[5]: its seal, if any); {-1, marker} for a message already answered (or deferred);
+# else it joins the user's queue, claiming the message if nobody runs it: {0} to wait for the
+# turn, or what ``ours`` says when the turn is ours at once.
+_CLAIM = _TAKE_TURN + _OURS + _SEALED + """
+if KEYS[5] and not first_or_retry(KEYS[5], ARGV[4], ARGV[5]) then return {-2} end
 local current = redis.call('GET', KEYS[1])
 if current and string.sub(current, 1, #RUNNING) ~= RUNNING then return {-1, current} end
 if not current then redis.call('SET', KEYS[1], RUNNING .. ARGV[1], 'PX', ARGV[3]) end
@@ -240,6 +253,22 @@ RecoverLater = Callable[[str], Awaitable[None]]  # queue the recovery job for a 
 Poll = Callable[[], Awaitable[list[Any]]]
 
 
+class Replayed(Exception):
+    """A signed request reused with another body: refuse it, nothing of it is processed."""
+
+
+@dataclass(frozen=True)
+class Seal:
+    """A signed request's one use: ``key`` names its signed part (for WeChat, the timestamp and
+    nonce), ``digest`` what it carried, ``seconds`` how long its signature stays acceptable.
+    Where a signature does not cover the body, this is what stops a copied query string from
+    carrying another one."""
+
+    key: str
+    digest: bytes
+    seconds: int
+
+
 @dataclass(frozen=True)
 class Turn:
     """One delivery's place in its conversation's queue (``turns:<conversation>``), and the
@@ -299,14 +328,25 @@ class Inbox:
         self._defer = redis.script(_DEFER)
         self._recover = redis.script(_RECOVER)
         self._busy = redis.script(_BUSY)
+        self._first_or_retry = redis.script(_FIRST_OR_RETRY)
+        # Tickets unique across processes and restarts without a system call each.
+        self._ticket_prefix = os.urandom(8).hex()
+        self._tickets = itertools.count()
         self._running: set[asyncio.Task[Reply | None]] = set()
 
-    async def deliver(self, inbound: Inbound) -> Reply | None:
-        """The reply to send back now, or None for "success" (nothing now, maybe later)."""
+    async def deliver(self, inbound: Inbound, seal: Seal | None = None) -> Reply | None:
+        """The reply to send back now, or None for "success" (nothing now, maybe later).
+        ``seal``: checked in the claim's own script (no round trip of its own); Replayed if
+        it was used with another digest."""
         marker = f"inbox:{inbound.channel}:{inbound.dedupe_key}"
-        turn = Turn(f"turns:{inbound.conversation.key}", os.urandom(16).hex(), marker)
-        claimed = await self._claim(keys=self._keys(inbound, turn),
-                                    args=[turn.ticket, LEASE_PREFIX, self._lease_ms])
+        turn = Turn(f"turns:{inbound.conversation.key}", self._ticket(), marker)
+        keys, args = self._keys(inbound, turn), [turn.ticket, LEASE_PREFIX, self._lease_ms]
+        if seal is not None:
+            keys.append(seal.key)
+            args += [seal.digest, seal.seconds]
+        claimed = await self._claim(keys=keys, args=args)
+        if claimed[0] == -2:
+            raise Replayed(seal.key if seal else "")
         if claimed[0] == -1:
             return _decode(claimed[1])
         delivery = _Delivery(inbound, turn)
@@ -315,13 +355,19 @@ class Inbox:
         task.add_done_callback(self._running.discard)
         # The channel's budget: 0 for a channel that acknowledges at once and pushes.
         budget = self._budget(inbound.channel)
-        if budget > 0 and (await asyncio.wait((task,), timeout=budget))[0]:
+        if budget > 0 and await _done_within(task, budget):
             return task.result()
         delivery.answered = True
         await self._recover_later(marker)  # first: a kill between the two leaves a job
         current = await self._defer(keys=[marker], args=[turn.ticket, _inbound_json(inbound),
                                                          self._dedupe_ttl])
         return _decode(current)
+
+    async def first_or_retry(self, seal: Seal) -> bool:
+        """Remember a request's seal that does not go on to ``deliver`` (a body that cannot
+        be read or is refused, a URL check): False if it was used with another digest."""
+        return bool(await self._first_or_retry(keys=[seal.key], args=[seal.digest,
+                                                                       seal.seconds]))
 
     @property
     def recheck_after(self) -> float:
@@ -348,7 +394,7 @@ class Inbox:
         if not current.startswith(DEFERRED_PREFIX):
             return True  # answered, handed, or forgotten
         inbound = _inbound(json.loads(current[len(DEFERRED_PREFIX):].partition(":")[2]))
-        turn = Turn(f"turns:{inbound.conversation.key}", os.urandom(16).hex(), marker)
+        turn = Turn(f"turns:{inbound.conversation.key}", self._ticket(), marker)
         taken = await self._recover(keys=self._keys(inbound, turn),
                                     args=[turn.ticket, LEASE_PREFIX, self._lease_ms])
         if taken[0] == -1:
@@ -366,10 +412,10 @@ class Inbox:
     @contextlib.asynccontextmanager
     async def hold(self, conversation: str) -> AsyncIterator[None]:
         """Take the conversation's turn, in arrival order, for work that is not a message."""
-        turn = Turn(f"turns:{conversation}", os.urandom(16).hex())
+        turn = Turn(f"turns:{conversation}", self._ticket())
         args = [turn.ticket, LEASE_PREFIX, self._lease_ms]
         joined = await self._join(keys=[turn.queue], args=args)
-        with self._heartbeat(turn):
+        with _Heartbeat(self, turn):
             try:
                 async with self._holding(turn, joined,
                                          lambda: self._turn(keys=[turn.queue], args=args)):
@@ -392,7 +438,7 @@ class Inbox:
         keys = self._keys(inbound, turn)
         args = [turn.ticket, LEASE_PREFIX, self._lease_ms]
         session_write = ("keep", "")
-        with self._heartbeat(turn):  # from the wait for the turn to the end of the push
+        with _Heartbeat(self, turn):  # from the wait for the turn to the end of the push
             try:
                 async with self._holding(turn, claimed, lambda: self._message_turn(
                         keys=keys, args=args)) as ours:
@@ -462,19 +508,6 @@ class Inbox:
             await self._leave(turn)
             raise
 
-    @contextlib.contextmanager
-    def _heartbeat(self, turn: Turn) -> Iterator[None]:
-        """Most turns end long before a third of the lease: renew only if this one does not."""
-        keeper: list[asyncio.Task[None]] = []
-        timer = asyncio.get_running_loop().call_later(
-            self._lease_ms / 3000, lambda: keeper.append(asyncio.create_task(self._beat(turn))))
-        try:
-            yield
-        finally:
-            timer.cancel()
-            for task in keeper:
-                task.cancel()
-
     async def _beat(self, turn: Turn) -> None:
         keys = [turn.lease] if turn.marker is None else [turn.lease, turn.marker]
         while True:
@@ -492,12 +525,57 @@ class Inbox:
         return [turn.marker, turn.queue, self._sessions.key(conversation.key),
                 PendingItems.counter_key(conversation)]
 
+    def _ticket(self) -> str:
+        return f"{self._ticket_prefix}{next(self._tickets)}"
+
     async def _pending_count(self, inbound: Inbound) -> int:
         raw = await self._redis.execute("GET", PendingItems.counter_key(inbound.conversation))
         return int(raw) if raw else 0
 
     async def _leave(self, turn: Turn) -> None:
         await self._leave_queue(keys=[turn.queue, turn.lease], args=[turn.ticket])
+
+
+class _Heartbeat:
+    """Renews a turn's lease while it is held. Most turns end long before a third of the lease:
+    renew only if this one does not. (A class, not contextlib's generator: it is on every
+    message's path.)"""
+
+    def __init__(self, inbox: Inbox, turn: Turn) -> None:
+        self._inbox, self._turn = inbox, turn
+        self._keeper: asyncio.Task[None] | None = None
+
+    def __enter__(self) -> None:
+        self._timer = asyncio.get_running_loop().call_later(self._inbox._lease_ms / 3000,
+                                                            self._start)
+
+    def __exit__(self, *_: object) -> None:
+        self._timer.cancel()
+        if self._keeper is not None:
+            self._keeper.cancel()
+
+    def _start(self) -> None:
+        self._keeper = asyncio.create_task(self._inbox._beat(self._turn))
+
+
+async def _done_within(task: asyncio.Task[Any], seconds: float) -> bool:
+    """Whether ``task`` is done within ``seconds``: asyncio.wait for one task, without the
+    sets and the bookkeeping of many (it is on every message's path)."""
+    loop = asyncio.get_running_loop()
+    waiter: asyncio.Future[None] = loop.create_future()
+
+    def wake(_: object = None) -> None:
+        if not waiter.done():
+            waiter.set_result(None)
+
+    timer = loop.call_later(seconds, wake)
+    task.add_done_callback(wake)
+    try:
+        await waiter
+    finally:
+        timer.cancel()
+        task.remove_done_callback(wake)
+    return task.done()
 
 
 # json.dumps with an option builds an encoder per call: one, made once, for every message.

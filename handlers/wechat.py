@@ -15,23 +15,14 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from bot.channels.wechat import NO_REPLY, UNSUPPORTED, Forbidden, Malformed, Stamp
-from bot.inbox import SORRY
+from bot.inbox import SORRY, Inbox, Replayed, Seal
 from bot.messages import InboundKind
-from bot.pipelined_redis import PipelinedRedis
 from bot.services import SERVICES
 from handlers.bodies import read_body
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 XML = "application/xml"
-# Remember a signed request's (timestamp, nonce) with a digest of its body while the timestamp
-# is acceptable: 1 when first seen, or seen with this very body (WeChat's own retry repeats
-# query and body), 0 when seen with another body (a query string copied and reused).
-_FIRST_OR_RETRY = """
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 1 end
-if redis.call('GET', KEYS[1]) == ARGV[1] then return 1 end
-return 0
-"""
 
 
 @routes.get("/wechat")
@@ -42,8 +33,8 @@ async def handshake(request: web.Request) -> web.Response:
     echostr = request.query.get("echostr", "")
     try:
         stamp = services.wechat.authenticate(request.query, time.time())
-        if not await _first_or_retry(services.pipelined_redis, stamp,
-                                     b"GET /wechat\n" + echostr.encode()):
+        if not await services.inbox.first_or_retry(
+                _seal(stamp, b"GET /wechat\n" + echostr.encode())):
             raise Forbidden("a signed query string reused with another request")
     except Forbidden as exc:
         return _forbidden(exc)
@@ -63,52 +54,55 @@ async def receive(request: web.Request) -> web.Response:
     if len(body) > limit:
         log.warning("dropped a WeChat body over %d bytes", limit)
         return web.Response(body=NO_REPLY)
-    now = time.time()
     try:
-        # Remembered before the body is parsed: a stamp whose first body was unreadable or
-        # refused must not carry another one.
-        stamp = services.wechat.authenticate(request.query, now)
-        first = await _first_or_retry(services.pipelined_redis, stamp, body)
+        stamp = services.wechat.authenticate(request.query, time.time())
     except Forbidden as exc:
         return _forbidden(exc)
-    except RedisError as exc:
-        _redis_down(exc)
-        first = None  # unknown: the message is not processed, only answered SORRY below
-    if first is False:
-        return _forbidden(Forbidden("a signed query string reused with another body"))
+    # Every signed request's stamp is remembered with its body (in the claim's script when the
+    # message goes on to the inbox), so a stamp whose first body was unreadable or refused
+    # cannot carry another one either.
+    seal = _seal(stamp, body)
     try:
-        envelope = services.wechat.parse(request.query, body, now)
-    except Forbidden as exc:
-        return _forbidden(exc)
-    except Malformed as exc:
-        log.warning("unreadable WeChat message: %s", exc)
-        return web.Response(body=NO_REPLY)
-    if first is None:
-        return _xml(services.wechat.render(envelope, SORRY))
+        envelope = services.wechat.open(request.query, body, stamp)
+    except (Forbidden, Malformed) as exc:
+        return await _refused(services.inbox, seal, exc)
     try:
         kind = envelope.inbound.kind
-        if kind is InboundKind.UNSUBSCRIBE:
-            return web.Response(body=NO_REPLY)
-        if kind is InboundKind.OTHER:
+        if kind in (InboundKind.UNSUBSCRIBE, InboundKind.OTHER):
+            if not await services.inbox.first_or_retry(seal):
+                raise Replayed(seal.key)
+            if kind is InboundKind.UNSUBSCRIBE:
+                return web.Response(body=NO_REPLY)
             return _xml(services.wechat.render(envelope, UNSUPPORTED))
-        reply = await services.inbox.deliver(envelope.inbound)
+        reply = await services.inbox.deliver(envelope.inbound, seal)
+    except Replayed:
+        return _forbidden(Forbidden("a signed query string reused with another body"))
     except RedisError as exc:
         _redis_down(exc)
-        reply = SORRY
+        reply = SORRY  # the message is not processed (nor its stamp known): only answered
     if reply is None:
         return web.Response(body=NO_REPLY)
     return _xml(services.wechat.render(envelope, reply))
 
 
-async def _first_or_retry(redis: PipelinedRedis, stamp: Stamp, body: bytes) -> bool:
-    """False for a (timestamp, nonce) already seen with another body: one Redis round trip.
+def _seal(stamp: Stamp, body: bytes) -> Seal:
+    """In plain mode the signature covers the timestamp and nonce only, so anyone who saw one
+    signed query string could send any body with it while the timestamp stays fresh."""
+    return Seal(stamp.key, hashlib.blake2b(body, digest_size=16).digest(), stamp.fresh_for)
 
-    In plain mode the signature covers the timestamp and nonce only, so anyone who saw one
-    signed query string could send any body with it while the timestamp stays fresh.
-    """
-    digest = hashlib.blake2b(body, digest_size=16).digest()
-    return bool(await redis.script(_FIRST_OR_RETRY)(keys=[stamp.key],
-                                                   args=[digest, stamp.fresh_for]))
+
+async def _refused(inbox: Inbox, seal: Seal, exc: Forbidden | Malformed) -> web.Response:
+    """A signed body that is refused (403) or unreadable ("success"); its stamp is remembered
+    all the same."""
+    try:
+        if not await inbox.first_or_retry(seal):
+            exc = Forbidden("a signed query string reused with another body")
+    except RedisError as error:
+        _redis_down(error)
+    if isinstance(exc, Forbidden):
+        return _forbidden(exc)
+    log.warning("unreadable WeChat message: %s", exc)
+    return web.Response(body=NO_REPLY)
 
 
 def _forbidden(exc: Forbidden) -> web.Response:
