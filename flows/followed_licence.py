@@ -41,7 +41,7 @@ async def own_licence(ctx: Context) -> DriverLicence | None:
 
 
 async def _own_licence(ctx: Context) -> DriverLicence | None:
-    user = await accounts.user_of(ctx.channel, ctx.user_id)
+    user = await accounts.of_chat(ctx)
     return None if user is None else await ctx.deps.traffic.licence_of(user.id_number)
 
 

@@ -41,7 +41,7 @@ async def following(ctx: Context) -> list[Follow]:
 
 
 async def _following(ctx: Context) -> list[Follow]:
-    user = await accounts.user_of(ctx.channel, ctx.user_id)
+    user = await accounts.of_chat(ctx)
     return [] if user is None else await ctx.deps.follows.following(user)
 
 
@@ -87,7 +87,7 @@ async def own_vehicles(ctx: Context) -> list[Vehicle]:
 
 
 async def _own_vehicles(ctx: Context) -> list[Vehicle]:
-    user = await accounts.user_of(ctx.channel, ctx.user_id)
+    user = await accounts.of_chat(ctx)
     return [] if user is None else await ctx.deps.traffic.vehicles_of(user.id_number)
 
 

@@ -34,7 +34,6 @@ from bot.messages import Conversation, Link, Reply
 from bot.rules import BEIJING
 from flows.summaries import offence
 from models.enums import ViolationState
-from models.user import User
 from models.violation import Violation
 from payments.service import PaymentRefused, yuan
 
@@ -54,12 +53,8 @@ class PayData:
     decision: str = ""  # the decision number chosen or typed
 
 
-async def _me(ctx: Context) -> User | None:
-    return await ctx.once("me", lambda: accounts.user_of(ctx.channel, ctx.user_id))
-
-
 async def _unpaid(ctx: Context) -> list[Violation]:
-    user = await _me(ctx)
+    user = await accounts.of_chat(ctx)
     return [] if user is None else await ctx.once(
         "unpaid", lambda: ctx.deps.payments.unpaid_of(user))
 
@@ -75,7 +70,7 @@ def _closed(ctx: Context) -> str | None:
 
 async def _person(ctx: Context) -> str | None:
     """Whom failed matches count for beside the conversation: a registered user's ID number."""
-    user = await _me(ctx)
+    user = await accounts.of_chat(ctx)
     return None if user is None else user.id_number
 
 
@@ -94,7 +89,7 @@ async def _start(ctx: Context, _: None) -> Transition:
     closed = _closed(ctx)
     if closed is not None:
         return Done(closed, menu=True)
-    if await _me(ctx) is None:
+    if await accounts.of_chat(ctx) is None:
         paused = await _paused(ctx)
         return NUMBER if paused is None else Done(paused, menu=True)
     if not await _unpaid(ctx):
@@ -108,7 +103,7 @@ def _line(violation: Violation) -> str:
 
 
 async def _choices(ctx: Context) -> list[Choice]:
-    user = await _me(ctx)
+    user = await accounts.of_chat(ctx)
     switch = [] if user is None else [Choice(
         "关闭缴款提醒" if await ctx.deps.payments.reminders.enabled(user) else "开启缴款提醒",
         value=REMINDERS)]
@@ -129,7 +124,7 @@ async def _chosen(ctx: Context, decision: str) -> Transition:
 
 async def _switch_reminders(ctx: Context) -> Transition:
     """Reminders before the last day to pay and when late fees start: on or off."""
-    user = await _me(ctx)
+    user = await accounts.of_chat(ctx)
     if user is None:
         return Done(GONE, menu=True)
     reminders = ctx.deps.payments.reminders
@@ -208,9 +203,9 @@ async def _confirmed(ctx: Context, answer: str) -> Transition:
     """The order, priced again by the server now; its link. 返回 goes to the list, or to
     the number for someone who has no list."""
     if answer == BACK:
-        return NUMBER if await _me(ctx) is None else CHOOSE
+        return NUMBER if await accounts.of_chat(ctx) is None else CHOOSE
     try:
-        order = await ctx.deps.payments.order(ctx.data.decision, await _me(ctx),
+        order = await ctx.deps.payments.order(ctx.data.decision, await accounts.of_chat(ctx),
                                               Conversation(ctx.channel, ctx.user_id))
     except PaymentRefused as refused:
         return Done(f"{refused}。", menu=True)

@@ -81,20 +81,16 @@ class ProcessData:
     decided: str = ""  # what the decision said, shown with the offer to pay now
 
 
-async def _me(ctx: Context) -> User | None:
-    return await ctx.once("me", lambda: accounts.user_of(ctx.channel, ctx.user_id))
-
-
 async def _registered(ctx: Context) -> str | None:
     """Flow guard: processing is for registered users."""
-    return None if await _me(ctx) is not None else NOT_REGISTERED
+    return None if await accounts.of_chat(ctx) is not None else NOT_REGISTERED
 
 
 @exits(CHOOSE, WAIT_OWNER, FACE_DONE, DECIDED, calls=(face_check.NAME,))
 async def _start(ctx: Context, _: None) -> Transition:
     """Fresh: the list. Seeded by a pending item: the case, wherever it stands now."""
     data: ProcessData = ctx.data
-    user = await _me(ctx)
+    user = await accounts.of_chat(ctx)
     assert user is not None  # the guard
     processing = ctx.deps.processing
     if data.case or data.face_reference:
@@ -113,7 +109,7 @@ async def _start(ctx: Context, _: None) -> Transition:
 
 
 async def _violations(ctx: Context) -> list[Violation]:
-    user = await _me(ctx)
+    user = await accounts.of_chat(ctx)
     return [] if user is None else await ctx.once(
         "processable", lambda: ctx.deps.processing.mine(user))
 
@@ -129,7 +125,7 @@ async def _choices(ctx: Context) -> list[Choice]:
 
 
 async def _judged(ctx: Context) -> Judged | None:
-    user = await _me(ctx)
+    user = await accounts.of_chat(ctx)
     if user is None:
         return None
     return await ctx.once(("judged", ctx.data.violation),
@@ -183,7 +179,7 @@ async def _forecast_prompt(ctx: Context) -> str:
 @exits(WAIT_OWNER, FACE_DONE, DECIDED, calls=(face_check.NAME,))
 async def _confirmed(ctx: Context, _: str) -> Transition:
     """Open the case (the rules are checked again); ask the owner first when needed."""
-    user = await _me(ctx)
+    user = await accounts.of_chat(ctx)
     if user is None:
         return Done(NOT_REGISTERED, menu=True)
     try:
@@ -208,7 +204,7 @@ async def _go_on(ctx: Context, case: ProcessingCase) -> Transition:
     if case.state is CaseState.AWAITING_PROCESSOR:
         if await _processor_passed(ctx, case):
             return await _decide(ctx)
-        return _processor_face(ctx, await _me(ctx))
+        return _processor_face(ctx, await accounts.of_chat(ctx))
     return Done(CASE_WORDS[case.state], menu=case.state is not CaseState.PROCESSED)
 
 
@@ -226,7 +222,7 @@ async def _wait_prompt(ctx: Context) -> str:
 async def _owner_news(ctx: Context, news: object) -> Transition:
     """The owner's check settled, the owner refused, the deadline came, or the processor
     typed something: the case says which."""
-    user = await _me(ctx)
+    user = await accounts.of_chat(ctx)
     case = None if user is None else await ctx.deps.processing.case_of(user, ctx.data.case)
     if case is None:
         return Done(GONE, menu=True)
@@ -254,7 +250,7 @@ def _processor_face(ctx: Context, user: User | None) -> Transition:
 
 async def _processor_passed(ctx: Context, case: ProcessingCase) -> bool:
     """The processor passed a face check for this case already (while away)."""
-    user = await _me(ctx)
+    user = await accounts.of_chat(ctx)
     return user is not None and await Verification.filter(
         method=Method.FACE, requester=case.conversation, purpose=NAME,
         subject_id_number=user.id_number, outcome=Outcome.PASSED,
@@ -277,7 +273,7 @@ async def _face_checked(ctx: Context, result: object) -> Transition:
 
 
 async def _decide(ctx: Context) -> Transition:
-    user = await _me(ctx)
+    user = await accounts.of_chat(ctx)
     if user is None:
         return Done(NOT_REGISTERED, menu=True)
     try:
@@ -344,7 +340,7 @@ class OwnerData:
 async def _owned(ctx: Context) -> ProcessingCase | None:
     """The case, with its violation and processor, if it asks this user."""
     async def load() -> ProcessingCase | None:
-        owner = await _me(ctx)
+        owner = await accounts.of_chat(ctx)
         case = None if owner is None else await ctx.deps.processing.owned_case(
             owner, ctx.data.case)
         if case is not None:

@@ -10,6 +10,7 @@ journey's data class extends ``ListingData``.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from functools import partial
 
 from tortoise.timezone import localtime
 
-from bot.accounts import user_of
+from bot.accounts import of_chat
 from bot.engine import Choice, Context, Done, State, Stay, Transition, exits
 from bot.fields import Field, InvalidInput, choice_number
 from bot.integrations.traffic import Page
@@ -79,13 +80,15 @@ async def match(ctx: Context, find: Finder, retry: str, *, target: Target,
                 owned_by: OwnerTest) -> Transition:
     """Show the list when ``find`` matches; otherwise count the failure and ask again from
     ``retry``, never saying which input was wrong or whether the vehicle or licence exists.
-    A paused target is refused before ``find`` runs, except to its registered owner."""
+    A paused target is refused whatever ``find`` found, except to its registered owner."""
     failed_matches = ctx.deps.failed_matches
-    target_until = await failed_matches.target_paused_until(target)
+    # Asked together (one wait, not two); what ``find`` found is not used while paused.
+    target_until, found = await asyncio.gather(failed_matches.target_paused_until(target),
+                                               find(ctx))
     if target_until is not None and not await _is_owner(ctx, owned_by):
         return Done(target_pause_notice(target.kind, localtime(target_until), localtime()),
                     menu=True)
-    if await find(ctx) is not None:
+    if found is not None:
         ctx.data.page = 0
         return LIST
     until = await failed_matches.record(ctx.conversation, target)
@@ -96,7 +99,7 @@ async def match(ctx: Context, find: Finder, retry: str, *, target: Target,
 
 
 async def _is_owner(ctx: Context, owned_by: OwnerTest) -> bool:
-    user = await user_of(ctx.channel, ctx.user_id)
+    user = await of_chat(ctx)
     return user is not None and await owned_by(ctx, user.id_number)
 
 
@@ -222,7 +225,7 @@ async def _processing_lines(ctx: Context, violation: Violation) -> list[str]:
     """Whether and how this user could process the record online, by the same rules as 交通
     违法处理 (bot.processing.judge): their own or a followed vehicle's, for their own licence,
     with the face checks it needs. Anyone else learns only whether it qualifies at all."""
-    user = await user_of(ctx.channel, ctx.user_id)
+    user = await of_chat(ctx)
     judged = None if user is None else await ctx.deps.processing.judge(user, violation.id)
     if judged is None or judged.relation is Relation.OTHER:
         max_fine = Decimal(ctx.deps.processing.config.max_fine)

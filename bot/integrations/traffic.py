@@ -9,6 +9,7 @@ them), never raw chat input.
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
@@ -64,10 +65,26 @@ class TrafficPlatform(ABC):
         """Vehicles owned by the person with this ID number."""
 
     @abstractmethod
-    async def vehicle_violations(self, vehicle: Vehicle, page: int, size: int, *,
-                                 points_since: datetime | None = None) -> Page:
+    async def plate_violations(self, plate_type: PlateType, plate_number: str, page: int,
+                               size: int, *, points_since: datetime | None = None) -> Page:
         """``points_since``: leave out violations with points that occurred before it (the
         12123 profile shows a follower those only from the day the follow started)."""
+
+    async def vehicle_violations(self, vehicle: Vehicle, page: int, size: int, *,
+                                 points_since: datetime | None = None) -> Page:
+        return await self.plate_violations(vehicle.plate_type, vehicle.plate_number, page, size,
+                                           points_since=points_since)
+
+    async def proven_vehicle_page(self, plate_type: PlateType, plate_number: str,
+                                  vin_suffix: str, page: int,
+                                  size: int) -> tuple[Vehicle, Page] | None:
+        """The vehicle the proof names with a page of its violations, or None. Both are read
+        at once, so a query step waits for one round trip, not two; the page is dropped
+        unless the proof holds."""
+        vehicle, violations = await asyncio.gather(
+            self.vehicle(plate_type, plate_number, vin_suffix),
+            self.plate_violations(plate_type, plate_number, page, size))
+        return None if vehicle is None else (vehicle, violations)
 
     @abstractmethod
     async def licence_violations(self, licence: DriverLicence, page: int, size: int) -> Page: ...
@@ -108,9 +125,9 @@ class EmbeddedTrafficPlatform(TrafficPlatform):
     async def vehicles_of(self, id_number: str) -> list[Vehicle]:
         return await Vehicle.filter(owner_id_number=id_number.upper()).order_by("id")
 
-    async def vehicle_violations(self, vehicle: Vehicle, page: int, size: int, *,
-                                 points_since: datetime | None = None) -> Page:
-        plate = (vehicle.plate_type.value, vehicle.plate_number)
+    async def plate_violations(self, plate_type: PlateType, plate_number: str, page: int,
+                               size: int, *, points_since: datetime | None = None) -> Page:
+        plate = (plate_type.value, plate_number)
         if points_since is None:
             return await _page(_VEHICLE_WHERE, plate, page, size)
         # In the stored zone: SQLite compares the datetimes as text (bot/follows.py).
