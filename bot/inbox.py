@@ -63,6 +63,7 @@ import itertools
 import json
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -333,6 +334,7 @@ class Inbox:
         self._ticket_prefix = os.urandom(8).hex()
         self._tickets = itertools.count()
         self._running: set[asyncio.Task[Reply | None]] = set()
+        self._keeper = _Keeper(self._renew, turn_lease)
 
     async def deliver(self, inbound: Inbound, seal: Seal | None = None) -> Reply | None:
         """The reply to send back now, or None for "success" (nothing now, maybe later).
@@ -415,7 +417,7 @@ class Inbox:
         turn = Turn(f"turns:{conversation}", self._ticket())
         args = [turn.ticket, LEASE_PREFIX, self._lease_ms]
         joined = await self._join(keys=[turn.queue], args=args)
-        with _Heartbeat(self, turn):
+        with self._keeper.holding(turn):
             try:
                 async with self._holding(turn, joined,
                                          lambda: self._turn(keys=[turn.queue], args=args)):
@@ -438,7 +440,7 @@ class Inbox:
         keys = self._keys(inbound, turn)
         args = [turn.ticket, LEASE_PREFIX, self._lease_ms]
         session_write = ("keep", "")
-        with _Heartbeat(self, turn):  # from the wait for the turn to the end of the push
+        with self._keeper.holding(turn):  # from the wait for the turn to the end of the push
             try:
                 async with self._holding(turn, claimed, lambda: self._message_turn(
                         keys=keys, args=args)) as ours:
@@ -508,15 +510,13 @@ class Inbox:
             await self._leave(turn)
             raise
 
-    async def _beat(self, turn: Turn) -> None:
+    async def _renew(self, turn: Turn) -> None:
         keys = [turn.lease] if turn.marker is None else [turn.lease, turn.marker]
-        while True:
-            try:
-                if not await self._keep(keys=keys, args=[turn.running, self._lease_ms]):
-                    log.warning("a turn outlived its lease; another delivery may take it over")
-            except redis_errors.RedisError as exc:
-                log.warning("cannot renew a turn's lease: %s", exc)
-            await asyncio.sleep(self._lease_ms / 3000)
+        try:
+            if not await self._keep(keys=keys, args=[turn.running, self._lease_ms]):
+                log.warning("a turn outlived its lease; another delivery may take it over")
+        except redis_errors.RedisError as exc:
+            log.warning("cannot renew a turn's lease: %s", exc)
 
     def _keys(self, inbound: Inbound, turn: Turn) -> list[str]:
         """The scripts' keys for a message: marker, queue, session, pending-items counter."""
@@ -536,26 +536,54 @@ class Inbox:
         await self._leave_queue(keys=[turn.queue, turn.lease], args=[turn.ticket])
 
 
-class _Heartbeat:
-    """Renews a turn's lease while it is held. Most turns end long before a third of the lease:
-    renew only if this one does not. (A class, not contextlib's generator: it is on every
-    message's path.)"""
+class _Keeper:
+    """Keeps the leases of held turns alive with one task, not a timer per turn (in uvloop a
+    timer is a handle of its own: a few per cent of a message's CPU in bench/inbound.py). It
+    looks every sixth of the lease and renews each turn gone a sixth unrenewed, so no lease
+    goes more than a third of itself unrenewed; most turns end before it looks at them."""
 
-    def __init__(self, inbox: Inbox, turn: Turn) -> None:
-        self._inbox, self._turn = inbox, turn
-        self._keeper: asyncio.Task[None] | None = None
+    def __init__(self, renew: Callable[[Turn], Awaitable[None]], lease: float) -> None:
+        self._renew = renew
+        self._every = lease / 6
+        self._held: dict[Turn, float] = {}  # turn: when its lease was set or last renewed
+        self._task: asyncio.Task[None] | None = None
+
+    def holding(self, turn: Turn) -> _Held:
+        return _Held(self, turn)
+
+    def add(self, turn: Turn) -> None:
+        self._held[turn] = time.monotonic()
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
+
+    def remove(self, turn: Turn) -> None:
+        del self._held[turn]
+        if not self._held and self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._every)
+            now = time.monotonic()
+            due = [turn for turn, renewed in self._held.items() if now - renewed >= self._every]
+            for turn in due:
+                self._held[turn] = now
+            await asyncio.gather(*(self._renew(turn) for turn in due))
+
+
+class _Held:
+    """``with keeper.holding(turn)``: a class, not contextlib's generator, as it is on every
+    message's path."""
+
+    def __init__(self, keeper: _Keeper, turn: Turn) -> None:
+        self._keeper, self._turn = keeper, turn
 
     def __enter__(self) -> None:
-        self._timer = asyncio.get_running_loop().call_later(self._inbox._lease_ms / 3000,
-                                                            self._start)
+        self._keeper.add(self._turn)
 
     def __exit__(self, *_: object) -> None:
-        self._timer.cancel()
-        if self._keeper is not None:
-            self._keeper.cancel()
-
-    def _start(self) -> None:
-        self._keeper = asyncio.create_task(self._inbox._beat(self._turn))
+        self._keeper.remove(self._turn)
 
 
 async def _done_within(task: asyncio.Task[Any], seconds: float) -> bool:

@@ -24,6 +24,8 @@ from bot.inbox import (
     SORRY,
     DeliverLater,
     Inbox,
+    Replayed,
+    Seal,
 )
 from bot.messages import Conversation, Inbound, InboundKind, Reply
 from bot.pipelined_redis import PipelinedRedis
@@ -117,6 +119,28 @@ async def test_a_retry_is_not_processed_again_and_gets_the_same_reply(inbox: Inb
     assert first == again
     assert first is not None and first.text == "收到：早上好"
     assert probe.heard == ["早上好"]
+
+
+async def test_a_seal_reused_with_another_digest_is_refused_before_anything_is_claimed(
+        inbox: Inbox, probe: Probe, redis: Redis):
+    """The seal is checked in the claim's own script: a signed query string reused with
+    another body claims nothing, queues nothing and runs nothing; the sender's own retry
+    (same seal, same digest) gets the first reply."""
+    await start_probe(inbox, "u1")
+    seal = Seal("wechat:stamp:1700000000:n1", b"body-1", 300)
+    first = await inbox.deliver(text("u1", "早上好", 1), seal)
+    assert first is not None and first.text == "收到：早上好"
+    with pytest.raises(Replayed):
+        await inbox.deliver(text("u1", "转账", 2), Seal(seal.key, b"body-2", 300))
+    assert not await redis.exists("inbox:wechat:msg:2")
+    assert await redis.llen("turns:wechat:u1") == 0
+    assert await inbox.deliver(text("u1", "早上好", 1), seal) == first
+    assert probe.heard == ["早上好"]
+    assert 0 < await redis.ttl(seal.key) <= 300
+    # The check alone, for requests that never reach deliver (refused or unreadable bodies).
+    assert await inbox.first_or_retry(seal)
+    assert not await inbox.first_or_retry(Seal(seal.key, b"body-3", 300))
+    assert await inbox.first_or_retry(Seal("wechat:stamp:1700000000:n2", b"body-3", 300))
 
 
 async def test_concurrent_duplicates_are_processed_once(inbox: Inbox, probe: Probe):
