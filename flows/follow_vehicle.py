@@ -47,9 +47,9 @@ def _lockout_target(ctx: Context) -> Target:
 
 
 async def _vehicle_prompt(ctx: Context) -> str:
-    proven = await query_vehicle.proven_page(ctx, 0, ctx.deps.limits.page_size)
-    assert proven is not None  # proven before this state; records are not deleted
-    vehicle, page = proven
+    vehicle = await query_vehicle.proven_vehicle(ctx)
+    assert vehicle is not None  # proven before this state; records are not deleted
+    page = await ctx.deps.traffic.vehicle_violations(vehicle, 0, 1)
     return "\n".join([
         f"车辆：{named(vehicle)}",
         f"车架号：{mask_vin(vehicle.vin)}",
@@ -61,8 +61,10 @@ async def _vehicle_prompt(ctx: Context) -> str:
 
 
 async def _listing(ctx: Context, page: int, size: int) -> Listing | None:
-    proven = await query_vehicle.proven_page(ctx, page, size)
-    return None if proven is None else Listing(named(proven[0]), proven[1])
+    vehicle = await query_vehicle.proven_vehicle(ctx)
+    if vehicle is None:
+        return None
+    return Listing(named(vehicle), await ctx.deps.traffic.vehicle_violations(vehicle, page, size))
 
 
 _PROOF = query_vehicle.FLOW.states

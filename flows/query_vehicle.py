@@ -26,7 +26,6 @@ from bot.engine import (
     exits,
 )
 from bot.fields import Field, PlateNumberField, PlateTypeField, Vin6Field, plate_hint
-from bot.integrations.traffic import Page
 from bot.lockout import Target, TargetKind
 from flows import followed_vehicle, violation_list
 from flows.follow_request import offering_follow
@@ -156,19 +155,11 @@ class VehicleQuery(ListingData):
     vin6: str = ""
 
 
-async def proven_page(ctx: Context, page: int, size: int) -> tuple[Vehicle, Page] | None:
-    """The vehicle the proof names with a page of its list, read together once a turn."""
+async def proven_vehicle(ctx: Context) -> Vehicle | None:
+    """The vehicle the proof names, looked up once a turn."""
     data: VehicleQuery = ctx.data
     proof = (PlateType(data.plate_type), data.plate_number, data.vin6)
-    return await ctx.once(("vehicle", *proof, page, size),
-                          lambda: ctx.deps.traffic.proven_vehicle_page(*proof, page, size))
-
-
-async def proven_vehicle(ctx: Context) -> Vehicle | None:
-    """The vehicle the proof names. Read with the first page of its list, which a match goes
-    on to show: one wait for both."""
-    proven = await proven_page(ctx, 0, ctx.deps.limits.page_size)
-    return None if proven is None else proven[0]
+    return await ctx.once(("vehicle", *proof), lambda: ctx.deps.traffic.vehicle(*proof))
 
 
 async def owns(ctx: Context, id_number: str) -> bool:
@@ -193,11 +184,13 @@ async def _match(ctx: Context, _: str) -> Transition:
 
 
 async def _listing(ctx: Context, page: int, size: int) -> Listing | None:
-    proven = await proven_page(ctx, page, size)
-    if proven is None:
-        return None
-    vehicle, violations = proven
-    return Listing(f"{vehicle.plate_number}（{vehicle.plate_type.label}）", violations)
+    """The list is entered only by a match, and the session keeps the proof it matched: a
+    page is read by the plate alone, without looking the vehicle up again."""
+    data: VehicleQuery = ctx.data
+    plate_type = PlateType(data.plate_type)
+    return Listing(f"{data.plate_number}（{plate_type.label}）",
+                   await ctx.deps.traffic.plate_violations(plate_type, data.plate_number, page,
+                                                           size))
 
 
 FOLLOW = "关注该车辆"

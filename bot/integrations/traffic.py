@@ -9,7 +9,6 @@ them), never raw chat input.
 
 from __future__ import annotations
 
-import asyncio
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
@@ -74,17 +73,6 @@ class TrafficPlatform(ABC):
                                  points_since: datetime | None = None) -> Page:
         return await self.plate_violations(vehicle.plate_type, vehicle.plate_number, page, size,
                                            points_since=points_since)
-
-    async def proven_vehicle_page(self, plate_type: PlateType, plate_number: str,
-                                  vin_suffix: str, page: int,
-                                  size: int) -> tuple[Vehicle, Page] | None:
-        """The vehicle the proof names with a page of its violations, or None. Both are read
-        at once, so a query step waits for one round trip, not two; the page is dropped
-        unless the proof holds."""
-        vehicle, violations = await asyncio.gather(
-            self.vehicle(plate_type, plate_number, vin_suffix),
-            self.plate_violations(plate_type, plate_number, page, size))
-        return None if vehicle is None else (vehicle, violations)
 
     @abstractmethod
     async def licence_violations(self, licence: DriverLicence, page: int, size: int) -> Page: ...

@@ -202,23 +202,6 @@ async def test_a_vehicle_and_a_page_are_one_statement_each(
     assert len(page.items) == 2 and len(statements) == 2
 
 
-async def test_a_vehicle_with_its_page_only_when_the_proof_holds(
-        statements: list[str]) -> None:
-    car = await make_vehicle()
-    created = await make_violations(car, 7)
-    statements.clear()
-    proven = await platform.proven_vehicle_page(car.plate_type, car.plate_number,
-                                                car.vin[-6:], 1, 5)
-    assert proven is not None and len(statements) == 2
-    found, page = proven
-    assert found.id == car.id
-    assert ([v.id for v in page.items], page.total) == ([v.id for v in created[5:]], 7)
-    wrong = "999999" if car.vin[-6:] != "999999" else "888888"
-    # The page is read at once too, and dropped: a near miss shows nothing of the vehicle.
-    assert await platform.proven_vehicle_page(car.plate_type, car.plate_number, wrong,
-                                              0, 5) is None
-
-
 async def test_points_since_leaves_out_earlier_point_violations_in_the_query(
         database_url: str, statements: list[str]) -> None:
     """The 12123 profile's follower: violations with points before the follow started are
