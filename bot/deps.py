@@ -7,9 +7,10 @@ visible here and a test can hand a journey its own parts.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.integrations.traffic import TrafficPlatform
 from bot.messages import Conversation, Reply
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from bot.follows import Follows
     from bot.identity_attempts import IdentityAttempts
     from bot.integrations.sms.codes import CodeCheck, CodeRequest
-    from bot.lockout import Target
+    from bot.lockout import PendingPause, Target
     from bot.processing import Processing
     from payments.service import Payments
 
@@ -29,9 +30,11 @@ class QueryLockout(Protocol):
     """Failed matches of the query journeys and of typed decision numbers: who (a
     conversation, a registered person) and which target is paused until when."""
 
-    async def paused_until(self, who: str, *, person: str | None = None) -> datetime | None: ...
+    async def paused_until(self, who: str, *, person: str | None = None,
+                           prefetched: Mapping[str, Any] | None = None) -> datetime | None: ...
 
-    async def target_paused_until(self, target: Target) -> datetime | None: ...
+    def target_paused_until(self, target: Target) -> PendingPause:
+        """Sent at once; awaited for the end of the target's pause, or None."""
 
     async def record(self, who: str, target: Target | None, *,
                      person: str | None = None) -> datetime | None: ...

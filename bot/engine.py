@@ -57,6 +57,9 @@ class Turn:
     link: Link | None = None
     choices: dict[tuple[str, str], Sequence[Choice]] = field(default_factory=dict)
     memo: dict[Any, Any] = field(default_factory=dict)
+    # Values read for this turn before it began, by name (the inbox reads the conversation's
+    # query pause with its claim: the journeys' guard needs no round trip of its own).
+    prefetched: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -88,6 +91,11 @@ class Context:
         if key not in self.turn.memo:
             self.turn.memo[key] = await load()
         return self.turn.memo[key]
+
+    def remember(self, key: Any, value: Any) -> None:
+        """What ``once(key, ...)`` returns later in this turn, already read with something
+        else (the VIN step reads the vehicle and its first page in one go)."""
+        self.turn.memo[key] = value
 
 
 @dataclass(frozen=True)
@@ -305,10 +313,12 @@ class Engine:
         await self.store.put(inbound.conversation.key, step.session)
         return step.reply
 
-    async def step(self, inbound: Inbound, session: Session | None) -> Step:
+    async def step(self, inbound: Inbound, session: Session | None,
+                   prefetched: Mapping[str, Any] | None = None) -> Step:
         """One message against a session already loaded: the reply and the session after it
         (None: no journey goes on). No session I/O, so a caller may batch it (the inbox)."""
         run = _Run(self, inbound.channel, inbound.user_id, session)
+        run.turn.prefetched = prefetched or {}
         if inbound.kind is InboundKind.SUBSCRIBE:
             return run.finish(self.menu(WELCOME))
         if inbound.kind is InboundKind.CLICK:

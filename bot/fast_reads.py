@@ -14,7 +14,7 @@ import sqlite3
 import weakref
 from collections.abc import Callable
 from datetime import date, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, TypeVar
 
 from tortoise.backends.asyncpg.client import AsyncpgDBClient
@@ -81,16 +81,27 @@ class _Batches:
         calls = self._waiting.get(key)
         if calls is None:
             calls = self._waiting[key] = []
-            loop.call_soon(self._send, key)
+            # The task starts in the next loop pass and takes every call made until then.
+            task = loop.create_task(self._run(key, calls))
+            _running.add(task)
+            task.add_done_callback(partial(self._ended, key, calls))
         calls.append((values, answer))
         return answer
 
-    def _send(self, key: tuple[str, tuple[str, ...]]) -> None:
-        task = asyncio.ensure_future(self._run(*key, self._waiting.pop(key)))
-        _running.add(task)
-        task.add_done_callback(_running.discard)
+    def _ended(self, key: tuple[str, tuple[str, ...]], calls: list[_Call],
+               task: asyncio.Task[None]) -> None:
+        """A task cancelled before it started leaves its calls: they fail, and later calls
+        start a batch of their own."""
+        _running.discard(task)
+        if self._waiting.get(key) is calls:
+            del self._waiting[key]
+            for _, answer in calls:
+                if not answer.done():
+                    answer.cancel()
 
-    async def _run(self, template: str, kinds: tuple[str, ...], calls: list[_Call]) -> None:
+    async def _run(self, key: tuple[str, tuple[str, ...]], calls: list[_Call]) -> None:
+        del self._waiting[key]  # calls made from now on go in the next batch
+        template, kinds = key
         if len(calls) == 1:
             statement, values = _statement(template, "postgres"), calls[0][0]
         else:

@@ -64,7 +64,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,7 +73,7 @@ from redis import exceptions as redis_errors
 from bot.engine import Engine
 from bot.messages import Conversation, Inbound, InboundKind, Reply
 from bot.pending import PendingItems, with_footer
-from bot.pipelined_redis import PipelinedRedis
+from bot.pipelined_redis import PipelinedRedis, Script
 from bot.session import RedisSessionStore
 
 log = logging.getLogger(__name__)
@@ -112,11 +112,13 @@ local function holder(current)
 end
 """.replace("DEFERRED", f"'{DEFERRED_PREFIX}'")
 # Our turn has come for a message (KEYS: marker, queue, session; ARGV: ticket, lease prefix,
-# lease ms). Whoever claimed the message before us queued ahead of us and has left the queue:
+# lease ms; then the turn's reads, TURN_READS keys). Whoever claimed the message before us
+# queued ahead of us and has left the queue:
 # a marker still (or no longer) running means it died, and the message is ours. A deferred
 # message is ours if the marker names us, or names a holder whose lease lapsed (it died; we
 # become the holder). Anything else is returned ({-1, marker}) and we leave. Ours: {1, session,
-# pending count} (KEYS[4] is the user's pending-items counter: the footer costs no round trip).
+# pending count, the turn's reads} (KEYS[4] is the user's pending-items counter: the footer
+# costs no round trip).
 _OURS = _HOLDER + """
 local function ours(marker, queue, session, ticket, lease_prefix, lease_ms)
   local current = redis.call('GET', marker)
@@ -134,7 +136,9 @@ local function ours(marker, queue, session, ticket, lease_prefix, lease_ms)
     redis.call('LREM', queue, 1, ticket) redis.call('DEL', lease_prefix .. ticket)
     return {-1, current}
   end
-  return {1, redis.call('GET', session), redis.call('GET', KEYS[4])}
+  local answer = {1, redis.call('GET', session), redis.call('GET', KEYS[4])}
+  for i = 5, 4 + TURN_READS do answer[#answer + 1] = redis.call('GET', KEYS[i]) end
+  return answer
 end
 """.replace("RUNNING", f"'{RUNNING_PREFIX}'").replace("DEFERRED", f"'{DEFERRED_PREFIX}'")
 # A request's seal (KEYS: seal; ARGV: digest, seconds): remembered with the digest of what
@@ -147,12 +151,13 @@ local function first_or_retry(seal, digest, seconds)
 end
 """
 _FIRST_OR_RETRY = _SEALED + "return first_or_retry(KEYS[1], ARGV[1], ARGV[2]) and 1 or 0"
-# A delivery arrives: {-2} for a sealed request reused with another digest (KEYS[5], ARGV[4]
-# and ARGV[5]: its seal, if any); {-1, marker} for a message already answered (or deferred);
-# else it joins the user's queue, claiming the message if nobody runs it: {0} to wait for the
-# turn, or what ``ours`` says when the turn is ours at once.
+# A delivery arrives: {-2} for a sealed request reused with another digest (the last key, after
+# the turn's reads, with ARGV[4] and ARGV[5]: its seal, if any); {-1, marker} for a message
+# already answered (or deferred); else it joins the user's queue, claiming the message if
+# nobody runs it: {0} to wait for the turn, or what ``ours`` says when the turn is ours at once.
 _CLAIM = _TAKE_TURN + _OURS + _SEALED + """
-if KEYS[5] and not first_or_retry(KEYS[5], ARGV[4], ARGV[5]) then return {-2} end
+local seal = KEYS[5 + TURN_READS]
+if seal and not first_or_retry(seal, ARGV[4], ARGV[5]) then return {-2} end
 local current = redis.call('GET', KEYS[1])
 if current and string.sub(current, 1, #RUNNING) ~= RUNNING then return {-1, current} end
 if not current then redis.call('SET', KEYS[1], RUNNING .. ARGV[1], 'PX', ARGV[3]) end
@@ -252,6 +257,9 @@ PushNow = Callable[[Conversation, Reply], Awaitable[bool]]  # False: try again l
 DeliverLater = Callable[[Inbound, Reply], Awaitable[None]]  # the send_reply job, which retries
 RecoverLater = Callable[[str], Awaitable[None]]  # queue the recovery job for a marker
 Poll = Callable[[], Awaitable[list[Any]]]
+# A Redis key every turn of a conversation reads (by the conversation's key): read with the
+# claim, and handed to the step as ``Turn.prefetched`` under that key.
+TurnRead = Callable[[str], str]
 
 
 class Replayed(Exception):
@@ -293,6 +301,9 @@ class _Delivery:
     inbound: Inbound
     turn: Turn
     answered: bool = False  # the request got its answer ("success"): the reply goes out later
+    # The request's wait for the reply within the channel's budget: set by the step itself,
+    # so the request goes on in the next loop pass (not after the task's done callbacks).
+    made: asyncio.Future[Any] | None = None
 
 
 class Inbox:
@@ -305,7 +316,8 @@ class Inbox:
 
     def __init__(self, engine: Engine, redis: PipelinedRedis, push_now: PushNow,
                  deliver_later: DeliverLater, recover_later: RecoverLater, *,
-                 budget: Callable[[str], float], dedupe_ttl: int, turn_lease: float) -> None:
+                 budget: Callable[[str], float], dedupe_ttl: int, turn_lease: float,
+                 turn_reads: Sequence[TurnRead] = ()) -> None:
         if not isinstance(engine.store, RedisSessionStore):
             raise TypeError("the inbox keeps sessions in Redis scripts: use RedisSessionStore")
         self._engine = engine
@@ -317,8 +329,13 @@ class Inbox:
         self._budget = budget
         self._dedupe_ttl = dedupe_ttl
         self._lease_ms = int(turn_lease * 1000)
-        self._claim = redis.script(_CLAIM)
-        self._message_turn = redis.script(_MESSAGE_TURN)
+        self._turn_reads = tuple(turn_reads)
+
+        def with_reads(source: str) -> Script:
+            return redis.script(source.replace("TURN_READS", str(len(self._turn_reads))))
+
+        self._claim = with_reads(_CLAIM)
+        self._message_turn = with_reads(_MESSAGE_TURN)
         self._join = redis.script(_JOIN)
         self._turn = redis.script(_TURN)
         self._keep = redis.script(_KEEP)
@@ -327,7 +344,7 @@ class Inbox:
         self._look = redis.script(_LOOK)
         self._leave_queue = redis.script(_LEAVE)
         self._defer = redis.script(_DEFER)
-        self._recover = redis.script(_RECOVER)
+        self._recover = with_reads(_RECOVER)
         self._busy = redis.script(_BUSY)
         self._first_or_retry = redis.script(_FIRST_OR_RETRY)
         # Tickets unique across processes and restarts without a system call each.
@@ -352,13 +369,17 @@ class Inbox:
         if claimed[0] == -1:
             return _decode(claimed[1])
         delivery = _Delivery(inbound, turn)
+        # The channel's budget: 0 for a channel that acknowledges at once and pushes.
+        budget = self._budget(inbound.channel)
+        if budget > 0:
+            delivery.made = made = asyncio.get_running_loop().create_future()
         task = asyncio.create_task(self._process(delivery, claimed))
         self._running.add(task)
         task.add_done_callback(self._running.discard)
-        # The channel's budget: 0 for a channel that acknowledges at once and pushes.
-        budget = self._budget(inbound.channel)
-        if budget > 0 and await _done_within(task, budget):
-            return task.result()
+        if budget > 0:
+            reply = await _within(made, budget)
+            if reply is not _LATE:
+                return reply
         delivery.answered = True
         await self._recover_later(marker)  # first: a kill between the two leaves a job
         current = await self._defer(keys=[marker], args=[turn.ticket, _inbound_json(inbound),
@@ -432,6 +453,21 @@ class Inbox:
             await asyncio.wait(set(self._running), timeout=timeout)
 
     async def _process(self, delivery: _Delivery, claimed: list[Any]) -> Reply | None:
+        """``_take_turn``, its reply (or failure) also handed to the request that waits for it
+        (``made``), which then has it to retrieve."""
+        made = delivery.made
+        try:
+            reply = await self._take_turn(delivery, claimed)
+        except Exception as exc:
+            if made is None or made.done():
+                raise
+            made.set_exception(exc)
+            return None
+        if made is not None and not made.done():
+            made.set_result(reply)
+        return reply
+
+    async def _take_turn(self, delivery: _Delivery, claimed: list[Any]) -> Reply | None:
         """Wait for the turn and run the step in it: the reply to answer with, or None when
         it is pushed instead (the message was deferred: pushed in the same turn) or another
         delivery has the message (then that one's reply, if it answered)."""
@@ -447,7 +483,9 @@ class Inbox:
                     if ours[0] == -1:
                         return _decode(ours[1])
                     session = self._sessions.decode(ours[1])
-                    reply, after = await self._engine.step(inbound, session)
+                    prefetched = dict(zip(keys[4:4 + len(self._turn_reads)], ours[3:],
+                                          strict=False))
+                    reply, after = await self._engine.step(inbound, session, prefetched)
                     if ours[2] is not None:  # items pending: the step may have opened one
                         reply = with_footer(reply, await self._pending_count(inbound))
                 session_write = ("del", "") if after is None else ("set", after.dumps())
@@ -519,11 +557,13 @@ class Inbox:
             log.warning("cannot renew a turn's lease: %s", exc)
 
     def _keys(self, inbound: Inbound, turn: Turn) -> list[str]:
-        """The scripts' keys for a message: marker, queue, session, pending-items counter."""
+        """The scripts' keys for a message: marker, queue, session, pending-items counter,
+        the turn's reads."""
         assert turn.marker is not None
         conversation = inbound.conversation
         return [turn.marker, turn.queue, self._sessions.key(conversation.key),
-                PendingItems.counter_key(conversation)]
+                PendingItems.counter_key(conversation),
+                *(read(conversation.key) for read in self._turn_reads)]
 
     def _ticket(self) -> str:
         return f"{self._ticket_prefix}{next(self._tickets)}"
@@ -586,24 +626,23 @@ class _Held:
         self._keeper.remove(self._turn)
 
 
-async def _done_within(task: asyncio.Task[Any], seconds: float) -> bool:
-    """Whether ``task`` is done within ``seconds``: asyncio.wait for one task, without the
-    sets and the bookkeeping of many (it is on every message's path)."""
-    loop = asyncio.get_running_loop()
-    waiter: asyncio.Future[None] = loop.create_future()
+_LATE = object()  # ``_within``'s answer when the budget ran out first
 
-    def wake(_: object = None) -> None:
-        if not waiter.done():
-            waiter.set_result(None)
 
-    timer = loop.call_later(seconds, wake)
-    task.add_done_callback(wake)
+async def _within(made: asyncio.Future[Any], seconds: float) -> Any:
+    """``made``'s result within ``seconds``, else ``_LATE`` (and ``made`` is done with it, so
+    the step, finishing later, leaves it alone and nothing is left unretrieved)."""
+    def late() -> None:
+        if not made.done():
+            made.set_result(_LATE)
+
+    timer = asyncio.get_running_loop().call_later(seconds, late)
     try:
-        await waiter
+        return await made
     finally:
         timer.cancel()
-        task.remove_done_callback(wake)
-    return task.done()
+        if not made.done():  # the request itself was cancelled
+            made.cancel()
 
 
 # json.dumps with an option builds an encoder per call: one, made once, for every message.

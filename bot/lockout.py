@@ -19,13 +19,16 @@ persons appear in key names only as an HMAC with a server key: licence numbers a
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import time
 import uuid
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -102,17 +105,29 @@ class FailedMatches:
         self._key = key  # HMAC key for target names
         self._prefix = prefix
 
-    async def paused_until(self, who: str, *, person: str | None = None) -> datetime | None:
-        """The end of the user's pause, or of the person's (their ID number) if later."""
+    def pause_key(self, who: str) -> str:
+        """The key of the user's pause: the inbox reads it with each turn's claim."""
+        return self._prefix + "pause:" + who
+
+    async def paused_until(self, who: str, *, person: str | None = None,
+                           prefetched: Mapping[str, Any] | None = None) -> datetime | None:
+        """The end of the user's pause, or of the person's (their ID number) if later; the
+        user's from ``prefetched`` (the turn's reads) when it is there."""
         if person is None:
-            return await self._pause_of(who)
+            key = self.pause_key(who)
+            if prefetched is not None and key in prefetched:
+                return _end(prefetched[key])
+            return _end(await self._reads.execute("GET", key))
         raws = await self._reads.execute("MGET", self._prefix + "pause:" + who,
                                          self._prefix + "pause:" + self._person_name(person))
         ends = [float(raw) for raw in raws if raw is not None]
         return datetime.fromtimestamp(max(ends), UTC) if ends else None
 
-    async def target_paused_until(self, target: Target) -> datetime | None:
-        return await self._pause_of(self._target_name(target))
+    def target_paused_until(self, target: Target) -> PendingPause:
+        """Asked at once: the caller looks the target up while Redis answers (one wait for
+        both, without a task each)."""
+        return PendingPause(self._reads.send("GET", self._prefix + "pause:"
+                                             + self._target_name(target)))
 
     async def record(self, who: str, target: Target | None, *,
                      person: str | None = None) -> datetime | None:
@@ -144,10 +159,6 @@ class FailedMatches:
         ends_own = [pausing[name] for name in own if name in pausing]
         return datetime.fromtimestamp(max(ends_own), UTC) if ends_own else None
 
-    async def _pause_of(self, name: str) -> datetime | None:
-        raw = await self._reads.execute("GET", self._prefix + "pause:" + name)
-        return None if raw is None else datetime.fromtimestamp(float(raw), UTC)
-
     def _target_name(self, target: Target) -> str:
         """"target:<digest>": no user key starts so (they start with the channel)."""
         return "target:" + self._digest(f"{target.kind}\n{target.value}")
@@ -159,3 +170,21 @@ class FailedMatches:
     def _digest(self, what: str) -> str:
         message = f"query-lockout\n{what}".encode()
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()[:32]
+
+
+class PendingPause:
+    """A pause's end on its way from Redis: await it for the time (None: not paused); cancel
+    it when its answer is no longer wanted."""
+
+    def __init__(self, reply: asyncio.Future[Any]) -> None:
+        self._reply = reply
+
+    def __await__(self) -> Generator[Any, None, datetime | None]:
+        return _end((yield from self._reply.__await__()))
+
+    def cancel(self) -> None:
+        self._reply.cancel()
+
+
+def _end(raw: bytes | None) -> datetime | None:
+    return None if raw is None else datetime.fromtimestamp(float(raw), UTC)

@@ -44,6 +44,14 @@ class PipelinedRedis:
             link = await self._connected()
         return await link.send(args)
 
+    def send(self, *args: Arg) -> asyncio.Future[Any]:
+        """``execute`` started now, for a caller with other work before it needs the answer
+        (no task, so no loop pass to start it): the command goes out with this pass's."""
+        link = self._link
+        if link is None or link.closed:
+            return asyncio.ensure_future(self.execute(*args))
+        return link.send(args)
+
     def script(self, source: str) -> Script:
         """The script of ``source``, made once: a caller may ask per message without
         hashing the source each time."""

@@ -98,14 +98,15 @@ class Services:
         self.engine = Engine([*journeys, pending_flow(self.pending)],
                              RedisSessionStore(self.redis, settings.session.ttl))
         self.pipelined_redis = PipelinedRedis(self.redis_url, timeout=settings.redis.timeout)
-        self.inbox = Inbox(self.engine, self.pipelined_redis, self.push_now, self.deliver_later,
-                           self.recover_later, budget=self.channels.budget,
-                           dedupe_ttl=wechat.dedupe_ttl, turn_lease=settings.session.turn_lease)
-        self.conversations = Conversations(self.engine, self.inbox, self.pending,
-                                           self.push_later)
         self.failed_matches = FailedMatches(self.redis, LockoutPolicy.from_config(settings.query),
                                             key=settings.sms.pepper,
                                             reads=self.pipelined_redis)
+        self.inbox = Inbox(self.engine, self.pipelined_redis, self.push_now, self.deliver_later,
+                           self.recover_later, budget=self.channels.budget,
+                           dedupe_ttl=wechat.dedupe_ttl, turn_lease=settings.session.turn_lease,
+                           turn_reads=[self.failed_matches.pause_key])
+        self.conversations = Conversations(self.engine, self.inbox, self.pending,
+                                           self.push_later)
         self.traffic = EmbeddedTrafficPlatform()
         self.sms_sender = build_sender(settings, self.http)
         self.sms_codes = SmsCodes(self.redis, settings.sms)

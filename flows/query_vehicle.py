@@ -179,8 +179,27 @@ async def _plate_entered(ctx: Context, plate: str) -> Transition:
 @exits(violation_list.LIST, "plate_type")
 async def _match(ctx: Context, _: str) -> Transition:
     target = Target(TargetKind.PLATE, ctx.data.plate_number)
-    return await violation_list.match(ctx, proven_vehicle, retry="plate_type", target=target,
-                                      owned_by=owns)
+    return await violation_list.match(ctx, _proven_with_first_page, retry="plate_type",
+                                      target=target, owned_by=owns)
+
+
+async def _proven_with_first_page(ctx: Context) -> Vehicle | None:
+    """The VIN step's lookup: the vehicle and, if it matched, its first page in one read;
+    the list shown next in this turn takes that page (``_listing``)."""
+    data: VehicleQuery = ctx.data
+    proof = (PlateType(data.plate_type), data.plate_number, data.vin6)
+    size = ctx.deps.limits.page_size
+    found = await ctx.deps.traffic.vehicle_with_first_page(*proof, size)
+    if found is None:
+        return None
+    vehicle, page = found
+    ctx.remember(("vehicle", *proof), vehicle)  # as proven_vehicle finds it
+    ctx.remember(_page_key(data, 0, size), page)
+    return vehicle
+
+
+def _page_key(data: VehicleQuery, page: int, size: int) -> tuple[object, ...]:
+    return ("plate page", data.plate_type, data.plate_number, page, size)
 
 
 async def _listing(ctx: Context, page: int, size: int) -> Listing | None:
@@ -188,9 +207,9 @@ async def _listing(ctx: Context, page: int, size: int) -> Listing | None:
     page is read by the plate alone, without looking the vehicle up again."""
     data: VehicleQuery = ctx.data
     plate_type = PlateType(data.plate_type)
-    return Listing(f"{data.plate_number}（{plate_type.label}）",
-                   await ctx.deps.traffic.plate_violations(plate_type, data.plate_number, page,
-                                                           size))
+    violations = await ctx.once(_page_key(data, page, size), lambda: ctx.deps.traffic
+                                .plate_violations(plate_type, data.plate_number, page, size))
+    return Listing(f"{data.plate_number}（{plate_type.label}）", violations)
 
 
 FOLLOW = "关注该车辆"

@@ -10,7 +10,6 @@ journey's data class extends ``ListingData``.
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -72,7 +71,8 @@ OwnerTest = Callable[[Context, str], Awaitable[bool]]
 
 async def paused(ctx: Context) -> str | None:
     """Flow guard: the notice for a user paused after too many failed matches."""
-    until = await ctx.deps.failed_matches.paused_until(ctx.conversation)
+    until = await ctx.deps.failed_matches.paused_until(ctx.conversation,
+                                                       prefetched=ctx.turn.prefetched)
     return None if until is None else pause_notice(localtime(until), localtime())
 
 
@@ -82,9 +82,15 @@ async def match(ctx: Context, find: Finder, retry: str, *, target: Target,
     ``retry``, never saying which input was wrong or whether the vehicle or licence exists.
     A paused target is refused whatever ``find`` found, except to its registered owner."""
     failed_matches = ctx.deps.failed_matches
-    # Asked together (one wait, not two); what ``find`` found is not used while paused.
-    target_until, found = await asyncio.gather(failed_matches.target_paused_until(target),
-                                               find(ctx))
+    # Asked before the lookup and awaited after it (one wait, not two); what ``find`` found
+    # is not used while paused.
+    asked = failed_matches.target_paused_until(target)
+    try:
+        found = await find(ctx)
+    except BaseException:
+        asked.cancel()
+        raise
+    target_until = await asked
     if target_until is not None and not await _is_owner(ctx, owned_by):
         return Done(target_pause_notice(target.kind, localtime(target_until), localtime()),
                     menu=True)

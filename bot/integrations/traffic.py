@@ -51,6 +51,15 @@ class TrafficPlatform(ABC):
         """The vehicle only if plate and VIN (full or its last 6) all match; the plate number
         and VIN are upper case without spaces (as bot.fields parses them)."""
 
+    async def vehicle_with_first_page(self, plate_type: PlateType, plate_number: str,
+                                      vin_suffix: str, size: int) -> tuple[Vehicle, Page] | None:
+        """``vehicle`` and, if it matched, the first page of its violations: the query's VIN
+        step shows both at once, so an implementation may read them in one go."""
+        vehicle = await self.vehicle(plate_type, plate_number, vin_suffix)
+        if vehicle is None:
+            return None
+        return vehicle, await self.vehicle_violations(vehicle, 0, size)
+
     @abstractmethod
     async def licence(self, name: str, number: str, file_number: str) -> DriverLicence | None:
         """The licence only if holder name, number and file number all match."""
@@ -103,6 +112,23 @@ class EmbeddedTrafficPlatform(TrafficPlatform):
             return None
         return instance(Vehicle, rows[0])
 
+    async def vehicle_with_first_page(self, plate_type: PlateType, plate_number: str,
+                                      vin_suffix: str, size: int) -> tuple[Vehicle, Page] | None:
+        """One statement, not two in turn: on PostgreSQL each is a round trip, and the VIN
+        step was the slowest of the journey (bench/README.md, sixth round). Its rows are the
+        page's, each with the vehicle's columns beside it (one row of NULLs if it has none)."""
+        vin = vin_suffix.upper()
+        if len(vin) not in (VIN_SUFFIX_LENGTH, VIN_LENGTH):
+            return None
+        plate = (plate_type.value, plate_number)
+        rows = await fetch_rows(Vehicle, _VEHICLE_WITH_FIRST_PAGE, *plate, size, 0, *plate)
+        if not rows or not rows[0][_VEHICLE_ALIAS + "vin"].endswith(vin):
+            return None
+        vehicle = instance(Vehicle, {column: rows[0][_VEHICLE_ALIAS + column]
+                                     for column in Vehicle._meta.db_fields})
+        items = [instance(Violation, row) for row in rows if row["id"] is not None]
+        return vehicle, Page(items=items, number=0, total=rows[0]["total"] or 0, size=size)
+
     async def licence(self, name: str, number: str, file_number: str) -> DriverLicence | None:
         return await DriverLicence.get_or_none(number=number.upper(), holder_name=name,
                                                file_number=file_number)
@@ -142,6 +168,16 @@ _VEHICLE_POINTS_SINCE_WHERE = _VEHICLE_WHERE + ' AND ("points" = 0 OR "occurred_
 _PAGE = (select(Violation, ', COUNT(*) OVER () AS "total"') + '{where}'
          ' ORDER BY "occurred_at" DESC, "id" DESC LIMIT {{}} OFFSET {{}}')
 _COUNT = 'SELECT COUNT(*) AS "total" FROM "violation"{where}'
+# The vehicle's columns under another name beside each row of its first page (both tables
+# have "id", "plate_type"...). The page is found by the plate, as a further page is.
+_VEHICLE_ALIAS = "vehicle."
+_VEHICLE_WITH_FIRST_PAGE = (
+    "SELECT " + ", ".join(f'v."{column}" AS "{_VEHICLE_ALIAS}{column}"'
+                          for column in Vehicle._meta.db_fields)
+    + ", p.* FROM \"vehicle\" AS v LEFT JOIN ("
+    + _PAGE.format(where=_VEHICLE_WHERE)
+    + ') AS p ON TRUE WHERE v."plate_type" = {} AND v."plate_number" = {}'
+    ' ORDER BY p."occurred_at" DESC, p."id" DESC')
 
 
 async def _page(where: str, values: tuple[Any, ...], page: int, size: int) -> Page:

@@ -26,6 +26,7 @@ from bot.inbox import (
     Inbox,
     Replayed,
     Seal,
+    TurnRead,
 )
 from bot.messages import Conversation, Inbound, InboundKind, Reply
 from bot.pipelined_redis import PipelinedRedis
@@ -76,7 +77,7 @@ def later() -> Later:
 
 def build_inbox(redis: Redis, pipelined_redis: PipelinedRedis, probe: Probe, later: Later, *,
                 budget: float = 2.0, turn_lease: float = 30,
-                watched: list[str] | None = None) -> Inbox:
+                watched: list[str] | None = None, turn_reads: Sequence[TurnRead] = ()) -> Inbox:
     """``watched``: the markers the app would queue a recovery job for."""
     async def recover_later(marker: str) -> None:
         if watched is not None:
@@ -85,7 +86,7 @@ def build_inbox(redis: Redis, pipelined_redis: PipelinedRedis, probe: Probe, lat
     engine = Engine([probe.flow], RedisSessionStore(redis, 1800))
     return Inbox(engine, pipelined_redis, later.push_now, later.collecting(), recover_later,
                  budget=lambda _channel: budget,
-                 dedupe_ttl=600, turn_lease=turn_lease)
+                 dedupe_ttl=600, turn_lease=turn_lease, turn_reads=turn_reads)
 
 
 @pytest.fixture
@@ -141,6 +142,27 @@ async def test_a_seal_reused_with_another_digest_is_refused_before_anything_is_c
     assert await inbox.first_or_retry(seal)
     assert not await inbox.first_or_retry(Seal(seal.key, b"body-3", 300))
     assert await inbox.first_or_retry(Seal("wechat:stamp:1700000000:n2", b"body-3", 300))
+
+
+async def test_a_turns_reads_come_with_its_claim(redis: Redis, pipelined_redis: PipelinedRedis,
+                                                probe: Probe, later: Later):
+    """Keys every turn of a conversation reads (the query pause) are read by the claim's
+    script and reach the step as ``Turn.prefetched``, also for a message that waited for its
+    turn and beside a seal; a key that does not exist is there as None."""
+    inbox = build_inbox(redis, pipelined_redis, probe, later,
+                        turn_reads=[lambda conversation: f"pause:{conversation}"])
+    await redis.set("pause:wechat:u1", "1700000000")
+    for user in ("u1", "u2"):
+        await start_probe(inbox, user)
+    probe.delay = 0.05  # the second message of u1 waits for the first one's turn
+    await arriving([text("u1", "一", 1), text("u1", "二", 2), text("u2", "三", 3)], inbox)
+    seal = Seal("wechat:stamp:1700000000:n1", b"body-4", 300)
+    assert (await inbox.deliver(text("u2", "四", 4), seal)).text == "收到：四"
+    with pytest.raises(Replayed):
+        await inbox.deliver(text("u2", "五", 5), Seal(seal.key, b"body-5", 300))
+    assert probe.heard == ["一", "三", "二", "四"]
+    assert probe.prefetched == [{"pause:wechat:u1": b"1700000000"}, {"pause:wechat:u2": None},
+                                {"pause:wechat:u1": b"1700000000"}, {"pause:wechat:u2": None}]
 
 
 async def test_concurrent_duplicates_are_processed_once(inbox: Inbox, probe: Probe):

@@ -202,6 +202,40 @@ async def test_a_vehicle_and_a_page_are_one_statement_each(
     assert len(page.items) == 2 and len(statements) == 2
 
 
+async def test_a_vehicle_with_its_first_page_reads_as_the_two_reads_do(
+        database_url: str, statements: list[str]) -> None:
+    """The VIN step's one read gives what ``vehicle`` and page 0 give, for a vehicle with no
+    violations, fewer than a page and more; a near miss finds nothing. Made together (on
+    PostgreSQL: one batched statement), each caller still gets its own."""
+    cars = [await make_vehicle() for _ in range(3)]
+    for car, count in zip(cars, (0, 3, 12), strict=True):
+        await make_violations(car, count)
+    asks = [(car.plate_type, car.plate_number, car.vin[-6:]) for car in cars]
+    asks += [(cars[1].plate_type, cars[1].plate_number, "999999"),  # wrong VIN
+             (PlateType.LARGE, cars[1].plate_number, cars[1].vin[-6:]),  # wrong type
+             (cars[1].plate_type, "渝I12345", cars[1].vin[-6:])]  # no such plate
+    statements.clear()
+    together = await asyncio.gather(*(platform.vehicle_with_first_page(*ask, 5)
+                                      for ask in asks))
+    sent = list(statements)
+    alone = [await platform.vehicle_with_first_page(*ask, 5) for ask in asks]
+    for found in (together, alone):
+        assert [item and item[0].id for item in found] == [car.id for car in cars] + [None] * 3
+        for car, (vehicle, page) in zip(cars, found, strict=False):
+            await _assert_read_as_tortoise_reads(vehicle)
+            expected = await platform.vehicle_violations(car, 0, 5)
+            assert ([v.id for v in page.items], page.number, page.total, page.size) == \
+                ([v.id for v in expected.items], 0, expected.total, 5)
+            for item in page.items:
+                await _assert_read_as_tortoise_reads(item)
+    assert [len(item[1].items) for item in alone[:3]] == [0, 3, 5]
+    assert [item[1].total for item in alone[:3]] == [0, 3, 12]
+    if is_postgres(database_url):
+        assert len(sent) == 1 and "unnest" in sent[0], sent
+    else:
+        assert len(sent) == len(asks), sent  # one each: the vehicle and its page together
+
+
 async def test_points_since_leaves_out_earlier_point_violations_in_the_query(
         database_url: str, statements: list[str]) -> None:
     """The 12123 profile's follower: violations with points before the follow started are

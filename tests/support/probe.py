@@ -24,6 +24,7 @@ class Probe:
     running: int = 0
     most_at_once: int = 0  # steps of the probe that ran at the same time, at most
     starts: int = 0
+    prefetched: list[dict[str, object]] = field(default_factory=list)  # each step's reads
 
     @property
     def flow(self) -> Flow:
@@ -41,6 +42,7 @@ class Probe:
     @exits("listen")
     async def _hear(self, ctx: Context, text: str) -> str:
         self.heard.append(text)
+        self.prefetched.append(dict(ctx.turn.prefetched))
         self.running += 1
         self.most_at_once = max(self.most_at_once, self.running)
         try:
