@@ -33,6 +33,14 @@ def select(model: type[Model], extra: str = "") -> str:
 
 
 
+def read_in_process(model: type[Model]) -> bool:
+    """Whether ``fetch_rows`` reads ``model`` by a call in this process (the embedded SQLite
+    database), not a round trip to a server: two simple statements then cost less than one
+    that joins them."""
+    connection = model._meta.db
+    return type(connection) is SqliteClient and connection.filename != ":memory:"
+
+
 async def fetch_rows(model: type[Model], template: str, *values: Any) -> list[dict[str, Any]]:
     """Rows of a statement on ``model``'s database connection.
 
@@ -45,7 +53,7 @@ async def fetch_rows(model: type[Model], template: str, *values: Any) -> list[di
     share one round trip (_Batches)."""
     connection = model._meta.db
     statement = _statement(template, connection.capabilities.dialect)
-    if type(connection) is SqliteClient and connection.filename != ":memory:":
+    if read_in_process(model):
         connection.log.debug("%s: %s", statement, values)  # as Tortoise logs its own
         rows = _reader(connection).execute(statement, values).fetchall()
         return [dict(row) for row in rows]

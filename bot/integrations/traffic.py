@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from tortoise.models import Model
 from tortoise.timezone import localtime
 
-from bot.fast_reads import fetch_rows, instance, select
+from bot.fast_reads import fetch_rows, instance, read_in_process, select
 from models.enums import PlateType
 from models.licence import DriverLicence
 from models.vehicle import VIN_LENGTH, VIN_SUFFIX_LENGTH, Vehicle
@@ -114,9 +114,14 @@ class EmbeddedTrafficPlatform(TrafficPlatform):
 
     async def vehicle_with_first_page(self, plate_type: PlateType, plate_number: str,
                                       vin_suffix: str, size: int) -> tuple[Vehicle, Page] | None:
-        """One statement, not two in turn: on PostgreSQL each is a round trip, and the VIN
-        step was the slowest of the journey (bench/README.md, sixth round). Its rows are the
-        page's, each with the vehicle's columns beside it (one row of NULLs if it has none)."""
+        """On a database server one statement, not two in turn: each is a round trip, and
+        the VIN step was the slowest of the journey (bench/README.md, sixth round). Its rows
+        are the page's, each with the vehicle's columns beside it (one row of NULLs if it has
+        none). On the embedded SQLite database the two reads are calls in this process, and
+        cheaper than the join (about 250 against 290 µs)."""
+        if read_in_process(Vehicle):
+            return await super().vehicle_with_first_page(plate_type, plate_number, vin_suffix,
+                                                         size)
         vin = vin_suffix.upper()
         if len(vin) not in (VIN_SUFFIX_LENGTH, VIN_LENGTH):
             return None
