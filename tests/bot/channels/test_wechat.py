@@ -311,6 +311,28 @@ def test_plaintext_replies_address_the_sender_and_show_links_as_anchors():
 
 
 @pytest.mark.parametrize("encrypted", [False, True], ids=["plaintext", "safe mode"])
+def test_regression_a_cdata_end_in_a_reply_stays_text(encrypted: bool):
+    """wechatpy's TextReply left a "]]>" in the text to close its CDATA section: the rest of
+    the reply was read as XML, or made it unreadable. WeChat (wechatpy's parser here) now
+    reads back exactly what was said."""
+    if encrypted:
+        query, body = envelope(TOKEN, encrypt(crypto, TEXT))
+        parsed = channel.parse(query, body, time.time())
+    else:
+        parsed = parse(TEXT)
+    said = "a]]><MsgType>image</MsgType>]]>]]>b<![CDATA[c"
+    answer = channel.render(parsed, Reply(said))
+    if encrypted:
+        outer = xmltodict.parse(answer)["xml"]
+        answer = crypto.decrypt_message(answer, outer["MsgSignature"], outer["TimeStamp"],
+                                        outer["Nonce"]).encode()
+    reply = xmltodict.parse(answer)["xml"]
+    assert (reply["Content"], reply["MsgType"]) == (said, "text")
+    assert (reply["ToUserName"], reply["FromUserName"]) == (OPENID, ACCOUNT)
+    assert abs(int(reply["CreateTime"]) - time.time()) < 5
+
+
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plaintext", "safe mode"])
 def test_mangled_messages_are_parsed_or_malformed_never_an_error(encrypted: bool):
     """Bytes of a real message cut, swapped, dropped and replaced at random (seeded)."""
     rng = random.Random(20261121)
