@@ -492,13 +492,14 @@ class Inbox:
             except Exception:
                 log.exception("handling a %s message failed", inbound.channel)
                 reply = SORRY
-            made = {"inbound": _inbound_fields(inbound), "reply": reply.to_json()}
+            reply_json = _json(reply.to_json())  # once, for both markers
+            made = f'{{"inbound": {_inbound_json(inbound)}, "reply": {reply_json}}}'
             outcome = await self._finish(
                 keys=keys,
                 args=[turn.ticket, LEASE_PREFIX, *session_write, self._sessions.ttl,
                       "1" if delivery.answered else "0",
-                      DONE_PREFIX + _json(reply.to_json()),
-                      f"{LATER_PREFIX}{turn.ticket}:{_json(made)}", self._dedupe_ttl])
+                      DONE_PREFIX + reply_json, f"{LATER_PREFIX}{turn.ticket}:{made}",
+                      self._dedupe_ttl])
             if outcome == 0:
                 await self._push(turn, inbound, reply)
         return reply if outcome == 1 else None
