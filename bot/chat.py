@@ -125,6 +125,12 @@ async def run_chat(settings: Settings, base_url: str, user_id: str, *, encrypt: 
             follower.cancel()
 
 
+# The simulator signs with the sandbox key of the chat's own server.data_dir; a service
+# started with another data dir holds another key and refuses every form.
+REFUSED_HINT = ("; the service refused the signature: run the chat with the service's "
+                "server.data_dir (BOT__SERVER__DATA_DIR), where the sandbox keys are")
+
+
 async def _converse(speaker: Speaker, base_url: str) -> int:
     while True:
         line = await asyncio.to_thread(sys.stdin.readline)
@@ -144,7 +150,8 @@ async def _converse(speaker: Speaker, base_url: str) -> int:
             print(f"[cannot reach {base_url}: {exc}]", flush=True)
             continue
         except AckError as exc:
-            print(f"[the gateway's answer is not one Alipay accepts: {exc}]", flush=True)
+            hint = REFUSED_HINT if exc.status == 403 else ""
+            print(f"[the gateway's answer is not one Alipay accepts: {exc}{hint}]", flush=True)
             continue
         if speaker.passive:
             print(plain(answer) if answer else "[no passive reply]", flush=True)

@@ -60,6 +60,10 @@ _ENCODING = re.compile(r'<\?xml[^>]*encoding="([^"]+)"')
 class AckError(AssertionError):
     """Our gateway's answer is not an acknowledgement Alipay would accept."""
 
+    def __init__(self, message: str, status: int = 200) -> None:
+        super().__init__(message)
+        self.status = status  # the gateway's HTTP status
+
 
 @dataclass
 class Ack:
@@ -234,7 +238,8 @@ class AlipayLifeUser:
         """The signed response text of our gateway's answer; AckError if Alipay would not
         take it."""
         if ack.status != 200:
-            raise AckError(f"gateway answered HTTP {ack.status}: {ack.body[:200]!r}")
+            raise AckError(f"gateway answered HTTP {ack.status}: {ack.body[:200]!r}",
+                           ack.status)
         declared = _ENCODING.search(ack.body[:100].decode("ascii", "replace"))
         text = ack.body.decode(declared[1] if declared else "utf-8")
         response, sign = _RESPONSE.search(text), _SIGN.search(text)

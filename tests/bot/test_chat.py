@@ -155,6 +155,7 @@ async def test_alipay_chat_with_keys_the_server_does_not_hold_says_so(harness, t
         await _type(chat, "菜单")
         refused = await read_until(chat.stdout, "not one Alipay accepts")
         assert "HTTP 403" in refused
+        assert "BOT__SERVER__DATA_DIR" in refused  # what to do about it
         await _type(chat, "菜单")
         assert "HTTP 403" in await read_until(chat.stdout, "not one Alipay accepts")
     finally:
