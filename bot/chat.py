@@ -26,6 +26,8 @@ from bot.sandbox.wechat_client import WeChatUser
 
 HELP = "输入文字发送；/click KEY 点击菜单；/subscribe 关注；/quit 退出"
 POLL_INTERVAL = 0.5  # seconds between looks at the outbox
+# When piped input ends: keep showing pushes until none came for this long (at most SETTLE_MAX).
+SETTLE_QUIET, SETTLE_MAX = 3 * POLL_INTERVAL, 15.0
 _ANCHOR = re.compile(r'<a\s+href="([^"]*)"\s*>(.*?)</a>', re.DOTALL)
 
 
@@ -118,11 +120,18 @@ async def run_chat(settings: Settings, base_url: str, user_id: str, *, encrypt: 
         outbox = Outbox(http, base_url, user_id)
         await outbox.skip_existing()
         print(HELP, flush=True)
-        follower = asyncio.create_task(outbox.follow(lambda text: print(text, flush=True)))
+        follower = asyncio.create_task(outbox.follow(_show))
         try:
-            return await _converse(speaker, base_url)
+            input_ended = await _converse(speaker, base_url)
         finally:
             follower.cancel()
+        if input_ended:  # a pipe ran out before the pushes its last lines caused
+            await outbox.settle(_show)
+        return 0
+
+
+def _show(text: str) -> None:
+    print(text, flush=True)
 
 
 # The simulator signs with the sandbox key of the chat's own server.data_dir; a service
@@ -131,11 +140,12 @@ REFUSED_HINT = ("; the service refused the signature: run the chat with the serv
                 "server.data_dir (BOT__SERVER__DATA_DIR), where the sandbox keys are")
 
 
-async def _converse(speaker: Speaker, base_url: str) -> int:
+async def _converse(speaker: Speaker, base_url: str) -> bool:
+    """Send each typed line; True when the input ended, False on /quit."""
     while True:
         line = await asyncio.to_thread(sys.stdin.readline)
         if not line or line.strip() == "/quit":
-            return 0
+            return not line
         text = line.strip()
         if not text:
             continue
@@ -176,6 +186,16 @@ class Outbox:
             for text in await self.new_messages():
                 show(text)
             await asyncio.sleep(interval)
+
+    async def settle(self, show: Callable[[str], None]) -> None:
+        """Show new entries until none came for SETTLE_QUIET seconds (at most SETTLE_MAX)."""
+        loop = asyncio.get_running_loop()
+        started = last = loop.time()
+        while loop.time() - last < SETTLE_QUIET and loop.time() - started < SETTLE_MAX:
+            await asyncio.sleep(POLL_INTERVAL)
+            for text in await self.new_messages():
+                show(text)
+                last = loop.time()
 
     async def new_messages(self) -> list[str]:
         try:

@@ -145,6 +145,24 @@ async def test_alipay_chat_speaks_signed_forms_and_shows_pushed_replies(harness,
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_regression_piped_input_shows_the_pushes_its_last_lines_caused(harness):
+    """`printf ... | ./dev chat --channel alipay` quit at the end of its input, before the
+    replies to its last lines were pushed: they never showed."""
+    user_id = "2088000000000778"
+    chat = await _start_chat(harness, "--channel", "alipay", "--user-id", user_id)
+    assert chat.stdin and chat.stdout
+    chat.stdin.write(b"/click QUERY_VEHICLE\n2\n")
+    chat.stdin.close()  # the input ends at once, as a pipe's does
+    try:
+        shown = (await asyncio.wait_for(chat.stdout.read(), 20)).decode()
+    finally:
+        await _stop(chat)
+    assert chat.returncode == 0
+    assert "[生活号消息] 请选择号牌种类" in shown
+    assert "[生活号消息] 请输入号牌号码" in shown  # the reply to the last line
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_alipay_chat_with_keys_the_server_does_not_hold_says_so(harness, tmp_path):
     """Another data dir holds another simulator key: the gateway refuses the form, the chat
     says so and carries on."""
