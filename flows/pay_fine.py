@@ -50,7 +50,7 @@ CHOOSE_PROMPT = "请选择要缴纳的罚款（您名下车辆、关注车辆和
 
 @dataclass
 class PayData:
-    decision: str = ""  # the decision number chosen or typed
+    decision: str = ""  # the decision number chosen or typed, or the seed of a journey
 
 
 async def _unpaid(ctx: Context) -> list[Violation]:
@@ -82,17 +82,22 @@ async def _paused(ctx: Context) -> str | None:
     return None if until is None else pause_notice(localtime(until), localtime())
 
 
-@exits(CHOOSE, NUMBER)
+@exits(CHOOSE, NUMBER, BREAKDOWN)
 async def _start(ctx: Context, _: None) -> Transition:
     """The maintenance window first; then a registered user's list (with the reminders'
-    switch), or straight to the number unless paused."""
+    switch), or straight to the number unless paused. Seeded with a decision of the user's
+    own list (processing's 立即缴纳罚款), that fine's breakdown at once; its 返回 is the list."""
     closed = _closed(ctx)
     if closed is not None:
         return Done(closed, menu=True)
     if await accounts.of_chat(ctx) is None:
         paused = await _paused(ctx)
         return NUMBER if paused is None else Done(paused, menu=True)
-    if not await _unpaid(ctx):
+    unpaid = await _unpaid(ctx)
+    if any(own.decision_number == ctx.data.decision for own in unpaid):
+        return BREAKDOWN
+    ctx.data.decision = ""
+    if not unpaid:
         ctx.say("您名下车辆、关注车辆和本人驾驶证暂无待缴纳的罚款。")
     return CHOOSE
 

@@ -57,7 +57,7 @@ from models.violation import Violation
 TITLE = "交通违法处理"
 CHOOSE, FORECAST, WAIT_OWNER, FACE_DONE = "choose", "forecast", "wait_owner", "face_done"
 DECIDED = "decided"
-PAY_FLOW = "pay_fine"  # 罚款缴纳 (flows/pay_fine.py), where the new decision is listed
+PAY_FLOW = "pay_fine"  # 罚款缴纳 (flows/pay_fine.py), seeded with the new decision
 NOT_REGISTERED = "交通违法处理需先完成实名注册，请在“实名注册”中办理。"
 NOTHING = ("您名下车辆和关注的车辆暂无未处理的违法记录。"
            "其他车辆的违法请在“查询车辆违法”中查询，可在线处理的需先关注该车辆。")
@@ -79,6 +79,7 @@ class ProcessData:
     case: int = 0  # the case opened (or the one a pending item names)
     face_reference: str = ""  # a face result opened from 待处理 names only its check
     decided: str = ""  # what the decision said, shown with the offer to pay now
+    decision: str = ""  # its decision number: 立即缴纳罚款 opens that fine's breakdown
 
 
 async def _registered(ctx: Context) -> str | None:
@@ -283,6 +284,7 @@ async def _decide(ctx: Context) -> Transition:
     limit = ctx.deps.processing.config.point_limit
     points = ("" if decision.points_now is None
               else f"您的驾驶证本记分周期累积记分：{decision.points_now}/{limit}\n")
+    ctx.data.decision = decision.decision_number
     ctx.data.decided = (
         "处理成功！\n"
         f"处罚决定书编号：{decision.decision_number}\n"
@@ -299,7 +301,7 @@ async def _decided_prompt(ctx: Context) -> str:
 @exits()
 async def _pay_or_not(ctx: Context, pay: bool) -> Transition:
     if pay:
-        return StartFlow(PAY_FLOW)
+        return StartFlow(PAY_FLOW, {"decision": ctx.data.decision})
     return Done("可随时在“罚款缴纳”中缴纳。")
 
 

@@ -39,6 +39,7 @@ from tests.support.follows import (
     owners_car,
     registered,
 )
+from tests.support.payments import daytime_clock
 from tests.support.privacy import ScannedUser
 from tests.support.processing import (
     choose,
@@ -88,8 +89,12 @@ async def test_own_vehicle_processed_after_the_processors_face(harness):
     notice = await ProcessingNotice.get(violation_id=violation.id)
     assert notice.decision_number == violation.decision_number
     assert notice.ready_at is None and notice.due_at > violation.processed_at
-    paying = await user.send("立即缴纳罚款")  # on to 罚款缴纳, the decision among its own
-    assert violation.decision_number in paying or "暂停缴款" in paying  # or its nightly pause
+    harness.services.payments.clock = daytime_clock()  # outside the nightly pause
+    paying = await user.send("立即缴纳罚款")  # that fine's breakdown, not the list
+    assert "缴款信息" in paying and f"处罚决定书编号：{violation.decision_number}" in paying
+    assert "应缴合计" in paying and "确认通过支付宝缴纳吗" in paying
+    listed = await user.send("2")  # its 返回: 罚款缴纳's list, the new decision in it
+    assert "请选择要缴纳的罚款" in listed and violation.decision_number in listed
     assert "暂无未处理的违法记录" in await user.click("PROCESS_VIOLATION")  # nothing left
 
 
