@@ -74,6 +74,7 @@ log = logging.getLogger(__name__)
 REQUESTED = "processing.requested"  # a registered owner is asked in chat
 OWNER = "processing.owner"  # the owner refused: the processor is told
 EXPIRED = "processing.expired"  # the owner's deadline (the event deferred to it)
+LAPSED = "processing.lapsed"  # a registered owner's check ran out unfinished: they are told
 FLOW = "process_violation"  # the processor's journey (also the purpose of its face checks)
 OWNER_FLOW = "process_owner"  # the registered owner's pending action
 SMS_PURPOSE = "process_owner"
@@ -298,10 +299,11 @@ class Processing:
                           .order_by("-id").first())
         return None if case is None else await self.refresh(case)
 
-    async def refresh(self, case: ProcessingCase) -> ProcessingCase:
+    async def refresh(self, case: ProcessingCase, *, tell_owner: bool = True) -> ProcessingCase:
         """Move a case awaiting the owner by the outcome of the owner's check: passed, it
         awaits the processor; failed, it ends; expired unfinished, a new reference awaits a
-        new check (the owner may open the link again)."""
+        new check (the owner may open the link again) and a registered owner is told so,
+        unless they are the one looking (``tell_owner``)."""
         if case.state is not CaseState.AWAITING_OWNER:
             return case
         check = await Verification.get_or_none(reference=case.owner_check)
@@ -315,8 +317,10 @@ class Processing:
                 else {"state": CaseState.FAILED, "open_key": None, "ended_at": self._now()}))
             if moved:
                 await self._owner_asked_no_more(case.id)
-        else:  # a check nobody finished: the owner is still asked, under a new reference
-            await waiting.update(owner_check=new_reference())
+        elif await waiting.update(owner_check=new_reference()) and tell_owner and (
+                case.owner_asked is OwnerAsked.CHAT):  # a check nobody finished: asked again
+            await self._events.publish(Event(LAPSED, case_reference(case.id),
+                                             {"check": case.owner_check}))
         await case.refresh_from_db()
         return case
 
@@ -371,13 +375,13 @@ class Processing:
     async def owned_case(self, owner: User, case_id: int) -> ProcessingCase | None:
         """A case asking this registered owner, up to date."""
         case = await ProcessingCase.get_or_none(id=case_id, owner_id_number=owner.id_number)
-        return None if case is None else await self.refresh(case)
+        return None if case is None else await self.refresh(case, tell_owner=False)
 
     async def start_owner_check(self, case: ProcessingCase) -> str:
         """The owner agrees: the link to their face check (started now, or the one under way).
         Raises ProcessingRefused when the case no longer waits for the owner, and
         FaceUnavailable when the provider cannot start a check."""
-        case = await self.refresh(case)
+        case = await self.refresh(case, tell_owner=False)
         if case.state is not CaseState.AWAITING_OWNER or case.expires_at <= self._now():
             raise ProcessingRefused(self.owner_words(case))
         check = await Verification.get_or_none(reference=case.owner_check)
@@ -581,6 +585,26 @@ async def processing_requested(event: Event, conversations: Conversations) -> No
     offer = Offer(REQUESTED, event.reference,
                   f"处理申请：{mask_name(case.processor.real_name)} 申请处理 "
                   f"{mask_plate(case.violation.plate_number)} 的违法，需您刷脸认证",
+                  OWNER_FLOW, {"case": case.id}, until=case.expires_at)
+    for conversation in await conversations_of(owner.id):
+        await conversations.offer(conversation, offer)
+
+
+@on(LAPSED)
+async def processing_lapsed(event: Event, conversations: Conversations) -> None:
+    """A registered owner agreed but their face check ran out unfinished: the request still
+    waits for them, so they are told, in every conversation of theirs, with a pending item
+    that opens it again (once per check)."""
+    case = await _case(event)
+    if (case is None or case.state is not CaseState.AWAITING_OWNER
+            or case.expires_at <= timezone.now()):
+        return
+    owner = await registered(case.owner_id_number)
+    if owner is None:
+        return
+    offer = Offer(LAPSED, event.data["check"],
+                  f"刷脸认证超时未完成：{mask_plate(case.violation.plate_number)} 的处理申请"
+                  f"仍待您同意（有效期至 {timezone.localtime(case.expires_at):%m-%d %H:%M}）",
                   OWNER_FLOW, {"case": case.id}, until=case.expires_at)
     for conversation in await conversations_of(owner.id):
         await conversations.offer(conversation, offer)

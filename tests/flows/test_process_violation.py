@@ -20,7 +20,7 @@ from bot.events import Event, handle
 from bot.integrations.sms import OutgoingSms, SmsError
 from bot.masking import loggable_path
 from bot.pending import footer
-from bot.processing import EXPIRED, SMS_PURPOSE, case_reference
+from bot.processing import EXPIRED, LAPSED, SMS_PURPOSE, case_reference
 from flows.violation_list import FOLLOWED, OWNER_FIRST, PROCESSOR_ONLY
 from models.enums import ViolationState
 from models.licence import DriverLicence
@@ -414,3 +414,33 @@ async def test_regression_a_processing_request_left_unanswered_could_not_be_open
     await face_check(harness, link, "T")
     await pushes(harness, REQUESTER_OPENID, 1)  # the processor's journey moved the case
     assert "处理申请" not in await owner.send("待处理")
+
+
+async def test_regression_an_owner_whose_face_check_ran_out_was_not_told(harness):
+    """A registered owner who agreed and left the face page unfinished heard nothing when the
+    check timed out, though the processor was told and the request still waited: the owner
+    gets news under 待处理 that opens the request again (once, however often it is sent)."""
+    _user, owner, violation = await asked_owner(harness, "渝A30016")
+    await open_pending(owner, "处理申请")
+    link = link_in(await owner.send("同意并刷脸认证"))
+    await owner.user.pushes(0)  # the turn's own pushes are behind the cursor
+    case = await ProcessingCase.get(violation_id=violation.id)
+    lapsed = case.owner_check
+
+    await harness.services.face.expire(lapsed)  # the deadline's job: nobody finished
+    [told] = await pushes(harness, REQUESTER_OPENID, 1)
+    assert "车主本次刷脸认证已超时" in told
+    [news] = [pushed.text for pushed in await owner.user.pushes(1)]
+    assert "新的待处理事项：刷脸认证超时未完成：渝A***16 的处理申请仍待您同意" in news
+    assert (await ProcessingCase.get(id=case.id)).owner_check != lapsed  # a new check next
+    await handle(Event(LAPSED, case_reference(case.id), {"check": lapsed}),
+                 harness.services.conversations)  # delivered twice
+    assert await owner.user.pushes(0) == []
+
+    asked = await open_pending(owner, "刷脸认证超时未完成")
+    assert "同意并刷脸认证" in asked and "有效期至" in asked
+    again = link_in(await owner.send("同意并刷脸认证"))
+    assert certify_id_of(again) != certify_id_of(link)  # a new check
+    await face_check(harness, again, "T")
+    [_, passed] = await pushes(harness, REQUESTER_OPENID, 2)
+    assert "车主已通过刷脸认证" in passed
