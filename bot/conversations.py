@@ -87,6 +87,13 @@ class Conversations:
                                                        count))
         return added
 
+    async def tell(self, conversation: Conversation, reply: Reply) -> None:
+        """News that needs no answer and changes no journey, with the pending footer: pushed
+        in the user's turn, so it never lands between a message of theirs and its reply."""
+        async with self._inbox.hold(conversation.key):
+            count = await self._pending.count(conversation)
+        await self._push(conversation, with_footer(reply, count))
+
     async def _keep(self, conversation: Conversation, step: Step) -> Reply:
         await self._engine.store.put(conversation.key, step.session)
         return with_footer(step.reply, await self._pending.count(conversation))

@@ -15,6 +15,7 @@ import datetime as dt
 import hmac
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode
 
 from arq.connections import ArqRedis
@@ -30,6 +31,23 @@ from models.verification import Method, Outcome, Verification
 
 log = logging.getLogger(__name__)
 SETTLED = "face.settled"
+
+# What a journey's domain does once a check of its purpose is recorded, beside resuming the
+# requester (who is not always the person checked: a vehicle owner's check for someone's
+# processing). Registered with ``@after_settled(purpose)``; runs once per check, after the
+# requester's turn, and must be harmless if it runs again.
+AfterSettled = Callable[[Verification, Conversations], Awaitable[None]]
+_AFTER_SETTLED: dict[str, AfterSettled] = {}
+
+
+def after_settled(purpose: str) -> Callable[[AfterSettled], AfterSettled]:
+    def register(follow_up: AfterSettled) -> AfterSettled:
+        if _AFTER_SETTLED.get(purpose, follow_up) is not follow_up:
+            raise ValueError(f"face checks for {purpose} have a follow-up already")
+        _AFTER_SETTLED[purpose] = follow_up
+        return follow_up
+
+    return register
 
 
 def new_reference() -> str:
@@ -183,5 +201,9 @@ async def face_settled(event: Event, conversations: Conversations) -> None:
 
     offer = Offer(SETTLED, event.reference, f"刷脸认证结果：{outcome.label}", check.purpose,
                   {"face_reference": event.reference})
-    await conversations.resume(Conversation.parse(check.requester), event, offer=offer,
-                               claim=claim)
+    recorded = await conversations.resume(Conversation.parse(check.requester), event,
+                                          offer=offer, claim=claim)
+    follow_up = _AFTER_SETTLED.get(check.purpose)
+    if recorded and follow_up is not None:
+        check.outcome = outcome
+        await follow_up(check, conversations)

@@ -38,11 +38,12 @@ from tortoise.transactions import in_transaction
 from bot.config import ProcessingConfig
 from bot.conversations import Conversations
 from bot.events import Event, EventBus, on
-from bot.face_checks import FaceChecks, new_reference
+from bot.face_checks import FaceChecks, after_settled, new_reference
 from bot.follows import conversations_of
 from bot.integrations.sms import OutgoingSms, SmsError
 from bot.masking import mask_name, mask_plate
 from bot.messages import Conversation, Reply
+from bot.pending import WORD as PENDING_WORD
 from bot.pending import Offer, PendingItems
 from bot.rules import (
     Eligibility,
@@ -74,7 +75,6 @@ log = logging.getLogger(__name__)
 REQUESTED = "processing.requested"  # a registered owner is asked in chat
 OWNER = "processing.owner"  # the owner refused: the processor is told
 EXPIRED = "processing.expired"  # the owner's deadline (the event deferred to it)
-LAPSED = "processing.lapsed"  # a registered owner's check ran out unfinished: they are told
 FLOW = "process_violation"  # the processor's journey (also the purpose of its face checks)
 OWNER_FLOW = "process_owner"  # the registered owner's pending action
 SMS_PURPOSE = "process_owner"
@@ -299,11 +299,10 @@ class Processing:
                           .order_by("-id").first())
         return None if case is None else await self.refresh(case)
 
-    async def refresh(self, case: ProcessingCase, *, tell_owner: bool = True) -> ProcessingCase:
+    async def refresh(self, case: ProcessingCase) -> ProcessingCase:
         """Move a case awaiting the owner by the outcome of the owner's check: passed, it
         awaits the processor; failed, it ends; expired unfinished, a new reference awaits a
-        new check (the owner may open the link again) and a registered owner is told so,
-        unless they are the one looking (``tell_owner``)."""
+        new check (the owner may open the link again)."""
         if case.state is not CaseState.AWAITING_OWNER:
             return case
         check = await Verification.get_or_none(reference=case.owner_check)
@@ -317,10 +316,8 @@ class Processing:
                 else {"state": CaseState.FAILED, "open_key": None, "ended_at": self._now()}))
             if moved:
                 await self._owner_asked_no_more(case.id)
-        elif await waiting.update(owner_check=new_reference()) and tell_owner and (
-                case.owner_asked is OwnerAsked.CHAT):  # a check nobody finished: asked again
-            await self._events.publish(Event(LAPSED, case_reference(case.id),
-                                             {"check": case.owner_check}))
+        else:  # a check nobody finished: the owner is still asked, under a new reference
+            await waiting.update(owner_check=new_reference())
         await case.refresh_from_db()
         return case
 
@@ -375,13 +372,13 @@ class Processing:
     async def owned_case(self, owner: User, case_id: int) -> ProcessingCase | None:
         """A case asking this registered owner, up to date."""
         case = await ProcessingCase.get_or_none(id=case_id, owner_id_number=owner.id_number)
-        return None if case is None else await self.refresh(case, tell_owner=False)
+        return None if case is None else await self.refresh(case)
 
     async def start_owner_check(self, case: ProcessingCase) -> str:
         """The owner agrees: the link to their face check (started now, or the one under way).
         Raises ProcessingRefused when the case no longer waits for the owner, and
         FaceUnavailable when the provider cannot start a check."""
-        case = await self.refresh(case, tell_owner=False)
+        case = await self.refresh(case)
         if case.state is not CaseState.AWAITING_OWNER or case.expires_at <= self._now():
             raise ProcessingRefused(self.owner_words(case))
         check = await Verification.get_or_none(reference=case.owner_check)
@@ -590,24 +587,31 @@ async def processing_requested(event: Event, conversations: Conversations) -> No
         await conversations.offer(conversation, offer)
 
 
-@on(LAPSED)
-async def processing_lapsed(event: Event, conversations: Conversations) -> None:
-    """A registered owner agreed but their face check ran out unfinished: the request still
-    waits for them, so they are told, in every conversation of theirs, with a pending item
-    that opens it again (once per check)."""
-    case = await _case(event)
-    if (case is None or case.state is not CaseState.AWAITING_OWNER
-            or case.expires_at <= timezone.now()):
+@after_settled(FLOW)
+async def owner_check_ran_out(check: Verification, conversations: Conversations) -> None:
+    """A registered owner agreed but their face check ran out unfinished: the processor is
+    told by the check's own event; the owner, who may think they are done, is told the
+    request still waits for them under 待处理 (in every chat of theirs), unless they have
+    started another check meanwhile or the request itself has ended."""
+    if check.outcome is not Outcome.EXPIRED:
+        return
+    case = await (ProcessingCase.filter(
+        conversation=check.requester, owner_id_number=check.subject_id_number,
+        owner_asked=OwnerAsked.CHAT, state=CaseState.AWAITING_OWNER,
+        created_at__lte=check.created_at, expires_at__gt=timezone.localtime(),
+    ).order_by("-id").first().prefetch_related("violation", "processor"))
+    if case is None or (case.owner_check != check.reference
+                        and await Verification.exists(reference=case.owner_check)):
         return
     owner = await registered(case.owner_id_number)
     if owner is None:
         return
-    offer = Offer(LAPSED, event.data["check"],
-                  f"刷脸认证超时未完成：{mask_plate(case.violation.plate_number)} 的处理申请"
-                  f"仍待您同意（有效期至 {timezone.localtime(case.expires_at):%m-%d %H:%M}）",
-                  OWNER_FLOW, {"case": case.id}, until=case.expires_at)
+    reply = Reply(f"您的刷脸认证已超时未完成。{mask_name(case.processor.real_name)} 申请处理您名下"
+                  f"车辆 {mask_plate(case.violation.plate_number)} 违法的申请仍待您同意，有效期至 "
+                  f"{timezone.localtime(case.expires_at):%Y-%m-%d %H:%M}。"
+                  f"如同意，请回复“{PENDING_WORD}”重新打开该申请。")
     for conversation in await conversations_of(owner.id):
-        await conversations.offer(conversation, offer)
+        await conversations.tell(conversation, reply)
 
 
 @on(OWNER)

@@ -388,8 +388,7 @@ async def _owner_answer(ctx: Context, agree: bool) -> Transition:
     if not agree:
         if await processing.owner_refuses(case):
             return Done("已拒绝该处理申请，对方已收到通知。")
-        return Done(processing.owner_words(await processing.refresh(case, tell_owner=False))
-                    + "。")
+        return Done(processing.owner_words(await processing.refresh(case)) + "。")
     try:
         link = await processing.start_owner_check(case)
     except ProcessingRefused as refused:
