@@ -88,8 +88,8 @@ class Conversations:
         return added
 
     async def tell(self, conversation: Conversation, reply: Reply) -> None:
-        """News that needs no answer and changes no journey, with the pending footer: pushed
-        in the user's turn, so it never lands between a message of theirs and its reply."""
+        """News that needs no answer and changes no journey, with the pending footer (read
+        in the user's turn), pushed as every push is."""
         async with self._inbox.hold(conversation.key):
             count = await self._pending.count(conversation)
         await self._push(conversation, with_footer(reply, count))

@@ -438,7 +438,7 @@ class _Run:
         state = self.flow().states.get(frame.state)
         if state is None:
             return self.finish(self.engine.menu())
-        if word in BACK_WORDS and not _offers(state, text):
+        if word in BACK_WORDS:
             return await self.back()
         if meant is not None and meant.answer is not None and not _waits(state):
             # the same question under it; a state that takes any text hears it instead
@@ -715,14 +715,6 @@ def _put(data: Any, name: str, value: Any) -> None:
 def _waits(state: State) -> bool:
     """A state with neither choices nor a field hands any input (or an event) to its handler."""
     return callable(state.then) and state.field is None and not state.choices
-
-
-def _offers(state: State, label: str) -> bool:
-    """Whether the state's own fixed choices include ``label`` (a 返回 of its own, which then
-    means what the state says rather than the previous step: a journey begun further in by
-    its seed has no previous step)."""
-    return isinstance(state.choices, tuple) and any(c.label == label.strip()
-                                                    for c in state.choices)
 
 
 def _pick(choices: Sequence[Choice], text: str) -> Choice | None:

@@ -25,27 +25,28 @@ from bot.config import FaceConfig
 from bot.conversations import Conversations
 from bot.events import Event, EventBus, on
 from bot.integrations.face import FaceResult, FaceUnavailable, FaceVerifier
-from bot.messages import Conversation
+from bot.messages import Conversation, Reply
 from bot.pending import Offer
 from models.verification import Method, Outcome, Verification
 
 log = logging.getLogger(__name__)
 SETTLED = "face.settled"
 
-# What a journey's domain does once a check of its purpose is recorded, beside resuming the
-# requester (who is not always the person checked: a vehicle owner's check for someone's
-# processing). Registered with ``@after_settled(purpose)``; runs once per check, after the
-# requester's turn, and must be harmless if it runs again.
-AfterSettled = Callable[[Verification, Conversations], Awaitable[None]]
-_AFTER_SETTLED: dict[str, AfterSettled] = {}
+# Whom else a check's outcome concerns, beside the requester (who is not always the person
+# checked: a vehicle owner's check for someone's processing), and what to tell them. Asked
+# before the requester's turn, while the records still name the check (the requester's
+# journey may move on from it); told only by the delivery that recorded the outcome.
+AlsoTell = Callable[[Verification, Outcome], Awaitable[list[tuple[Conversation, Reply]]]]
+_ALSO_TELL: dict[str, AlsoTell] = {}
 
 
-def after_settled(purpose: str) -> Callable[[AfterSettled], AfterSettled]:
-    def register(follow_up: AfterSettled) -> AfterSettled:
-        if _AFTER_SETTLED.get(purpose, follow_up) is not follow_up:
-            raise ValueError(f"face checks for {purpose} have a follow-up already")
-        _AFTER_SETTLED[purpose] = follow_up
-        return follow_up
+def also_tell(purpose: str) -> Callable[[AlsoTell], AlsoTell]:
+    """Register the news of checks made for ``purpose`` for people other than the requester."""
+    def register(news: AlsoTell) -> AlsoTell:
+        if _ALSO_TELL.get(purpose, news) is not news:
+            raise ValueError(f"face checks for {purpose} have their news already")
+        _ALSO_TELL[purpose] = news
+        return news
 
     return register
 
@@ -199,11 +200,12 @@ async def face_settled(event: Event, conversations: Conversations) -> None:
     async def claim() -> bool:
         return await _record(check.id, outcome, event.data.get("detail", ""))
 
+    news = _ALSO_TELL.get(check.purpose)
+    others = [] if news is None or check.outcome is not Outcome.PENDING else await news(
+        check, outcome)
     offer = Offer(SETTLED, event.reference, f"刷脸认证结果：{outcome.label}", check.purpose,
                   {"face_reference": event.reference})
-    recorded = await conversations.resume(Conversation.parse(check.requester), event,
-                                          offer=offer, claim=claim)
-    follow_up = _AFTER_SETTLED.get(check.purpose)
-    if recorded and follow_up is not None:
-        check.outcome = outcome
-        await follow_up(check, conversations)
+    if await conversations.resume(Conversation.parse(check.requester), event, offer=offer,
+                                  claim=claim):
+        for conversation, reply in others:
+            await conversations.tell(conversation, reply)

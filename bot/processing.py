@@ -38,7 +38,7 @@ from tortoise.transactions import in_transaction
 from bot.config import ProcessingConfig
 from bot.conversations import Conversations
 from bot.events import Event, EventBus, on
-from bot.face_checks import FaceChecks, after_settled, new_reference
+from bot.face_checks import FaceChecks, also_tell, new_reference
 from bot.follows import conversations_of
 from bot.integrations.sms import OutgoingSms, SmsError
 from bot.masking import mask_name, mask_plate
@@ -587,31 +587,26 @@ async def processing_requested(event: Event, conversations: Conversations) -> No
         await conversations.offer(conversation, offer)
 
 
-@after_settled(FLOW)
-async def owner_check_ran_out(check: Verification, conversations: Conversations) -> None:
+@also_tell(FLOW)
+async def owner_check_ran_out(check: Verification,
+                              outcome: Outcome) -> list[tuple[Conversation, Reply]]:
     """A registered owner agreed but their face check ran out unfinished: the processor is
-    told by the check's own event; the owner, who may think they are done, is told the
-    request still waits for them under 待处理 (in every chat of theirs), unless they have
-    started another check meanwhile or the request itself has ended."""
-    if check.outcome is not Outcome.EXPIRED:
-        return
-    case = await (ProcessingCase.filter(
-        conversation=check.requester, owner_id_number=check.subject_id_number,
-        owner_asked=OwnerAsked.CHAT, state=CaseState.AWAITING_OWNER,
-        created_at__lte=check.created_at, expires_at__gt=timezone.localtime(),
-    ).order_by("-id").first().prefetch_related("violation", "processor"))
-    if case is None or (case.owner_check != check.reference
-                        and await Verification.exists(reference=case.owner_check)):
-        return
-    owner = await registered(case.owner_id_number)
-    if owner is None:
-        return
+    told by the check's own event; the owner, who may think they are done, is told in every
+    chat of theirs that the request still waits for them under 待处理, while it does."""
+    if outcome is not Outcome.EXPIRED:
+        return []
+    case = await ProcessingCase.get_or_none(
+        owner_check=check.reference, owner_asked=OwnerAsked.CHAT,
+        state=CaseState.AWAITING_OWNER, expires_at__gt=timezone.localtime(),
+    ).prefetch_related("violation", "processor")
+    owner = None if case is None else await registered(case.owner_id_number)
+    if case is None or owner is None:
+        return []
     reply = Reply(f"您的刷脸认证已超时未完成。{mask_name(case.processor.real_name)} 申请处理您名下"
                   f"车辆 {mask_plate(case.violation.plate_number)} 违法的申请仍待您同意，有效期至 "
                   f"{timezone.localtime(case.expires_at):%Y-%m-%d %H:%M}。"
                   f"如同意，请回复“{PENDING_WORD}”重新打开该申请。")
-    for conversation in await conversations_of(owner.id):
-        await conversations.tell(conversation, reply)
+    return [(conversation, reply) for conversation in await conversations_of(owner.id)]
 
 
 @on(OWNER)

@@ -42,7 +42,8 @@ TITLE = "罚款缴纳"
 CHOOSE, NUMBER, BREAKDOWN = "choose", "number", "breakdown"
 BY_NUMBER = "按处罚决定书编号缴纳"
 REMINDERS = "reminders"  # the choice that switches payment reminders
-BACK = "back"  # the breakdown's 返回
+BACK = "back"  # the breakdown's 返回 (or, begun there, its way to the list)
+ALL_UNPAID = "查看全部待缴罚款"
 NOT_FOUND = "未找到该处罚决定书编号，请核对后重新输入（回复“菜单”返回）。"
 GONE = "未找到该处罚决定，请重新办理。"
 CHOOSE_PROMPT = "请选择要缴纳的罚款（您名下车辆、关注车辆和本人驾驶证的已处理未缴款记录）："
@@ -51,6 +52,7 @@ CHOOSE_PROMPT = "请选择要缴纳的罚款（您名下车辆、关注车辆和
 @dataclass
 class PayData:
     decision: str = ""  # the decision number chosen or typed, or the seed of a journey
+    straight: bool = False  # begun at the seed's breakdown: no step lies behind it
 
 
 async def _unpaid(ctx: Context) -> list[Violation]:
@@ -86,7 +88,8 @@ async def _paused(ctx: Context) -> str | None:
 async def _start(ctx: Context, _: None) -> Transition:
     """The maintenance window first; then a registered user's list (with the reminders'
     switch), or straight to the number unless paused. Seeded with a decision of the user's
-    own list (processing's 立即缴纳罚款), that fine's breakdown at once; its 返回 is the list."""
+    own list (processing's 立即缴纳罚款), that fine's breakdown at once, which offers the list
+    in place of 返回 (typed 返回 leaves, as on any first step)."""
     closed = _closed(ctx)
     if closed is not None:
         return Done(closed, menu=True)
@@ -95,6 +98,7 @@ async def _start(ctx: Context, _: None) -> Transition:
         return NUMBER if paused is None else Done(paused, menu=True)
     unpaid = await _unpaid(ctx)
     if any(own.decision_number == ctx.data.decision for own in unpaid):
+        ctx.data.straight = True
         return BREAKDOWN
     ctx.data.decision = ""
     if not unpaid:
@@ -123,7 +127,7 @@ async def _chosen(ctx: Context, decision: str) -> Transition:
     if decision == BY_NUMBER:
         paused = await _paused(ctx)
         return NUMBER if paused is None else Stay(paused)  # the own list stays payable
-    ctx.data.decision = decision
+    ctx.data.decision, ctx.data.straight = decision, False
     return BREAKDOWN
 
 
@@ -203,11 +207,17 @@ async def _breakdown_prompt(ctx: Context) -> str:
     return "\n".join(lines)
 
 
+async def _breakdown_choices(ctx: Context) -> list[Choice]:
+    return [Choice("确认缴纳", value="confirm"),
+            Choice(ALL_UNPAID if ctx.data.straight else "返回", value=BACK)]
+
+
 @exits(CHOOSE, NUMBER)
 async def _confirmed(ctx: Context, answer: str) -> Transition:
     """The order, priced again by the server now; its link. 返回 goes to the list, or to
     the number for someone who has no list."""
     if answer == BACK:
+        ctx.data.straight = False
         return NUMBER if await accounts.of_chat(ctx) is None else CHOOSE
     try:
         order = await ctx.deps.payments.order(ctx.data.decision, await accounts.of_chat(ctx),
@@ -233,9 +243,7 @@ FLOW = Flow(
         CHOOSE: State(prompt=CHOOSE_PROMPT, choices=_choices, then=_chosen),
         NUMBER: State(prompt="请输入处罚决定书编号（处罚决定书或处理通知书上的15或16位数字）：",
                       field=DecisionNumberField(), then=_typed),
-        BREAKDOWN: State(prompt=_breakdown_prompt,
-                         choices=(Choice("确认缴纳", value="confirm"),
-                                  Choice("返回", value=BACK)),
+        BREAKDOWN: State(prompt=_breakdown_prompt, choices=_breakdown_choices,
                          then=_confirmed),
     },
 )

@@ -3,17 +3,7 @@
 import pytest
 from redis.asyncio import Redis
 
-from bot.engine import (
-    UNIVERSAL_HINT,
-    WELCOME,
-    Choice,
-    Context,
-    Done,
-    Engine,
-    Flow,
-    State,
-    exits,
-)
+from bot.engine import UNIVERSAL_HINT, WELCOME, Choice, Context, Done, Engine, Flow, State
 from bot.messages import Inbound, InboundKind, Reply
 from bot.session import RedisSessionStore
 
@@ -118,27 +108,6 @@ async def test_back_returns_to_the_previous_step_then_to_the_menu(engine: Engine
     assert (await engine.handle(text("茶"))).text == "要多大杯？"  # the journey goes on
     await engine.handle(text("返回"))
     assert (await engine.handle(text("返回"))).choices == MENU
-
-
-async def test_a_state_with_a_back_choice_of_its_own_takes_the_typed_word(redis: Redis):
-    """A journey begun further in by its seed has no previous step: typed 返回 on a state that
-    offers its own 返回 means what that choice means, not the menu."""
-    @exits("size")
-    async def begin_at_size(ctx: Context, _: None) -> str:
-        return "size"
-
-    @exits()
-    async def listed(ctx: Context, _: str) -> Done:
-        return Done("饮料单。")
-
-    flow = Flow(name="seeded", title="续杯", click_key="SEEDED", start="kind",
-                on_start=begin_at_size,
-                states={"kind": State(prompt="要什么饮料？", choices=(Choice("咖啡"),), then=None),
-                        "size": State(prompt="要多大杯？", then=listed,
-                                      choices=(Choice("中杯"), Choice("返回", value="back")))})
-    engine = Engine([flow, WEATHER], RedisSessionStore(redis, TTL))
-    assert (await engine.handle(event(InboundKind.CLICK, "SEEDED"))).text == "要多大杯？"
-    assert (await engine.handle(text("返回"))).text == "饮料单。"
 
 
 async def test_subscribe_gets_a_welcome_and_the_menu(engine: Engine):

@@ -93,8 +93,11 @@ async def test_own_vehicle_processed_after_the_processors_face(harness):
     paying = await user.send("立即缴纳罚款")  # that fine's breakdown, not the list
     assert "缴款信息" in paying and f"处罚决定书编号：{violation.decision_number}" in paying
     assert "应缴合计" in paying and "确认通过支付宝缴纳吗" in paying
-    listed = await user.send("返回")  # its own 返回 (typed or "2"): 罚款缴纳's list
+    assert "2. 查看全部待缴罚款" in paying  # in place of 返回: no step lies behind it
+    listed = await user.send("2")
     assert "请选择要缴纳的罚款" in listed and violation.decision_number in listed
+    assert "2. 返回" in await user.send("返回")  # back to the breakdown, now with 返回
+    assert "请回复数字选择服务" in await user.send("返回")  # and out: never a loop
     assert "暂无未处理的违法记录" in await user.click("PROCESS_VIOLATION")  # nothing left
 
 
@@ -419,10 +422,12 @@ async def test_regression_a_processing_request_left_unanswered_could_not_be_open
 RAN_OUT = "您的刷脸认证已超时未完成。王** 申请处理您名下车辆 渝A***{} 违法的申请仍待您同意"
 
 
-async def owner_lets_the_check_run_out(harness, owner: ScannedUser, case: ProcessingCase) -> str:
-    """The owner agrees from 待处理 and leaves the face page unfinished; the deadline's job
-    comes (through the event bus, as in production). Returns the check's link."""
-    await open_pending(owner, "处理申请")
+async def owner_lets_the_check_run_out(harness, owner: ScannedUser, case: ProcessingCase,
+                                       item: str = "处理申请") -> str:
+    """The owner agrees from 待处理 (the item matching ``item``) and leaves the face page
+    unfinished; the deadline's job comes (through the event bus, as in production). Returns
+    the check's link."""
+    await open_pending(owner, item)
     link = link_in(await owner.send("同意并刷脸认证"))
     await owner.user.pushes(0)  # the turn's own pushes are behind the cursor
     await case.refresh_from_db()
@@ -465,10 +470,20 @@ async def test_regression_an_owner_whose_face_check_ran_out_was_not_told(harness
 
 
 async def test_an_owner_is_told_their_check_ran_out_while_the_processor_is_away(harness):
+    """The processor left the journey and asked the same owner about another car meanwhile:
+    the owner is told about the case whose check ran out, not the newest."""
     user, owner, violation = await asked_owner(harness, "渝A30017")
     assert "确定离开吗" in await user.send("菜单")
     await user.send("离开")
+    other_car = await owners_car(plate_number="渝A30018")
+    await make_violation(other_car, points=3)
+    await follow_directly(harness, await requester(), other_car)
+    await choose(user, "渝A30018")
+    assert "已请车主本人刷脸认证" in await user.send("确认处理")
+    await owner.user.pushes(1)  # the second request's news
+
     case = await ProcessingCase.get(violation_id=violation.id)
-    await owner_lets_the_check_run_out(harness, owner, case)
-    assert RAN_OUT.format(17) in await owners_news(owner)
+    await owner_lets_the_check_run_out(harness, owner, case, item="17 的违法")
+    news = await owners_news(owner)
+    assert RAN_OUT.format(17) in news and "***18" not in news
     assert "刷脸认证结果：已过期" in await user.send("待处理")  # the processor finds it there
